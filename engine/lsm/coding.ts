@@ -1,0 +1,226 @@
+/**
+ * Byte encodings shared by the WAL, SSTables and the manifest: little-endian fixed-width
+ * integers and LEB128 varints (unsigned, up to 2^53 - 1 so they stay exact in a JS number).
+ *
+ * Decoders never trust their input: a varint that runs past the end or past 53 bits throws
+ * {@link DecodeError}, which callers turn into a `CorruptionError` naming file and offset.
+ */
+
+/** A structural decoding failure at `offset` within the buffer being decoded. */
+export class DecodeError extends Error {
+  override readonly name = 'DecodeError';
+  constructor(
+    message: string,
+    /** Offset within the decoded buffer. */
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Largest integer a varint may carry. */
+export const MAX_VARINT = Number.MAX_SAFE_INTEGER;
+
+/** Number of bytes the varint encoding of `v` takes. */
+export function varintLength(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** A growable byte buffer for building encodings. */
+export class ByteWriter {
+  private buf: Uint8Array;
+  private view: DataView;
+  /** Bytes written so far. */
+  length = 0;
+
+  constructor(initialCapacity = 256) {
+    this.buf = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(extra: number): void {
+    const need = this.length + extra;
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Appends one byte. */
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.length++] = v;
+    return this;
+  }
+
+  /** Appends a little-endian u32. */
+  u32(v: number): this {
+    this.ensure(4);
+    this.view.setUint32(this.length, v >>> 0, true);
+    this.length += 4;
+    return this;
+  }
+
+  /** Appends a little-endian u64 (from a safe integer). */
+  u64(v: number): this {
+    this.ensure(8);
+    this.view.setUint32(this.length, v % 4294967296, true);
+    this.view.setUint32(this.length + 4, Math.floor(v / 4294967296), true);
+    this.length += 8;
+    return this;
+  }
+
+  /** Appends an unsigned LEB128 varint. */
+  varint(v: number): this {
+    this.ensure(8);
+    while (v >= 0x80) {
+      this.buf[this.length++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.buf[this.length++] = v;
+    return this;
+  }
+
+  /** Appends raw bytes. */
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
+
+  /** Appends a varint length and then the bytes. */
+  lengthPrefixed(b: Uint8Array): this {
+    return this.varint(b.length).bytes(b);
+  }
+
+  /** Overwrites a u32 at an earlier position. */
+  patchU32(at: number, v: number): void {
+    this.view.setUint32(at, v >>> 0, true);
+  }
+
+  /** A view of the bytes written so far (shares memory until the next write). */
+  peek(): Uint8Array {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** A copy of the bytes written so far. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+
+  /** Forgets the contents, keeping the capacity. */
+  reset(): void {
+    this.length = 0;
+  }
+}
+
+/** A cursor over bytes that checks every read against the end. */
+export class ByteReader {
+  private readonly view: DataView;
+  /** Current position. */
+  pos: number;
+
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    this.pos = start;
+  }
+
+  /** Bytes left before `end`. */
+  remaining(): number {
+    return this.end - this.pos;
+  }
+
+  private need(n: number, what: string): void {
+    if (this.end - this.pos < n) throw new DecodeError(`${what} runs past the end`, this.pos);
+  }
+
+  /** Reads one byte. */
+  u8(): number {
+    this.need(1, 'u8');
+    return this.buf[this.pos++]!;
+  }
+
+  /** Reads a little-endian u32. */
+  u32(): number {
+    this.need(4, 'u32');
+    const v = this.view.getUint32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  /** Reads a little-endian u64 that must fit a safe integer. */
+  u64(): number {
+    this.need(8, 'u64');
+    const lo = this.view.getUint32(this.pos, true);
+    const hi = this.view.getUint32(this.pos + 4, true);
+    if (hi > 0x1fffff) throw new DecodeError('u64 exceeds 2^53 - 1', this.pos);
+    this.pos += 8;
+    return hi * 4294967296 + lo;
+  }
+
+  /** Reads an unsigned LEB128 varint of at most 2^53 - 1. */
+  varint(): number {
+    let result = 0;
+    let mul = 1;
+    const start = this.pos;
+    for (let i = 0; i < 8; i++) {
+      if (this.pos >= this.end) throw new DecodeError('varint runs past the end', start);
+      const b = this.buf[this.pos++]!;
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) {
+        if (result > MAX_VARINT) throw new DecodeError('varint exceeds 2^53 - 1', start);
+        return result;
+      }
+      mul *= 128;
+    }
+    throw new DecodeError('varint longer than 8 bytes', start);
+  }
+
+  /** Reads `n` bytes as a view into the buffer. */
+  bytes(n: number): Uint8Array {
+    this.need(n, `${n} bytes`);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** Reads a varint length and that many bytes. */
+  lengthPrefixed(): Uint8Array {
+    return this.bytes(this.varint());
+  }
+}
+
+/** Bytewise comparison of two byte strings (memcmp, then length). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+/** True when the two byte strings are equal. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Reads a little-endian u32 at `at` without bounds checks beyond the typed array's own. */
+export function getU32(buf: Uint8Array, at: number): number {
+  return (buf[at]! | (buf[at + 1]! << 8) | (buf[at + 2]! << 16) | (buf[at + 3]! << 24)) >>> 0;
+}

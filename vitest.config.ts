@@ -1,0 +1,17 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: [
+      'engine/**/*.test.ts',
+      'sim/**/*.test.ts',
+      'scenarios/**/*.test.ts',
+      'chaos/**/*.test.ts',
+      'reports/**/*.test.ts',
+      'cli/**/*.test.ts',
+    ],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});

@@ -1,0 +1,544 @@
+/**
+ * A LevelDB-style LSM-tree over the synchronous {@link FileSystem} seam.
+ *
+ * Writes go to the WAL and then the memtable. A full memtable becomes immutable and is
+ * flushed to a table (a sorted run) by an incremental job, and similar-sized runs are merged
+ * by size-tiered compaction (compaction.ts), also incrementally: each write pays for a
+ * bounded slice of background work (`backgroundWorkPerOp` entries per operation), so no
+ * writer ever waits for a whole compaction. Writers wait for a whole flush only if the next
+ * memtable fills before the previous one is flushed, which the budget makes rare.
+ *
+ * Durability: a write is durable once a write with `sync: true` (or `close()`) follows it;
+ * the WAL is strictly sequential, so after a crash the store holds a prefix of the writes that
+ * includes every synced one. Flushes and compactions commit through the manifest
+ * (version.ts), so a crash at any step reopens to exactly the synced state.
+ *
+ * Errors in background work (a full disk, a failing device) are kept and thrown by the next
+ * write, flush or compaction; reads keep working. Reopen the store to recover.
+ */
+
+import { assert } from '../assert.ts';
+import { ClosedError, InvalidArgumentError, LockedError } from '../errors.ts';
+import type { FileSystem } from '../io/fs.ts';
+import { BlockCache } from './block-cache.ts';
+import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
+import { EntryKind, MAX_SEQUENCE, seekKey } from './internal-key.ts';
+import type { InternalIterator } from './iterator.ts';
+import { MAX_TABLES } from './limits.ts';
+import { Memtable } from './memtable.ts';
+import { MergeJob } from './merge-job.ts';
+import { MergingIterator } from './merging-iterator.ts';
+import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
+import { scanEntries, type ScanOptions } from './scan.ts';
+import { SsTableReader, type SsTableOptions } from './sstable.ts';
+import { type TableMeta, logFileName, parseFileName, tableFileName } from './version-edit.ts';
+import { Version, VersionSet, tableCovers } from './version.ts';
+import { LogWriter } from './wal.ts';
+import { WriteBatch, checkKey, decodeBatch } from './write-batch.ts';
+
+export type { ScanOptions } from './scan.ts';
+
+/** Tuning options. Every field has a sensible default. */
+export interface LsmOptions {
+  /** Memtable size that triggers a flush. Default 4 MiB. */
+  memtableBytes?: number;
+  /** Target data block size. Default 4096. */
+  blockBytes?: number;
+  /** Bloom filter bits per key; 0 disables filters. Default 10. */
+  bloomBitsPerKey?: number;
+  /** Block cache capacity. Default 8 MiB. */
+  blockCacheBytes?: number;
+  /** Entries of background merge work each written operation pays for. Default 8. */
+  backgroundWorkPerOp?: number;
+  /** Fewest similar runs that trigger a compaction. Default 4. */
+  compactionMinRuns?: number;
+}
+
+/** Per-write options. */
+export interface WriteOptions {
+  /** Sync the WAL before returning: the write, and every earlier one, survives a crash. */
+  sync?: boolean;
+}
+
+/** A consistent point-in-time view for reads. Release it when done. */
+export interface Snapshot {
+  /** Sequence number of the last write the snapshot sees. */
+  readonly seq: number;
+  /** Stops pinning old versions of keys. Idempotent. */
+  release(): void;
+}
+
+/** Counters for tests, benchmarks and operators. */
+export interface LsmStats {
+  lastSequence: number;
+  tables: number;
+  tableBytes: number;
+  memtableBytes: number;
+  flushes: number;
+  compactions: number;
+  recoveredRecords: number;
+  recoveredTornBytes: number;
+}
+
+const MIN_MEMTABLE_BYTES = 1024;
+const WORK_CHUNK = 256;
+const openStores = new WeakSet<FileSystem>();
+
+interface Job {
+  merge: MergeJob;
+  output: number;
+  version: Version;
+  inputs: number[];
+}
+
+/** The store. Create with {@link Lsm.open}. */
+export class Lsm {
+  private mem = new Memtable();
+  private imm: Memtable | undefined;
+  private wal: LogWriter;
+  private walNumber: number;
+  private flushJob: Job | undefined;
+  private compactionJob: Job | undefined;
+  private readonly readers = new Map<number, SsTableReader>();
+  private readonly snapshots = new Map<number, number>();
+  private lastSeq: number;
+  private backgroundError: unknown;
+  private closed = false;
+  private debt = 0;
+  private readonly versions: VersionSet;
+  private readonly cache: BlockCache;
+  private readonly table: SsTableOptions;
+  private readonly memtableBytes: number;
+  private readonly workPerOp: number;
+  private readonly policy: TieredPolicy;
+  private readonly counts = { flushes: 0, compactions: 0, recoveredRecords: 0, recoveredTornBytes: 0 };
+
+  private constructor(
+    private readonly fs: FileSystem,
+    options: LsmOptions,
+  ) {
+    this.memtableBytes = Math.max(MIN_MEMTABLE_BYTES, options.memtableBytes ?? 4 * 1024 * 1024);
+    this.workPerOp = options.backgroundWorkPerOp ?? 8;
+    this.table = { blockBytes: options.blockBytes ?? 4096, bloomBitsPerKey: options.bloomBitsPerKey ?? 10 };
+    this.cache = new BlockCache(options.blockCacheBytes ?? 8 * 1024 * 1024);
+    const minRuns = options.compactionMinRuns ?? 4;
+    this.policy = { minRuns, maxRuns: 32, smallTableBytes: this.memtableBytes * 2, softMaxRuns: MAX_TABLES / 2 };
+    if (!Number.isInteger(this.workPerOp) || this.workPerOp < 1) {
+      throw new InvalidArgumentError('backgroundWorkPerOp must be a positive integer');
+    }
+    if (!Number.isInteger(minRuns) || minRuns < 2) throw new InvalidArgumentError('compactionMinRuns must be >= 2');
+    const state = readManifestState(fs);
+    const counters = state?.counters ?? { logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
+    let tables = state?.tables ?? [];
+    for (const t of tables) this.openReader(t.number);
+    const recovered = new Memtable();
+    const replay = replayLogs(fs, liveLogNumbers(fs, counters.logNumber), recovered, counters.lastSequence);
+    this.counts.recoveredRecords = replay.records;
+    this.counts.recoveredTornBytes = replay.tornBytes;
+    this.lastSeq = replay.lastSequence;
+    counters.lastSequence = replay.lastSequence;
+    if (recovered.entries > 0) {
+      const number = counters.nextFileNumber++;
+      const meta = this.writeTableNow(recovered, number, tables);
+      if (meta) tables = [meta, ...tables];
+    }
+    this.walNumber = counters.nextFileNumber++;
+    this.wal = new LogWriter(fs.open(logFileName(this.walNumber), { create: true, exclusive: true }));
+    fs.syncDir();
+    counters.logNumber = this.walNumber;
+    this.versions = new VersionSet(fs, tables, counters, (n) => this.tableObsolete(n));
+    this.versions.writeSnapshot();
+    this.deleteObsoleteFiles();
+  }
+
+  /**
+   * Opens the store in `fs`, creating it if the directory is empty. Recovers from a crash:
+   * replays the WAL (dropping a torn tail), discards half-written tables, and verifies every
+   * table's footer, index and filter. Throws `CorruptionError` rather than open a store that
+   * would be missing data, and `LockedError` if the same `FileSystem` is already open.
+   */
+  static open(fs: FileSystem, options: LsmOptions = {}): Lsm {
+    if (openStores.has(fs)) throw new LockedError('this file system already has an open store');
+    const db = new Lsm(fs, options);
+    openStores.add(fs);
+    return db;
+  }
+
+  /** Writes `key` = `value`. */
+  put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): void {
+    this.write(new WriteBatch().put(key, value), options);
+  }
+
+  /** Deletes `key` (a no-op if absent, but still a logged write). */
+  delete(key: Uint8Array, options?: WriteOptions): void {
+    this.write(new WriteBatch().delete(key), options);
+  }
+
+  /** Applies `batch` atomically. An empty batch does nothing. */
+  write(batch: WriteBatch, options: WriteOptions = {}): void {
+    this.checkWritable();
+    if (!(batch instanceof WriteBatch)) throw new InvalidArgumentError('write() takes a WriteBatch');
+    if (batch.count === 0) return;
+    const first = this.lastSeq + 1;
+    assert(first + batch.count - 1 <= MAX_SEQUENCE, 'sequence numbers exhausted');
+    const record = batch.encode(first);
+    this.wal.add(record);
+    if (options.sync === true) this.wal.sync();
+    const owned = decodeBatch(record.slice());
+    for (let i = 0; i < owned.ops.length; i++) {
+      const op = owned.ops[i]!;
+      this.mem.add(first + i, op.kind, op.key, op.value);
+    }
+    this.lastSeq = first + batch.count - 1;
+    this.afterWrite(batch.count);
+  }
+
+  /** The value of `key`, or undefined. Reads the latest state, or `snapshot`'s. */
+  get(key: Uint8Array, options: { snapshot?: Snapshot } = {}): Uint8Array | undefined {
+    this.checkOpen();
+    checkKey(key);
+    const seq = options.snapshot?.seq ?? this.lastSeq;
+    const sk = seekKey(key, seq);
+    const hit = this.mem.find(sk) ?? this.imm?.find(sk);
+    if (hit) return hit.kind === EntryKind.Value ? hit.value.slice() : undefined;
+    for (const t of this.versions.current.tables) {
+      if (t.minSeq > seq || !tableCovers(t, key)) continue;
+      const found = this.mustGetReader(t.number).find(key, seq);
+      if (found) return found.kind === EntryKind.Value ? found.value.slice() : undefined;
+    }
+    return undefined;
+  }
+
+  /**
+   * Iterates `[key, value]` pairs in bytewise key order over a consistent snapshot, within the
+   * given bounds. Flushes and compactions may run meanwhile; the scan is unaffected. Consume
+   * the iterator or call its `return()` (a `for...of` with `break` does) to release it.
+   */
+  scan(options: ScanOptions = {}): IterableIterator<[Uint8Array, Uint8Array]> {
+    this.checkOpen();
+    const own = options.snapshot === undefined ? this.snapshot() : undefined;
+    const seq = options.snapshot?.seq ?? own!.seq;
+    const version = this.versions.current;
+    this.versions.ref(version);
+    const sources: InternalIterator[] = [this.mem.iterator()];
+    if (this.imm) sources.push(this.imm.iterator());
+    for (const t of version.tables) if (t.minSeq <= seq) sources.push(this.mustGetReader(t.number).iterator());
+    const release = () => {
+      if (this.closed) return;
+      this.versions.unref(version);
+      own?.release();
+    };
+    return scanEntries(new MergingIterator(sources), seq, options, release);
+  }
+
+  /** Takes a snapshot of the current state. */
+  snapshot(): Snapshot {
+    this.checkOpen();
+    const seq = this.lastSeq;
+    this.snapshots.set(seq, (this.snapshots.get(seq) ?? 0) + 1);
+    let released = false;
+    return {
+      seq,
+      release: () => {
+        if (released) return;
+        released = true;
+        const n = this.snapshots.get(seq)!;
+        if (n > 1) this.snapshots.set(seq, n - 1);
+        else this.snapshots.delete(seq);
+      },
+    };
+  }
+
+  /** Flushes the memtable to a table and waits for it. */
+  flush(): void {
+    this.checkWritable();
+    this.guard(() => {
+      if (this.mem.entries > 0) this.switchMemtable();
+      if (this.flushJob) this.runToCompletion(this.flushJob, () => this.completeFlush());
+    });
+  }
+
+  /** Flushes, then merges every table into one (a major compaction), and waits. */
+  compact(): void {
+    this.flush();
+    this.guard(() => {
+      if (this.compactionJob) this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+      const n = this.versions.current.tables.length;
+      if (n > 1) {
+        this.compactionJob = this.startCompaction(0, n);
+        this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+      }
+    });
+  }
+
+  /** Runs up to `budget` entries of pending flush and compaction work (for idle time). */
+  maintain(budget: number): void {
+    this.checkWritable();
+    this.doBackgroundWork(budget);
+    this.throwBackgroundError();
+  }
+
+  /** Syncs the WAL and releases every file. Further calls throw `ClosedError`. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    openStores.delete(this.fs);
+    try {
+      if (this.backgroundError === undefined) this.wal.sync();
+    } finally {
+      this.wal.close();
+      this.versions.close();
+      for (const r of this.readers.values()) r.close();
+      this.readers.clear();
+    }
+  }
+
+  /** Current counters. */
+  stats(): LsmStats {
+    const tables = this.versions.current.tables;
+    return {
+      lastSequence: this.lastSeq,
+      tables: tables.length,
+      tableBytes: tables.reduce((s, t) => s + t.fileBytes, 0),
+      memtableBytes: this.mem.approximateBytes + (this.imm?.approximateBytes ?? 0),
+      ...this.counts,
+    };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError('the store is closed');
+  }
+
+  private checkWritable(): void {
+    this.checkOpen();
+    this.throwBackgroundError();
+  }
+
+  private throwBackgroundError(): void {
+    if (this.backgroundError !== undefined) throw this.backgroundError;
+  }
+
+  /** Runs `fn`; any error becomes the sticky background error (the store's state is unknown). */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.backgroundError ??= err;
+      throw err;
+    }
+  }
+
+  private afterWrite(ops: number): void {
+    if (this.mem.approximateBytes >= this.memtableBytes) {
+      try {
+        this.switchMemtable();
+      } catch (err) {
+        this.backgroundError ??= err;
+        return;
+      }
+    }
+    if (this.flushJob === undefined && this.compactionJob === undefined) return;
+    this.debt += ops * this.workPerOp;
+    if (this.debt >= WORK_CHUNK) {
+      const budget = this.debt;
+      this.debt = 0;
+      this.doBackgroundWork(budget);
+    }
+  }
+
+  private doBackgroundWork(budget: number): void {
+    if (this.backgroundError !== undefined) return;
+    try {
+      let left = budget;
+      while (left > 0) {
+        if (this.flushJob) {
+          const n = Math.min(left, WORK_CHUNK);
+          left -= n;
+          if (this.flushJob.merge.step(n)) this.completeFlush();
+          continue;
+        }
+        if (this.compactionJob === undefined) {
+          const pick = pickTieredCompaction(
+            this.versions.current.tables.map((t) => t.fileBytes),
+            this.policy,
+          );
+          if (pick === undefined) return;
+          this.compactionJob = this.startCompaction(pick.start, pick.end);
+        }
+        const n = Math.min(left, WORK_CHUNK);
+        left -= n;
+        if (this.compactionJob.merge.step(n)) this.completeCompaction();
+      }
+    } catch (err) {
+      this.backgroundError ??= err;
+    }
+  }
+
+  private runToCompletion(job: Job, complete: () => void): void {
+    while (!job.merge.step(1 << 16)) {
+      /* keep stepping */
+    }
+    complete();
+  }
+
+  private switchMemtable(): void {
+    if (this.flushJob) this.runToCompletion(this.flushJob, () => this.completeFlush());
+    if (this.versions.current.tables.length >= MAX_TABLES) this.compactUntilUnderLimit();
+    const number = this.versions.newFileNumber();
+    const file = this.fs.open(logFileName(number), { create: true, exclusive: true });
+    this.fs.syncDir();
+    // Sync the old WAL first: a later synced write must never survive a crash that loses an
+    // earlier unsynced one in the previous WAL, or recovery would not be a prefix.
+    this.wal.sync();
+    this.wal.close();
+    this.wal = new LogWriter(file);
+    this.walNumber = number;
+    this.imm = this.mem;
+    this.mem = new Memtable();
+    const version = this.versions.current;
+    this.versions.ref(version);
+    this.flushJob = this.newJob(this.imm.iterator(), version, version.tables, []);
+  }
+
+  private compactUntilUnderLimit(): void {
+    while (this.versions.current.tables.length >= MAX_TABLES) {
+      if (this.compactionJob === undefined) {
+        const sizes = this.versions.current.tables.map((t) => t.fileBytes);
+        const pick = pickTieredCompaction(sizes, { ...this.policy, softMaxRuns: 0 });
+        assert(pick !== undefined, 'a store over MAX_TABLES always has a compaction to run');
+        this.compactionJob = this.startCompaction(pick.start, pick.end);
+      }
+      this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+    }
+  }
+
+  private newJob(input: InternalIterator, version: Version, older: readonly TableMeta[], inputs: number[]): Job {
+    const output = this.versions.newFileNumber();
+    const file = this.fs.open(tableFileName(output), { create: true, exclusive: true });
+    const merge = new MergeJob({
+      input,
+      output: file,
+      outputNumber: output,
+      smallestSnapshot: this.smallestSnapshot(),
+      olderMayContain: (k) => older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
+      table: this.table,
+    });
+    return { merge, output, version, inputs };
+  }
+
+  private startCompaction(start: number, end: number): Job {
+    const version = this.versions.current;
+    this.versions.ref(version);
+    const inputs = version.tables.slice(start, end);
+    const iter = new MergingIterator(inputs.map((t) => this.mustGetReader(t.number).iterator()));
+    return this.newJob(
+      iter,
+      version,
+      version.tables.slice(end),
+      inputs.map((t) => t.number),
+    );
+  }
+
+  private completeFlush(): void {
+    const job = this.flushJob;
+    assert(job !== undefined, 'completeFlush without a flush job');
+    assert(this.imm !== undefined, 'completeFlush without an immutable memtable');
+    const meta = this.finishJob(job);
+    const lastSequence = Math.max(this.versions.counters.lastSequence, this.imm.maxSeq);
+    this.versions.logAndApply({ logNumber: this.walNumber, lastSequence, deleted: [], added: meta ? [meta] : [] });
+    this.flushJob = undefined;
+    this.imm = undefined;
+    this.versions.unref(job.version);
+    this.counts.flushes++;
+    this.deleteObsoleteFiles();
+  }
+
+  private completeCompaction(): void {
+    const job = this.compactionJob;
+    assert(job !== undefined, 'completeCompaction without a job');
+    const meta = this.finishJob(job);
+    this.versions.logAndApply({ deleted: job.inputs, added: meta ? [meta] : [] });
+    this.compactionJob = undefined;
+    this.versions.unref(job.version);
+    this.counts.compactions++;
+  }
+
+  /** Finishes a job's output; opens its reader, or deletes it when it came out empty. */
+  private finishJob(job: Job): TableMeta | undefined {
+    const meta = job.merge.finish();
+    if (meta === undefined) {
+      this.fs.delete(tableFileName(job.output));
+      return undefined;
+    }
+    this.fs.syncDir();
+    this.openReader(job.output);
+    return meta;
+  }
+
+  /** Writes a memtable straight to a table (used at open, before the store accepts writes). */
+  private writeTableNow(mem: Memtable, number: number, older: readonly TableMeta[]): TableMeta | undefined {
+    const file = this.fs.open(tableFileName(number), { create: true, exclusive: true });
+    try {
+      const merge = new MergeJob({
+        input: mem.iterator(),
+        output: file,
+        outputNumber: number,
+        smallestSnapshot: MAX_SEQUENCE,
+        olderMayContain: (k) => older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
+        table: this.table,
+      });
+      while (!merge.step(1 << 16)) {
+        /* keep stepping */
+      }
+      const meta = merge.finish();
+      if (meta === undefined) return undefined;
+      this.fs.syncDir();
+      this.openReader(number);
+      return meta;
+    } finally {
+      file.close();
+    }
+  }
+
+  private smallestSnapshot(): number {
+    for (const seq of this.snapshots.keys()) return seq;
+    return this.lastSeq;
+  }
+
+  private openReader(number: number): SsTableReader {
+    const r = SsTableReader.open({ fs: this.fs, name: tableFileName(number), cache: this.cache, fileNumber: number });
+    this.readers.set(number, r);
+    return r;
+  }
+
+  private mustGetReader(number: number): SsTableReader {
+    const r = this.readers.get(number);
+    assert(r !== undefined, `no reader for live table ${number}`);
+    return r;
+  }
+
+  private tableObsolete(number: number): void {
+    const r = this.readers.get(number);
+    r?.close();
+    this.readers.delete(number);
+    this.fs.delete(tableFileName(number));
+  }
+
+  /** Deletes WALs, manifests, tables and temp files that no live state refers to. */
+  private deleteObsoleteFiles(): void {
+    const live = new Set<number>([this.versions.currentManifestNumber]);
+    if (this.flushJob) live.add(this.flushJob.output);
+    if (this.compactionJob) live.add(this.compactionJob.output);
+    for (const name of this.fs.list()) {
+      const p = parseFileName(name);
+      let obsolete = false;
+      if (p.kind === 'log') obsolete = p.number < this.versions.counters.logNumber;
+      else if (p.kind === 'manifest') obsolete = !live.has(p.number);
+      else if (p.kind === 'table') obsolete = !this.versions.isLive(p.number) && !live.has(p.number);
+      else if (p.kind === 'temp') obsolete = true;
+      if (obsolete) this.fs.delete(name);
+    }
+  }
+}
+
+export { WriteBatch } from './write-batch.ts';

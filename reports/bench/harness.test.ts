@@ -1,0 +1,237 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { runWorkloads } from './harness.ts';
+import type { Progress } from './progress.ts';
+import type { Sampler } from './sampler.ts';
+import type { BenchCase, CaseEnv, Workload } from './types.ts';
+
+/** A case that records its lifecycle in `log` and knows which system it is. */
+class FakeCase implements BenchCase {
+  constructor(
+    readonly system: string,
+    readonly n: number,
+    private readonly log: string[],
+    private readonly failOn?: 'setup' | 'sample' | 'teardown',
+  ) {}
+  async setup() {
+    this.log.push(`setup ${this.system} ${this.n}`);
+    if (this.failOn === 'setup') throw new Error(`setup of ${this.system} failed`);
+  }
+  async beforeSample() {}
+  async sample() {
+    if (this.failOn === 'sample') throw new Error(`sample of ${this.system} failed`);
+  }
+  async afterSample() {}
+  async teardown() {
+    this.log.push(`teardown ${this.system} ${this.n}`);
+    if (this.failOn === 'teardown') throw new Error(`teardown of ${this.system} failed`);
+  }
+}
+
+/**
+ * A sampler that plays scripted timings: for each system a list of sample times in the order
+ * it will be asked, and records the order in which systems were sampled.
+ */
+class ScriptedSampler implements Sampler {
+  readonly order: string[] = [];
+  private readonly next = new Map<string, number>();
+  constructor(private readonly script: Record<string, number[]>) {}
+  async time(benchCase: BenchCase): Promise<number> {
+    const fake = benchCase as FakeCase;
+    await benchCase.sample();
+    this.order.push(fake.system);
+    const i = this.next.get(fake.system) ?? 0;
+    this.next.set(fake.system, i + 1);
+    const ms = this.script[fake.system]?.[i];
+    if (ms === undefined) throw new Error(`no scripted timing ${i} for ${fake.system}`);
+    return ms;
+  }
+}
+
+function fakeWorkload(
+  log: string[],
+  systems: string[],
+  options: { opsPerSample?: number; failing?: { system: string; on: 'setup' | 'sample' | 'teardown' } } = {},
+): Workload {
+  return {
+    name: 'lsm.fake',
+    systems,
+    opsPerSample: () => options.opsPerSample ?? 100,
+    fields: (n) => ({ unit: 'thing', half: n / 2 }),
+    createCase: (system: string, n: number, _env: CaseEnv) =>
+      new FakeCase(system, n, log, options.failing?.system === system ? options.failing.on : undefined),
+  };
+}
+
+class RecordingProgress implements Progress {
+  total = 0;
+  done = 0;
+  groups: string[] = [];
+  stopped = false;
+  start(total: number) {
+    this.total = total;
+  }
+  group(label: string) {
+    this.groups.push(label);
+  }
+  sampleDone() {
+    this.done++;
+  }
+  note() {}
+  stop() {
+    this.stopped = true;
+  }
+}
+
+describe('runWorkloads', () => {
+  it('alternates systems round by round and reports the median of the timed samples only', async () => {
+    const log: string[] = [];
+    // Warm-up sample first (huge, must be ignored), then three timed ones per system.
+    const sampler = new ScriptedSampler({ a: [999, 10, 30, 20], b: [999, 40, 40, 400] });
+    const progress = new RecordingProgress();
+    const rows = await runWorkloads([fakeWorkload(log, ['a', 'b'])], {
+      sizes: [1000],
+      warmupSamples: 1,
+      samples: 3,
+      sampler,
+      progress,
+      readRss: () => 1234,
+    });
+    expect(sampler.order).toEqual(['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
+    expect(rows).toHaveLength(2);
+    const [a, b] = rows;
+    expect(a).toMatchObject({ workload: 'lsm.fake', system: 'a', n: 1000, samples: 3, ops_per_sample: 100 });
+    expect(a!.median_ms_per_op).toBeCloseTo(0.2, 12); // median 20 ms / 100 ops
+    expect(a!.ops_per_sec).toBeCloseTo(5000, 6);
+    expect(b!.median_ms_per_op).toBeCloseTo(0.4, 12); // median of 40, 40, 400
+    expect(a).toMatchObject({ unit: 'thing', half: 500, rss_peak_bytes: 1234 });
+    expect(progress).toMatchObject({ total: 8, done: 8, groups: ['lsm.fake n=1000'], stopped: true });
+  });
+
+  it('sets every system up before the first sample and tears every one down after', async () => {
+    const log: string[] = [];
+    await runWorkloads([fakeWorkload(log, ['a', 'b'])], {
+      sizes: [10, 20],
+      warmupSamples: 0,
+      samples: 1,
+      sampler: new ScriptedSampler({ a: [1, 1], b: [1, 1] }),
+    });
+    expect(log).toEqual([
+      'setup a 10',
+      'setup b 10',
+      'teardown a 10',
+      'teardown b 10',
+      'setup a 20',
+      'setup b 20',
+      'teardown a 20',
+      'teardown b 20',
+    ]);
+  });
+
+  it('records the highest RSS seen for each system', async () => {
+    const readings = [100, 300, 200, 150, 500, 120];
+    let i = 0;
+    const rows = await runWorkloads([fakeWorkload([], ['a', 'b'])], {
+      sizes: [1],
+      warmupSamples: 0,
+      samples: 2,
+      sampler: new ScriptedSampler({ a: [1, 1], b: [1, 1] }),
+      readRss: () => readings[i++]!,
+    });
+    // Readings: setup a=100, setup b=300, round 0: a=200, b=150, round 1 (b first): b=500, a=120.
+    expect(rows.map((r) => r.rss_peak_bytes)).toEqual([200, 500]);
+  });
+
+  it('measures only the systems asked for, and skips workloads left with none', async () => {
+    const sampler = new ScriptedSampler({ b: [5] });
+    const rows = await runWorkloads([fakeWorkload([], ['a', 'b']), fakeWorkload([], ['a'])], {
+      sizes: [1],
+      warmupSamples: 0,
+      samples: 1,
+      systems: ['b'],
+      sampler,
+    });
+    expect(rows.map((r) => r.system)).toEqual(['b']);
+    expect(sampler.order).toEqual(['b']);
+  });
+
+  it('tears everything down and deletes its temp dir when a sample fails', async () => {
+    const log: string[] = [];
+    let dir = '';
+    const workload = fakeWorkload(log, ['a', 'b'], { failing: { system: 'b', on: 'sample' } });
+    const create = workload.createCase;
+    workload.createCase = (system, n, env) => {
+      dir = env.freshDir('x y/z');
+      return create(system, n, env);
+    };
+    await expect(
+      runWorkloads([workload], {
+        sizes: [1],
+        warmupSamples: 0,
+        samples: 1,
+        sampler: new ScriptedSampler({ a: [1] }),
+      }),
+    ).rejects.toThrow('sample of b failed');
+    expect(log).toContain('teardown a 1');
+    expect(log).toContain('teardown b 1');
+    expect(dir).toMatch(/x_y_z$/);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('tears down the systems already set up when a later setup fails', async () => {
+    const log: string[] = [];
+    const workload = fakeWorkload(log, ['a', 'b', 'c'], { failing: { system: 'b', on: 'setup' } });
+    await expect(
+      runWorkloads([workload], {
+        sizes: [1],
+        warmupSamples: 0,
+        samples: 1,
+        sampler: new ScriptedSampler({}),
+      }),
+    ).rejects.toThrow('setup of b failed');
+    expect(log).toEqual(['setup a 1', 'setup b 1', 'teardown a 1', 'teardown b 1']);
+  });
+
+  it('reports a failing teardown, and both failures when a sample failed too', async () => {
+    const teardownOnly = fakeWorkload([], ['a'], { failing: { system: 'a', on: 'teardown' } });
+    await expect(
+      runWorkloads([teardownOnly], {
+        sizes: [1],
+        warmupSamples: 0,
+        samples: 1,
+        sampler: new ScriptedSampler({ a: [1] }),
+      }),
+    ).rejects.toThrow('teardown of a failed');
+    const both = fakeWorkload([], ['a'], { failing: { system: 'a', on: 'teardown' } });
+    const sampler: Sampler = {
+      time: async () => {
+        throw new Error('sampler broke');
+      },
+    };
+    const failure = await runWorkloads([both], { sizes: [1], warmupSamples: 0, samples: 1, sampler }).catch(
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(AggregateError);
+    expect((failure as AggregateError).errors.map((e: Error) => e.message)).toEqual([
+      'sampler broke',
+      'teardown of a failed',
+    ]);
+  });
+
+  it('rejects malformed options', async () => {
+    const w = [fakeWorkload([], ['a'])];
+    const sampler = new ScriptedSampler({ a: [1] });
+    await expect(runWorkloads(w, { sizes: [1], warmupSamples: 0, samples: 0, sampler })).rejects.toThrow(
+      /samples/,
+    );
+    await expect(runWorkloads(w, { sizes: [1], warmupSamples: -1, samples: 1, sampler })).rejects.toThrow(
+      /warmup/,
+    );
+    await expect(runWorkloads(w, { sizes: [0], warmupSamples: 0, samples: 1, sampler })).rejects.toThrow(
+      /size/,
+    );
+    await expect(runWorkloads(w, { sizes: [1.5], warmupSamples: 0, samples: 1, sampler })).rejects.toThrow(
+      /size/,
+    );
+  });
+});

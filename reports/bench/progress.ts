@@ -1,0 +1,114 @@
+/**
+ * Progress output for a benchmark run: a live bar on a terminal, plain lines elsewhere, so that
+ * CI logs stay readable (a redrawn bar turns into thousands of carriage returns in a log file).
+ * Progress goes to stderr so that stdout carries only the results table.
+ */
+
+import { Presets, SingleBar } from 'cli-progress';
+
+/** Receives progress events from the harness. */
+export interface Progress {
+  /** Called once with the total number of samples (warm-up included) the run will take. */
+  start(totalSamples: number): void;
+  /** A workload at one size begins; `systems` are measured in alternation. */
+  group(label: string, systems: readonly string[]): void;
+  /** One sample (warm-up or timed) finished. */
+  sampleDone(): void;
+  /** A note for the user (a skipped system, a warning). */
+  note(line: string): void;
+  /** The run ended (successfully or not); release the terminal. */
+  stop(): void;
+}
+
+/** Something lines can be written to (stderr, or a test's buffer). */
+export interface LineSink {
+  write(text: string): unknown;
+}
+
+/** A progress bar for an interactive terminal. */
+export class BarProgress implements Progress {
+  private readonly bar: SingleBar;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {
+    this.bar = new SingleBar(
+      {
+        stream,
+        format: '{bar} {percentage}% | {value}/{total} samples | {label}',
+        hideCursor: true,
+        clearOnComplete: true,
+      },
+      Presets.shades_classic,
+    );
+  }
+
+  start(totalSamples: number): void {
+    this.bar.start(totalSamples, 0, { label: '' });
+  }
+
+  group(label: string, _systems: readonly string[]): void {
+    this.bar.update({ label });
+  }
+
+  sampleDone(): void {
+    this.bar.increment();
+  }
+
+  note(line: string): void {
+    // Writing above a live bar garbles it; cli-progress has no log method, so stop, write, go on.
+    const value = this.bar.getProgress() * this.bar.getTotal();
+    const total = this.bar.getTotal();
+    this.bar.stop();
+    this.stream.write(`${line}\n`);
+    this.bar.start(total, Math.round(value), { label: '' });
+  }
+
+  stop(): void {
+    this.bar.stop();
+  }
+}
+
+/** Plain progress lines, one per workload and size, for logs and pipes. */
+export class LineProgress implements Progress {
+  private groups = 0;
+  private done = 0;
+  private total = 0;
+
+  constructor(private readonly sink: LineSink) {}
+
+  start(totalSamples: number): void {
+    this.total = totalSamples;
+  }
+
+  group(label: string, systems: readonly string[]): void {
+    this.groups += 1;
+    this.sink.write(`bench: ${label} [${systems.join(', ')}] (${this.done}/${this.total} samples done)\n`);
+  }
+
+  sampleDone(): void {
+    this.done += 1;
+  }
+
+  note(line: string): void {
+    this.sink.write(`${line}\n`);
+  }
+
+  stop(): void {
+    if (this.groups > 0) this.sink.write(`bench: ${this.done}/${this.total} samples done\n`);
+  }
+}
+
+/** Progress that prints nothing (tests, `--json` runs that want silence). */
+export class SilentProgress implements Progress {
+  start(_totalSamples: number): void {}
+  group(_label: string, _systems: readonly string[]): void {}
+  sampleDone(): void {}
+  note(_line: string): void {}
+  stop(): void {}
+}
+
+/** A bar when `stream` is a terminal and CI is not set, plain lines otherwise. */
+export function progressFor(stream: NodeJS.WriteStream): Progress {
+  const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
+  if (stream.isTTY === true && !ci) return new BarProgress(stream);
+  return new LineProgress(stream);
+}

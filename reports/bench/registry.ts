@@ -1,0 +1,15 @@
+/**
+ * The benchmark suites by name. A new suite is a module exporting a {@link Suite}, added here;
+ * `aregula bench` and its `--help` pick it up from this list.
+ */
+
+import { lsmSuite } from './lsm/suite.ts';
+import type { Suite } from './types.ts';
+
+/** Every registered suite, in the order `aregula bench` runs them when none is named. */
+export const SUITES: readonly Suite[] = [lsmSuite];
+
+/** The suite called `name`, or undefined. */
+export function findSuite(name: string): Suite | undefined {
+  return SUITES.find((s) => s.name === name);
+}

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { TinybenchSampler } from './sampler.ts';
+import type { BenchCase } from './types.ts';
+
+function recordingCase(log: string[], failIn?: string): BenchCase {
+  const step = (name: string) => async () => {
+    log.push(name);
+    if (failIn === name) throw new Error(`${name} broke`);
+  };
+  return {
+    setup: step('setup'),
+    beforeSample: step('before'),
+    sample: step('sample'),
+    afterSample: step('after'),
+    teardown: step('teardown'),
+  };
+}
+
+describe('TinybenchSampler', () => {
+  it('runs the hooks around exactly one timed sample and returns its time', async () => {
+    const log: string[] = [];
+    const ms = await new TinybenchSampler().time(recordingCase(log), 'one');
+    expect(log).toEqual(['before', 'sample', 'after']);
+    expect(ms).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(ms)).toBe(true);
+  });
+
+  it('propagates a failing sample or hook', async () => {
+    for (const where of ['before', 'sample', 'after']) {
+      await expect(new TinybenchSampler().time(recordingCase([], where), where)).rejects.toThrow(
+        `${where} broke`,
+      );
+    }
+  });
+});

@@ -114,10 +114,10 @@ export function runFsConformance(name: string, makeFs: () => FsUnderTest): void 
 
     it('matches a simple model on random operation sequences', () => {
       fc.assert(
-        fc.property(fc.array(commandArb, { maxLength: 40 }), (commands) => {
+        fc.property(fc.array(commandArb, { maxLength: 50 }), (commands) => {
           runAgainstModel(fs, commands);
         }),
-        { numRuns: 60 },
+        { numRuns: 100 },
       );
     });
   });

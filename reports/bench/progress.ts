@@ -28,6 +28,7 @@ export interface LineSink {
 /** A progress bar for an interactive terminal. */
 export class BarProgress implements Progress {
   private readonly bar: SingleBar;
+  private running = false;
 
   constructor(private readonly stream: NodeJS.WriteStream) {
     this.bar = new SingleBar(
@@ -42,28 +43,34 @@ export class BarProgress implements Progress {
   }
 
   start(totalSamples: number): void {
+    this.running = true;
     this.bar.start(totalSamples, 0, { label: '' });
   }
 
   group(label: string, _systems: readonly string[]): void {
-    this.bar.update({ label });
+    if (this.running) this.bar.update({ label });
   }
 
   sampleDone(): void {
-    this.bar.increment();
+    if (this.running) this.bar.increment();
   }
 
   note(line: string): void {
+    if (!this.running) {
+      this.stream.write(`${line}\n`);
+      return;
+    }
     // Writing above a live bar garbles it; cli-progress has no log method, so stop, write, go on.
-    const value = this.bar.getProgress() * this.bar.getTotal();
     const total = this.bar.getTotal();
+    const value = Math.round(this.bar.getProgress() * total);
     this.bar.stop();
     this.stream.write(`${line}\n`);
-    this.bar.start(total, Math.round(value), { label: '' });
+    this.bar.start(total, value, { label: '' });
   }
 
   stop(): void {
-    this.bar.stop();
+    if (this.running) this.bar.stop();
+    this.running = false;
   }
 }
 
@@ -104,11 +111,4 @@ export class SilentProgress implements Progress {
   sampleDone(): void {}
   note(_line: string): void {}
   stop(): void {}
-}
-
-/** A bar when `stream` is a terminal and CI is not set, plain lines otherwise. */
-export function progressFor(stream: NodeJS.WriteStream): Progress {
-  const ci = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
-  if (stream.isTTY === true && !ci) return new BarProgress(stream);
-  return new LineProgress(stream);
 }

@@ -1,9 +1,12 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
+import type { FileSystem } from '../io/fs.ts';
+import { MemoryFs } from '../io/memory-fs.ts';
 import { BLOCK_OVERHEAD_BYTES, Block, BlockBuilder } from './block.ts';
 import { BlockCache } from './block-cache.ts';
 import { EntryKind, encodeInternalKey } from './internal-key.ts';
+import { SsTableReader, SsTableWriter } from './sstable.ts';
 
 /** A real block with one entry whose value has `valueBytes` bytes. */
 function blockOf(valueBytes: number, tag = 0): Block {
@@ -147,4 +150,78 @@ describe('BlockCache', () => {
       expect(cache.usedBytes).toBeLessThanOrEqual(capacity);
     },
   );
+});
+
+describe('BlockCache under SsTableReader', () => {
+  const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+  /** Writes `n` entries k00000.. with values of varying length; returns them. */
+  function writeTable(
+    fs: FileSystem,
+    name: string,
+    n: number,
+    value = 'v',
+  ): { key: Uint8Array; value: Uint8Array }[] {
+    const h = fs.open(name, { create: true });
+    const w = new SsTableWriter(h, { blockBytes: 256 });
+    const entries = Array.from({ length: n }, (_, i) => ({
+      key: encodeInternalKey(utf8(`k${String(i).padStart(5, '0')}`), i + 1, EntryKind.Value),
+      value: utf8(value.repeat(i % 9)),
+    }));
+    for (const e of entries) w.add(e.key, e.value);
+    w.finish();
+    h.close();
+    return entries;
+  }
+
+  function scan(r: SsTableReader): number {
+    const it = r.iterator();
+    let n = 0;
+    for (it.seekToFirst(); it.valid(); it.next()) n++;
+    return n;
+  }
+
+  it('serves repeated reads from the cache with the same block objects', () => {
+    const fs = new MemoryFs();
+    const entries = writeTable(fs, '000001.sst', 400);
+    const cache = new BlockCache(1 << 20);
+    const r = SsTableReader.open({ fs, name: '000001.sst', cache, fileNumber: 1 });
+    expect(r.blockCount).toBeGreaterThan(10);
+    expect(r.dataBlock(0)).toBe(r.dataBlock(0));
+    expect(scan(r)).toBe(400);
+    expect(cache.stats.misses).toBe(r.blockCount);
+    expect(cache.size).toBe(r.blockCount);
+    expect(scan(r)).toBe(400);
+    for (const e of entries) expect(r.find(e.key.subarray(0, 6), 1000)?.value).toEqual(e.value);
+    expect(cache.stats.misses).toBe(r.blockCount);
+    expect(cache.stats.hits).toBeGreaterThan(400);
+  });
+
+  it('keeps tables apart by file number, or by private ids when there is none', () => {
+    const fs = new MemoryFs();
+    writeTable(fs, 'a', 3, 'A');
+    writeTable(fs, 'b', 3, 'B');
+    const cache = new BlockCache(1 << 20);
+    for (const ids of [
+      [1, 2],
+      [undefined, undefined],
+    ]) {
+      const ra = SsTableReader.open({ fs, name: 'a', cache, fileNumber: ids[0] });
+      const rb = SsTableReader.open({ fs, name: 'b', cache, fileNumber: ids[1] });
+      expect(ra.find(utf8('k00002'), 9)?.value).toEqual(utf8('AA'));
+      expect(rb.find(utf8('k00002'), 9)?.value).toEqual(utf8('BB'));
+      expect(ra.find(utf8('k00002'), 9)?.value).toEqual(utf8('AA'));
+    }
+  });
+
+  it('stays within its bytes while a table larger than it is scanned', () => {
+    const fs = new MemoryFs();
+    writeTable(fs, 't', 3000);
+    const cache = new BlockCache(4096);
+    const r = SsTableReader.open({ fs, name: 't', cache });
+    expect(scan(r)).toBe(3000);
+    expect(cache.usedBytes).toBeLessThanOrEqual(4096);
+    expect(cache.size).toBeGreaterThan(0);
+    expect(cache.stats.evictions).toBeGreaterThan(0);
+  });
 });

@@ -321,6 +321,14 @@ describe('index entries', () => {
     expect(compareInternalKeys(sep, ik('abzz', 9))).toBeLessThan(0);
   });
 
+  it('bumps a later byte of the last key when the first differing byte cannot be bumped', () => {
+    const sep = indexSeparator(ik('user:000122:name', 3), ik('user:000123:name', 9));
+    expect(userKeyOf(sep)).toEqual(utf8('user:000122;'));
+    const ff = encodeInternalKey(Uint8Array.of(0x61, 0xff, 0xff, 0x10, 0x20), 1, EntryKind.Value);
+    const next = encodeInternalKey(Uint8Array.of(0x62), 1, EntryKind.Value);
+    expect(userKeyOf(indexSeparator(ff, next))).toEqual(Uint8Array.of(0x61, 0xff, 0xff, 0x11));
+  });
+
   it('keeps the last key when nothing shorter fits', () => {
     expect(indexSeparator(ik('abc', 3), ik('abd', 1))).toEqual(ik('abc', 3));
     expect(indexSeparator(ik('ab', 3), ik('abc', 1))).toEqual(ik('ab', 3));

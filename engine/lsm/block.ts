@@ -389,8 +389,10 @@ function shortenedKey(userKeyPrefix: Uint8Array, lastByte: number): Uint8Array {
 }
 
 /**
- * An index key k with `last` <= k < `next`: a user key shorter than `last`'s that still sorts
- * strictly between the two user keys when one exists, else `last` itself.
+ * An index key k with `last` <= k < `next`, shorter than `last` when possible: where the user
+ * keys first differ, bump `last`'s byte if that stays below `next`'s; otherwise keep it and
+ * bump the first later byte of `last` that is not 0xff, dropping the rest. Both results sort
+ * strictly between the two user keys. When neither applies, `last` itself.
  */
 export function indexSeparator(last: Uint8Array, next: Uint8Array): Uint8Array {
   const ua = userKeyOf(last);
@@ -398,9 +400,10 @@ export function indexSeparator(last: Uint8Array, next: Uint8Array): Uint8Array {
   const n = Math.min(ua.length, ub.length);
   let p = 0;
   while (p < n && ua[p] === ub[p]) p++;
-  if (p < n && p + 1 < ua.length) {
-    const d = ua[p]!;
-    if (d + 1 < ub[p]!) return shortenedKey(ua.subarray(0, p), d + 1);
+  if (p === n) return last.slice(); // one user key is a prefix of the other (or they are equal)
+  if (ua[p]! + 1 < ub[p]! && p + 1 < ua.length) return shortenedKey(ua.subarray(0, p), ua[p]! + 1);
+  for (let q = p + 1; q + 1 < ua.length; q++) {
+    if (ua[q] !== 0xff) return shortenedKey(ua.subarray(0, q), ua[q]! + 1);
   }
   return last.slice();
 }

@@ -1,0 +1,599 @@
+/**
+ * Sorted String Tables: immutable files of internal-key entries in sorted order, written once
+ * by a flush or a compaction and then only read. docs/formats/sstable.md is the byte-by-byte
+ * specification; in short:
+ *
+ *   data block*      entries of the table, ~blockBytes each        ┐ each block is followed by
+ *   filter block     a bloom filter over the distinct user keys    │ a 5-byte trailer: type (0)
+ *   properties block smallest and largest internal key             │ and the masked CRC-32C of
+ *   index block      one entry per data block: separator → handle  ┘ block ‖ type
+ *   footer           72 bytes: handles, entry count, version, CRC, magic
+ *
+ * The reader trusts nothing: it checks the footer, then every block's CRC and structure before
+ * use, that the blocks tile the file exactly, and that each data block's keys lie between its
+ * index neighbours. Any failure is a {@link CorruptionError} naming the file and the offset of
+ * the bad block or footer; wrong data is never returned.
+ */
+
+import { assert } from '../assert.ts';
+import { ClosedError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import type { FileHandle, FileSystem } from '../io/fs.ts';
+import {
+  Block,
+  BlockBuilder,
+  type BlockCursor,
+  type BlockHandle,
+  decodeBlockHandle,
+  encodeBlockHandle,
+  indexSeparator,
+  indexSuccessor,
+} from './block.ts';
+import type { BlockCache } from './block-cache.ts';
+import { BloomFilter, BloomFilterBuilder } from './bloom.ts';
+import { ByteReader, ByteWriter, bytesEqual, compareBytes, DecodeError, getU32 } from './coding.ts';
+import { crc32c, maskCrc, unmaskCrc } from './crc32c.ts';
+import {
+  compareInternalKeys,
+  compareUserKeysOf,
+  type EntryKind,
+  kindOf,
+  seekKey,
+  seqOf,
+  TRAILER_BYTES,
+  userKeyOf,
+} from './internal-key.ts';
+import type { InternalIterator } from './iterator.ts';
+
+/** Format version written in every footer; readers reject any other. */
+export const SSTABLE_FORMAT_VERSION = 1;
+/** The last 8 bytes of every table: "\x89ARGSST\n" (PNG's trick: catches 7-bit and newline mangling). */
+export const SSTABLE_MAGIC: Uint8Array = Uint8Array.of(0x89, 0x41, 0x52, 0x47, 0x53, 0x53, 0x54, 0x0a);
+/** Size of the footer at the end of every table. */
+export const FOOTER_BYTES = 72;
+/** Offset of the footer CRC within the footer (it covers the bytes before it). */
+const FOOTER_CRC_AT = 60;
+/** Offset of the magic number within the footer. */
+const FOOTER_MAGIC_AT = 64;
+/** Bytes after every block: a type byte and a masked CRC-32C. */
+export const BLOCK_TRAILER_BYTES = 5;
+/** Block type byte of an uncompressed block (the only type of format version 1). */
+export const BLOCK_TYPE_UNCOMPRESSED = 0;
+/** Default target size of a data block before its trailer. */
+export const DEFAULT_BLOCK_BYTES = 4096;
+/** Default number of entries between restart points in a data block. */
+export const DEFAULT_RESTART_INTERVAL = 16;
+/** Default bloom filter bits per distinct user key (about 1% false positives). */
+export const DEFAULT_BLOOM_BITS_PER_KEY = 10;
+/** Largest accepted `bloomBitsPerKey`; past this the rate is already far below 1e-9. */
+export const MAX_BLOOM_BITS_PER_KEY = 64;
+/** Largest accepted `restartInterval`. */
+export const MAX_RESTART_INTERVAL = 1024;
+/** Largest accepted `blockBytes` (16 MiB). */
+export const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
+/** Index blocks restart at every entry: they are decoded whole at open, so compression buys little. */
+const INDEX_RESTART_INTERVAL = 1;
+
+/** Tuning of a table being written. */
+export interface SsTableOptions {
+  /** Target data block size in bytes before the trailer (default 4096). */
+  blockBytes?: number;
+  /** Entries between full keys in a data block (default 16). */
+  restartInterval?: number;
+  /** Bloom filter bits per distinct user key (default 10; 0 = no filter). */
+  bloomBitsPerKey?: number;
+}
+
+/** What a finished or opened table holds. */
+export interface SsTableMeta {
+  /** Size of the whole file. */
+  fileBytes: number;
+  /** Number of entries (tombstones included). */
+  entries: number;
+  /** Smallest internal key (empty for a table with no entries). */
+  smallest: Uint8Array;
+  /** Largest internal key (empty for a table with no entries). */
+  largest: Uint8Array;
+}
+
+function checkOption(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(
+      `SsTableOptions.${name} must be an integer in ${min}..${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** Appends `contents` and its trailer to `file` at `offset`; returns the block's handle. */
+function writeBlock(file: FileHandle, offset: number, contents: Uint8Array): BlockHandle {
+  const out = new Uint8Array(contents.length + BLOCK_TRAILER_BYTES);
+  out.set(contents);
+  out[contents.length] = BLOCK_TYPE_UNCOMPRESSED;
+  const crc = maskCrc(crc32c(out, 0, contents.length + 1));
+  new DataView(out.buffer).setUint32(contents.length + 1, crc, true);
+  const at = file.append(out);
+  assert(at === offset, 'nothing else writes to a table being built');
+  return { offset, size: contents.length };
+}
+
+/**
+ * Writes one table into an empty file. Data blocks are written as soon as they fill, so
+ * memory holds one block, the index and 8 bytes per distinct user key (for the filter).
+ */
+export class SsTableWriter {
+  private readonly blockBytes: number;
+  private readonly data: BlockBuilder;
+  private readonly index = new BlockBuilder(INDEX_RESTART_INTERVAL);
+  private readonly filter: BloomFilterBuilder | undefined;
+  private offset = 0;
+  private count = 0;
+  private smallest: Uint8Array = new Uint8Array(0);
+  private lastKey: Uint8Array = new Uint8Array(0);
+  /** The last written data block, waiting for the next key to pick its separator. */
+  private pending: BlockHandle | undefined;
+  private finished = false;
+
+  constructor(
+    private readonly file: FileHandle,
+    options: SsTableOptions = {},
+  ) {
+    this.blockBytes = checkOption(
+      'blockBytes',
+      options.blockBytes ?? DEFAULT_BLOCK_BYTES,
+      1,
+      MAX_BLOCK_BYTES,
+    );
+    const restart = options.restartInterval ?? DEFAULT_RESTART_INTERVAL;
+    this.data = new BlockBuilder(checkOption('restartInterval', restart, 1, MAX_RESTART_INTERVAL));
+    const bits = options.bloomBitsPerKey ?? DEFAULT_BLOOM_BITS_PER_KEY;
+    checkOption('bloomBitsPerKey', bits, 0, MAX_BLOOM_BITS_PER_KEY);
+    this.filter = bits > 0 ? new BloomFilterBuilder(bits) : undefined;
+    assert(file.size() === 0, 'an SSTable is written into an empty file');
+  }
+
+  /** Entries added so far. */
+  get entries(): number {
+    return this.count;
+  }
+
+  /** Bytes written plus bytes buffered (block, index, filter), to decide when to split outputs. */
+  estimatedBytes(): number {
+    const tail = this.index.estimatedBytes() + (this.filter?.estimatedBytes() ?? 0) + FOOTER_BYTES;
+    return this.offset + this.data.estimatedBytes() + tail + 3 * BLOCK_TRAILER_BYTES;
+  }
+
+  /** Adds an entry; `ikey` must be an internal key greater than every key added before. */
+  add(ikey: Uint8Array, value: Uint8Array): void {
+    assert(!this.finished, 'add() after finish()');
+    assert(ikey.length >= TRAILER_BYTES, 'SSTable keys are internal keys');
+    if (this.count > 0) assert(compareInternalKeys(ikey, this.lastKey) > 0, 'SSTable keys strictly increase');
+    if (this.pending !== undefined) {
+      this.index.add(indexSeparator(this.lastKey, ikey), encodeBlockHandle(this.pending));
+      this.pending = undefined;
+    }
+    if (this.filter !== undefined && (this.count === 0 || compareUserKeysOf(ikey, this.lastKey) !== 0)) {
+      this.filter.add(userKeyOf(ikey));
+    }
+    this.data.add(ikey, value);
+    // The builder copies each key into a fresh array it never mutates, so sharing it is safe.
+    this.lastKey = this.data.lastKeyAdded;
+    if (this.count === 0) this.smallest = this.lastKey;
+    this.count++;
+    if (this.data.estimatedBytes() >= this.blockBytes) this.flushData();
+  }
+
+  private flushData(): void {
+    const h = writeBlock(this.file, this.offset, this.data.finish());
+    this.offset += h.size + BLOCK_TRAILER_BYTES;
+    this.pending = h;
+  }
+
+  private append(contents: Uint8Array): BlockHandle {
+    const h = writeBlock(this.file, this.offset, contents);
+    this.offset += h.size + BLOCK_TRAILER_BYTES;
+    return h;
+  }
+
+  /** Writes the last data block, the filter, properties, index and footer. Does not sync or close. */
+  finish(): SsTableMeta {
+    assert(!this.finished, 'finish() called twice');
+    this.finished = true;
+    if (this.data.entries > 0) this.flushData();
+    if (this.pending !== undefined) {
+      this.index.add(indexSuccessor(this.lastKey), encodeBlockHandle(this.pending));
+      this.pending = undefined;
+    }
+    const filter = this.append(this.filter?.finish() ?? new Uint8Array(0));
+    const props = this.append(
+      new ByteWriter(64).lengthPrefixed(this.smallest).lengthPrefixed(this.lastKey).finish(),
+    );
+    const index = this.append(this.index.finish());
+    const w = new ByteWriter(FOOTER_BYTES);
+    for (const h of [filter, props, index]) w.u64(h.offset).u64(h.size);
+    w.u64(this.count).u32(SSTABLE_FORMAT_VERSION);
+    w.u32(maskCrc(crc32c(w.peek())));
+    w.bytes(SSTABLE_MAGIC);
+    assert(w.length === FOOTER_BYTES, 'footer has its fixed size');
+    const at = this.file.append(w.finish());
+    assert(at === this.offset, 'nothing else writes to a table being built');
+    this.offset += FOOTER_BYTES;
+    return { fileBytes: this.offset, entries: this.count, smallest: this.smallest, largest: this.lastKey };
+  }
+}
+
+/** What a footer says, after its magic, CRC and version were checked. */
+interface Footer {
+  at: number;
+  filter: BlockHandle;
+  props: BlockHandle;
+  index: BlockHandle;
+  entries: number;
+}
+
+/** Reads a table's structure (footer, filter, properties, index), checking all of it. */
+class TableLoader {
+  constructor(
+    private readonly file: FileHandle,
+    private readonly name: string,
+  ) {}
+
+  corrupt(offset: number, detail: string): CorruptionError {
+    return new CorruptionError({ file: this.name, offset, detail });
+  }
+
+  /** Runs `decode`, turning a {@link DecodeError} into a corruption of the block at `offset`. */
+  decoding<T>(offset: number, what: string, decode: () => T): T {
+    try {
+      return decode();
+    } catch (e) {
+      if (e instanceof DecodeError) throw this.corrupt(offset, `${what}: ${e.message} (at +${e.offset})`);
+      throw e;
+    }
+  }
+
+  footer(): Footer {
+    const size = this.file.size();
+    if (size < FOOTER_BYTES) throw this.corrupt(0, `file of ${size} bytes is shorter than a footer`);
+    const at = size - FOOTER_BYTES;
+    const f = this.file.read(at, FOOTER_BYTES);
+    if (f.length !== FOOTER_BYTES) throw this.corrupt(at, 'footer read came back short');
+    if (!bytesEqual(f.subarray(FOOTER_MAGIC_AT), SSTABLE_MAGIC)) throw this.corrupt(at, 'bad magic number');
+    if (unmaskCrc(getU32(f, FOOTER_CRC_AT)) !== crc32c(f, 0, FOOTER_CRC_AT)) {
+      throw this.corrupt(at, 'footer checksum mismatch');
+    }
+    const version = getU32(f, FOOTER_CRC_AT - 4);
+    if (version !== SSTABLE_FORMAT_VERSION) throw this.corrupt(at, `unsupported format version ${version}`);
+    return this.decoding(at, 'footer', () => {
+      const r = new ByteReader(f);
+      const handle = (): BlockHandle => ({ offset: r.u64(), size: r.u64() });
+      return { at, filter: handle(), props: handle(), index: handle(), entries: r.u64() };
+    });
+  }
+
+  /** Checks that filter, properties and index blocks follow each other up to the footer. */
+  checkTail(f: Footer): void {
+    const order: [string, BlockHandle][] = [
+      ['filter', f.filter],
+      ['properties', f.props],
+      ['index', f.index],
+    ];
+    for (const [what, h] of order) {
+      if (h.offset > f.at || h.size > f.at - h.offset - BLOCK_TRAILER_BYTES) {
+        throw this.corrupt(f.at, `${what} handle (${h.offset}, ${h.size}) lies outside the file`);
+      }
+    }
+    const tiled =
+      f.filter.offset + f.filter.size + BLOCK_TRAILER_BYTES === f.props.offset &&
+      f.props.offset + f.props.size + BLOCK_TRAILER_BYTES === f.index.offset &&
+      f.index.offset + f.index.size + BLOCK_TRAILER_BYTES === f.at;
+    if (!tiled) throw this.corrupt(f.at, 'filter, properties and index blocks do not tile the file');
+  }
+
+  /** Reads a block and checks its trailer; returns the block bytes. */
+  block(h: BlockHandle, what: string): Uint8Array {
+    const raw = this.file.read(h.offset, h.size + BLOCK_TRAILER_BYTES);
+    if (raw.length !== h.size + BLOCK_TRAILER_BYTES)
+      throw this.corrupt(h.offset, `${what} read came back short`);
+    if (unmaskCrc(getU32(raw, h.size + 1)) !== crc32c(raw, 0, h.size + 1)) {
+      throw this.corrupt(h.offset, `${what} checksum mismatch`);
+    }
+    if (raw[h.size] !== BLOCK_TYPE_UNCOMPRESSED) throw this.corrupt(h.offset, `${what} has unknown type`);
+    return raw.subarray(0, h.size);
+  }
+
+  filter(h: BlockHandle): BloomFilter | undefined {
+    const bytes = this.block(h, 'filter block');
+    if (bytes.length === 0) return undefined;
+    return this.decoding(h.offset, 'filter block', () => BloomFilter.decode(bytes));
+  }
+
+  props(h: BlockHandle): { smallest: Uint8Array; largest: Uint8Array } {
+    const bytes = this.block(h, 'properties block');
+    return this.decoding(h.offset, 'properties block', () => {
+      const r = new ByteReader(bytes);
+      const smallest = r.lengthPrefixed().slice();
+      const largest = r.lengthPrefixed().slice();
+      if (r.remaining() !== 0) throw new DecodeError('bytes after the properties', r.pos);
+      return { smallest, largest };
+    });
+  }
+
+  /** Decodes the index; checks the data blocks tile the file from 0 to the filter block. */
+  index(f: Footer): { separators: Uint8Array[]; handles: BlockHandle[] } {
+    const bytes = this.block(f.index, 'index block');
+    const separators: Uint8Array[] = [];
+    const handles: BlockHandle[] = [];
+    this.decoding(f.index.offset, 'index block', () => {
+      const c = Block.decode(bytes).cursor();
+      let expected = 0;
+      for (c.seekToFirst(); c.valid(); c.next()) {
+        const h = decodeBlockHandle(c.value());
+        if (h.offset !== expected)
+          throw new DecodeError(`data block at ${h.offset}, expected ${expected}`, 0);
+        expected = h.offset + h.size + BLOCK_TRAILER_BYTES;
+        separators.push(c.key().slice());
+        handles.push(h);
+      }
+      if (expected !== f.filter.offset)
+        throw new DecodeError('data blocks do not end at the filter block', 0);
+    });
+    return { separators, handles };
+  }
+}
+
+/** Checks the properties agree with the footer and the index. */
+function checkSummary(
+  loader: TableLoader,
+  f: Footer,
+  p: { smallest: Uint8Array; largest: Uint8Array },
+  separators: Uint8Array[],
+): void {
+  const last = separators[separators.length - 1];
+  if (last === undefined) {
+    if (f.entries !== 0 || p.smallest.length !== 0 || p.largest.length !== 0) {
+      throw loader.corrupt(f.props.offset, 'a table without data blocks claims entries');
+    }
+    return;
+  }
+  if (f.entries < separators.length) throw loader.corrupt(f.at, 'fewer entries than data blocks');
+  const ok =
+    p.smallest.length >= TRAILER_BYTES &&
+    p.largest.length >= TRAILER_BYTES &&
+    compareInternalKeys(p.smallest, p.largest) <= 0 &&
+    compareInternalKeys(p.smallest, separators[0]!) <= 0 &&
+    compareInternalKeys(p.largest, last) <= 0;
+  if (!ok) throw loader.corrupt(f.props.offset, 'smallest/largest keys disagree with the index');
+}
+
+/** Options of {@link SsTableReader.open}. */
+export interface SsTableOpenOptions {
+  fs: FileSystem;
+  name: string;
+  /** Shared cache for data blocks; without one every block read goes to the file. */
+  cache?: BlockCache;
+  /** Cache id of this file (its file number); a private id is allocated when absent. */
+  fileNumber?: number;
+}
+
+/** One value found by {@link SsTableReader.find}. */
+export interface FoundEntry {
+  kind: EntryKind;
+  /** A copy of the value (empty for a tombstone). */
+  value: Uint8Array;
+  seq: number;
+}
+
+/** Everything {@link SsTableReader.open} loads and checks before any data block is read. */
+interface TableParts {
+  name: string;
+  meta: SsTableMeta;
+  footerAt: number;
+  filter: BloomFilter | undefined;
+  separators: Uint8Array[];
+  handles: BlockHandle[];
+}
+
+/** An open table. Filter, properties and index stay in memory; data blocks go through the cache. */
+export class SsTableReader {
+  private closed = false;
+
+  /** The table's file name. */
+  readonly name: string;
+  /** Size, entry count and key range. */
+  readonly meta: SsTableMeta;
+  private readonly footerAt: number;
+  private readonly filter: BloomFilter | undefined;
+  private readonly separators: Uint8Array[];
+  private readonly handles: BlockHandle[];
+
+  private constructor(
+    private readonly file: FileHandle,
+    parts: TableParts,
+    private readonly cache: BlockCache | undefined,
+    private readonly cacheId: number,
+  ) {
+    this.name = parts.name;
+    this.meta = parts.meta;
+    this.footerAt = parts.footerAt;
+    this.filter = parts.filter;
+    this.separators = parts.separators;
+    this.handles = parts.handles;
+  }
+
+  /** Opens a table and checks its footer, filter, properties and index. */
+  static open(options: SsTableOpenOptions): SsTableReader {
+    const file = options.fs.open(options.name);
+    try {
+      const loader = new TableLoader(file, options.name);
+      const f = loader.footer();
+      loader.checkTail(f);
+      const filter = loader.filter(f.filter);
+      const p = loader.props(f.props);
+      const { separators, handles } = loader.index(f);
+      checkSummary(loader, f, p, separators);
+      const meta = { fileBytes: f.at + FOOTER_BYTES, entries: f.entries, ...p };
+      const parts = { name: options.name, meta, footerAt: f.at, filter, separators, handles };
+      const cacheId = options.fileNumber ?? options.cache?.newFileId() ?? 0;
+      return new SsTableReader(file, parts, options.cache, cacheId);
+    } catch (e) {
+      file.close();
+      throw e;
+    }
+  }
+
+  /** Number of data blocks. */
+  get blockCount(): number {
+    return this.handles.length;
+  }
+
+  /** False only when the table certainly holds no version of `userKey`. */
+  mayContain(userKey: Uint8Array): boolean {
+    this.checkOpen();
+    return this.filter === undefined || this.filter.mayContain(userKey);
+  }
+
+  /** The newest version of `userKey` with sequence <= `seq`, or undefined. */
+  find(userKey: Uint8Array, seq: number): FoundEntry | undefined {
+    if (!this.mayContain(userKey)) return undefined;
+    const it = new TableIterator(this);
+    it.seek(seekKey(userKey, seq));
+    if (!it.valid()) return undefined;
+    const k = it.key();
+    if (compareBytes(userKeyOf(k), userKey) !== 0) return undefined;
+    return { kind: kindOf(k), value: it.value().slice(), seq: seqOf(k) };
+  }
+
+  /** A cursor over every entry; blocks are read lazily, through the cache. */
+  iterator(): InternalIterator {
+    this.checkOpen();
+    return new TableIterator(this);
+  }
+
+  /** Releases the file. Cursors still positioned keep their current block only. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.file.close();
+  }
+
+  /** Index of the first data block whose separator is >= `target` (blockCount when none). */
+  findBlock(target: Uint8Array): number {
+    let lo = 0;
+    let hi = this.separators.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareInternalKeys(this.separators[mid]!, target) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Data block `i`, from the cache or read and checked (CRC, structure, key range). */
+  dataBlock(i: number): Block {
+    this.checkOpen();
+    assert(i >= 0, 'data block index is not negative');
+    assert(i < this.handles.length, 'data block index is below the block count');
+    const h = this.handles[i]!;
+    const cached = this.cache?.get(this.cacheId, h.offset);
+    if (cached !== undefined) return cached;
+    const loader = new TableLoader(this.file, this.name);
+    const bytes = loader.block(h, 'data block');
+    const block = loader.decoding(h.offset, 'data block', () => Block.decode(bytes));
+    this.checkRange(block, i, loader);
+    this.cache?.insert(this.cacheId, h.offset, block);
+    return block;
+  }
+
+  private checkRange(block: Block, i: number, loader: TableLoader): void {
+    const at = this.handles[i]!.offset;
+    if (block.entries === 0) throw loader.corrupt(at, 'empty data block');
+    if (i > 0 && compareInternalKeys(block.firstKey, this.separators[i - 1]!) <= 0) {
+      throw loader.corrupt(at, 'data block starts before its index range');
+    }
+    if (compareInternalKeys(block.lastKey, this.separators[i]!) > 0) {
+      throw loader.corrupt(at, 'data block ends after its index separator');
+    }
+    if (i === 0 && !bytesEqual(block.firstKey, this.meta.smallest)) {
+      throw loader.corrupt(at, 'first key differs from the recorded smallest key');
+    }
+    if (i === this.handles.length - 1 && !bytesEqual(block.lastKey, this.meta.largest)) {
+      throw loader.corrupt(at, 'last key differs from the recorded largest key');
+    }
+  }
+
+  /** Corruption of the entry count, found when a full scan ends. */
+  countMismatch(seen: number): CorruptionError {
+    const detail = `footer counts ${this.meta.entries} entries, the blocks hold ${seen}`;
+    return new CorruptionError({ file: this.name, offset: this.footerAt, detail });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClosedError(`SSTable ${this.name} is closed`);
+  }
+}
+
+/** Two-level cursor: the in-memory index picks a block, a block cursor walks it. */
+class TableIterator implements InternalIterator {
+  private blockIndex = 0;
+  private cursor: BlockCursor | undefined;
+  /** Entries in blocks entered since seekToFirst, or -1 after a seek (no count check). */
+  private scanned = -1;
+
+  constructor(private readonly table: SsTableReader) {}
+
+  valid(): boolean {
+    return this.cursor?.valid() === true;
+  }
+
+  seekToFirst(): void {
+    this.scanned = 0;
+    this.enter(0);
+    this.cursor?.seekToFirst();
+    this.skipExhausted();
+  }
+
+  seek(target: Uint8Array): void {
+    assert(target.length >= TRAILER_BYTES, 'seek target is an internal key');
+    this.scanned = -1;
+    this.enter(this.table.findBlock(target));
+    this.cursor?.seek(target);
+    this.skipExhausted();
+  }
+
+  next(): void {
+    assert(this.cursor !== undefined, 'next() needs a valid cursor');
+    this.cursor.next();
+    this.skipExhausted();
+  }
+
+  key(): Uint8Array {
+    assert(this.cursor !== undefined, 'key() needs a valid cursor');
+    return this.cursor.key();
+  }
+
+  value(): Uint8Array {
+    assert(this.cursor !== undefined, 'value() needs a valid cursor');
+    return this.cursor.value();
+  }
+
+  private enter(i: number): void {
+    this.cursor = undefined;
+    this.blockIndex = i;
+    if (i >= this.table.blockCount) {
+      if (this.scanned >= 0 && this.scanned !== this.table.meta.entries) {
+        throw this.table.countMismatch(this.scanned);
+      }
+      return;
+    }
+    const block = this.table.dataBlock(i);
+    if (this.scanned >= 0) this.scanned += block.entries;
+    this.cursor = block.cursor();
+  }
+
+  private skipExhausted(): void {
+    while (this.cursor !== undefined && !this.cursor.valid()) {
+      this.enter(this.blockIndex + 1);
+      this.cursor?.seekToFirst();
+    }
+  }
+}

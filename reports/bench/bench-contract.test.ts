@@ -56,6 +56,20 @@ describe('a tiny lsm run', () => {
     }
   });
 
+  it('measures aregula on every workload, its answers checked like the others', async () => {
+    const report = await runBench({
+      suites: [lsmSuite],
+      quick: true,
+      sizes: [300],
+      samples: 1,
+      progress: new LineProgress({ write: () => {} }),
+      repoDir,
+    });
+    const aregula = report.rows.filter((r) => r.system === 'aregula').map((r) => r.workload);
+    expect(aregula).toEqual(['lsm.put', 'lsm.put-batch', 'lsm.get-hot', 'lsm.get-cold', 'lsm.scan']);
+    expect(report.rows).toHaveLength(15);
+  });
+
   it('fails when no system is left to measure', async () => {
     await expect(
       runBench({

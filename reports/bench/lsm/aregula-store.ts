@@ -1,40 +1,23 @@
 /**
  * The `aregula` system: the Aregula LSM-tree on a `NodeFs` in its own directory, with its
  * default options. Calls are synchronous, so the loops are plain loops.
- *
- * The engine is loaded with a dynamic import so that the suite still runs (without this system,
- * and saying why) in a checkout where the LSM has not landed yet.
  */
 
+import { NodeFs } from '../../../engine/io/node-fs.ts';
+import { Lsm } from '../../../engine/lsm/lsm.ts';
+import { WriteBatch } from '../../../engine/lsm/write-batch.ts';
 import type { KvStore, KvSystem } from './kv-store.ts';
 
-/** The part of the LSM's API the benchmark uses. */
-interface LsmDb {
-  put(key: Uint8Array, value: Uint8Array, options?: { sync?: boolean }): void;
-  write(batch: WriteBatchLike, options?: { sync?: boolean }): void;
-  get(key: Uint8Array): Uint8Array | undefined;
-  scan(options: { gte?: Uint8Array; limit?: number }): Iterable<[Uint8Array, Uint8Array]>;
-  flush(): void;
-  close(): void;
-}
-
-/** The part of `WriteBatch` the benchmark uses. */
-interface WriteBatchLike {
-  put(key: Uint8Array, value: Uint8Array): unknown;
-}
-
-/** The engine's constructors. */
-interface Engine {
-  openLsm(dir: string): LsmDb;
-  newBatch(): WriteBatchLike;
+/** Opens (creating) the LSM in `dir` with default options. */
+function openLsm(dir: string): Lsm {
+  return Lsm.open(new NodeFs(dir), {});
 }
 
 /** A store on the Aregula LSM. */
 class AregulaStore implements KvStore {
   constructor(
-    private readonly engine: Engine,
     private readonly dir: string,
-    private db: LsmDb,
+    private db: Lsm,
   ) {}
 
   async putEach(keys: readonly Uint8Array[], values: readonly Uint8Array[]): Promise<void> {
@@ -48,7 +31,7 @@ class AregulaStore implements KvStore {
     batchSize: number,
   ): Promise<void> {
     for (let from = 0; from < keys.length; from += batchSize) {
-      const batch = this.engine.newBatch();
+      const batch = new WriteBatch();
       const to = Math.min(from + batchSize, keys.length);
       for (let i = from; i < to; i++) batch.put(keys[i]!, values[i]!);
       this.db.write(batch, { sync: false });
@@ -73,7 +56,7 @@ class AregulaStore implements KvStore {
   async reopen(): Promise<void> {
     this.db.flush();
     this.db.close();
-    this.db = this.engine.openLsm(this.dir);
+    this.db = openLsm(this.dir);
   }
 
   async close(): Promise<void> {
@@ -81,32 +64,10 @@ class AregulaStore implements KvStore {
   }
 }
 
-/** Loads the engine, or returns why it cannot be loaded. */
-async function loadEngine(): Promise<Engine | string> {
-  const at = (path: string): string => new URL(path, import.meta.url).href;
-  try {
-    const lsm = await import(at('../../../engine/lsm/lsm.ts'));
-    const io = await import(at('../../../engine/io/node-fs.ts'));
-    const batch = await import(at('../../../engine/lsm/write-batch.ts'));
-    return {
-      openLsm: (dir: string): LsmDb => lsm.Lsm.open(new io.NodeFs(dir), {}),
-      newBatch: (): WriteBatchLike => new batch.WriteBatch(),
-    };
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (code === 'ERR_MODULE_NOT_FOUND') return `the engine is not there yet (${(error as Error).message})`;
-    throw error;
-  }
-}
-
-/** Returns the `aregula` system, or a reason it is unavailable in this checkout. */
-export async function loadAregulaSystem(): Promise<KvSystem | string> {
-  const engine = await loadEngine();
-  if (typeof engine === 'string') return engine;
-  return {
-    name: 'aregula',
-    async open(dir: string): Promise<KvStore> {
-      return new AregulaStore(engine, dir, engine.openLsm(dir));
-    },
-  };
-}
+/** The `aregula` system. */
+export const aregulaSystem: KvSystem = {
+  name: 'aregula',
+  async open(dir: string): Promise<KvStore> {
+    return new AregulaStore(dir, openLsm(dir));
+  },
+};

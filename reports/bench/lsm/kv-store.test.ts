@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadAregulaSystem } from './aregula-store.ts';
+import { aregulaSystem } from './aregula-store.ts';
 import { classicLevelSystem } from './classic-level-store.ts';
 import { generateLsmData } from './data.ts';
 import type { KvSystem } from './kv-store.ts';
@@ -10,12 +10,7 @@ import { mapSystem } from './map-store.ts';
 
 // Every system of the suite must do the same work, or the comparison means nothing: these
 // checks hold each adapter to the same observable behaviour.
-const aregula = await loadAregulaSystem();
-const systems: KvSystem[] = [
-  mapSystem,
-  classicLevelSystem,
-  ...(typeof aregula === 'string' ? [] : [aregula]),
-];
+const systems: KvSystem[] = [aregulaSystem, classicLevelSystem, mapSystem];
 const root = mkdtempSync(join(tmpdir(), 'aregula-kv-test-'));
 let dirs = 0;
 const freshDir = () => {

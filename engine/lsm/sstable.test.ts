@@ -1,7 +1,7 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
-import { ClosedError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import { ClosedError, CorruptionError, InvalidArgumentError, NoSpaceError } from '../errors.ts';
 import type { FileHandle, FileSystem } from '../io/fs.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
@@ -656,6 +656,17 @@ describe('misuse and lifecycle', () => {
     expect(() => w.add(utf8('short'), utf8('x'))).toThrow(AssertionError);
     w.finish();
     expect(() => w.add(ik('c', 1), utf8('x'))).toThrow(AssertionError);
+    expect(() => w.finish()).toThrow(AssertionError);
+  });
+
+  it('refuses further use after a failed write, so no table silently loses a block', () => {
+    const fs = new MemoryFs({ capacityBytes: 300 });
+    const w = new SsTableWriter(fs.open('w', { create: true }), { blockBytes: 64 });
+    const e = catchError(() => {
+      for (let i = 0; i < 100; i++) w.add(ik(`key${String(i).padStart(3, '0')}`, 1), utf8('value'));
+    });
+    expect(e).toBeInstanceOf(NoSpaceError);
+    expect(() => w.add(ik('zzz', 1), utf8('x'))).toThrow(AssertionError);
     expect(() => w.finish()).toThrow(AssertionError);
   });
 

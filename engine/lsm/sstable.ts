@@ -132,6 +132,8 @@ export class SsTableWriter {
   /** The last written data block, waiting for the next key to pick its separator. */
   private pending: BlockHandle | undefined;
   private finished = false;
+  /** Set while a write is in flight; stays set if it throws, since a block may then be lost. */
+  private failed = false;
 
   constructor(
     private readonly file: FileHandle,
@@ -165,6 +167,7 @@ export class SsTableWriter {
   /** Adds an entry; `ikey` must be an internal key greater than every key added before. */
   add(ikey: Uint8Array, value: Uint8Array): void {
     assert(!this.finished, 'add() after finish()');
+    assert(!this.failed, 'add() after a failed write');
     assert(ikey.length >= TRAILER_BYTES, 'SSTable keys are internal keys');
     if (this.count > 0) assert(compareInternalKeys(ikey, this.lastKey) > 0, 'SSTable keys strictly increase');
     if (this.pending !== undefined) {
@@ -183,20 +186,21 @@ export class SsTableWriter {
   }
 
   private flushData(): void {
-    const h = writeBlock(this.file, this.offset, this.data.finish());
-    this.offset += h.size + BLOCK_TRAILER_BYTES;
-    this.pending = h;
+    this.pending = this.append(this.data.finish());
   }
 
   private append(contents: Uint8Array): BlockHandle {
+    this.failed = true;
     const h = writeBlock(this.file, this.offset, contents);
     this.offset += h.size + BLOCK_TRAILER_BYTES;
+    this.failed = false;
     return h;
   }
 
   /** Writes the last data block, the filter, properties, index and footer. Does not sync or close. */
   finish(): SsTableMeta {
     assert(!this.finished, 'finish() called twice');
+    assert(!this.failed, 'finish() after a failed write');
     this.finished = true;
     if (this.data.entries > 0) this.flushData();
     if (this.pending !== undefined) {

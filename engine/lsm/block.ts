@@ -163,6 +163,18 @@ function parseEntry(data: Uint8Array, at: number, limit: number): EntryHeader {
   return scratch;
 }
 
+/** Below this many bytes a plain loop beats allocating a subarray for `set`. */
+const SHORT_COPY_BYTES = 32;
+
+/** Copies `src[from, from + n)` to `dst` at `to`. */
+function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
+  if (n < SHORT_COPY_BYTES) {
+    for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
+  } else {
+    dst.set(src.subarray(from, from + n), to);
+  }
+}
+
 /** A checked, immutable block. Create cursors with {@link Block.cursor}. */
 export class Block {
   private constructor(
@@ -273,7 +285,8 @@ function walkEntries(
  */
 export class BlockCursor implements InternalIterator {
   private keyBuf = new Uint8Array(64);
-  private keyLength = 0;
+  /** The current key, a view of `keyBuf`, re-created only when its length or buffer changes. */
+  private keyView = this.keyBuf.subarray(0, 0);
   private valueStart = 0;
   private valueEnd = 0;
   /** Offset of the entry after the current one; > restartsOffset when not positioned. */
@@ -289,7 +302,6 @@ export class BlockCursor implements InternalIterator {
   }
 
   seekToFirst(): void {
-    this.keyLength = 0;
     this.nextAt = 0;
     this.advance();
   }
@@ -308,7 +320,6 @@ export class BlockCursor implements InternalIterator {
       if (compareInternalKeys(this.restartKey(mid), target) < 0) lo = mid;
       else hi = mid - 1;
     }
-    this.keyLength = 0;
     this.nextAt = b.restartPoint(lo);
     this.advance();
     while (this.positioned && compareInternalKeys(this.key(), target) < 0) this.advance();
@@ -321,7 +332,7 @@ export class BlockCursor implements InternalIterator {
 
   key(): Uint8Array {
     assert(this.positioned, 'key() needs a valid cursor');
-    return this.keyBuf.subarray(0, this.keyLength);
+    return this.keyView;
   }
 
   value(): Uint8Array {
@@ -350,8 +361,10 @@ export class BlockCursor implements InternalIterator {
       grown.set(this.keyBuf.subarray(0, e.shared));
       this.keyBuf = grown;
     }
-    this.keyBuf.set(b.data.subarray(e.keyStart, e.keyStart + e.unshared), e.shared);
-    this.keyLength = length;
+    copyBytes(b.data, e.keyStart, this.keyBuf, e.shared, e.unshared);
+    if (this.keyView.length !== length || this.keyView.buffer !== this.keyBuf.buffer) {
+      this.keyView = this.keyBuf.subarray(0, length);
+    }
     this.valueStart = e.keyStart + e.unshared;
     this.valueEnd = e.valueEnd;
     this.nextAt = e.valueEnd;

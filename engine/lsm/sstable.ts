@@ -274,22 +274,16 @@ class TableLoader {
     });
   }
 
-  /** Checks that filter, properties and index blocks follow each other up to the footer. */
+  /**
+   * Checks that filter, properties and index blocks follow each other up to the footer. With
+   * every field a non-negative safe integer, the chain ending at the footer also proves each
+   * handle lies inside the file, exactly (each sum is at most the footer offset).
+   */
   checkTail(f: Footer): void {
-    const order: [string, BlockHandle][] = [
-      ['filter', f.filter],
-      ['properties', f.props],
-      ['index', f.index],
-    ];
-    for (const [what, h] of order) {
-      if (h.offset > f.at || h.size > f.at - h.offset - BLOCK_TRAILER_BYTES) {
-        throw this.corrupt(f.at, `${what} handle (${h.offset}, ${h.size}) lies outside the file`);
-      }
-    }
     const tiled =
-      f.filter.offset + f.filter.size + BLOCK_TRAILER_BYTES === f.props.offset &&
+      f.index.offset + f.index.size + BLOCK_TRAILER_BYTES === f.at &&
       f.props.offset + f.props.size + BLOCK_TRAILER_BYTES === f.index.offset &&
-      f.index.offset + f.index.size + BLOCK_TRAILER_BYTES === f.at;
+      f.filter.offset + f.filter.size + BLOCK_TRAILER_BYTES === f.props.offset;
     if (!tiled) throw this.corrupt(f.at, 'filter, properties and index blocks do not tile the file');
   }
 
@@ -400,28 +394,19 @@ interface TableParts {
 /** An open table. Filter, properties and index stay in memory; data blocks go through the cache. */
 export class SsTableReader {
   private closed = false;
-
   /** The table's file name. */
   readonly name: string;
   /** Size, entry count and key range. */
   readonly meta: SsTableMeta;
-  private readonly footerAt: number;
-  private readonly filter: BloomFilter | undefined;
-  private readonly separators: Uint8Array[];
-  private readonly handles: BlockHandle[];
 
   private constructor(
     private readonly file: FileHandle,
-    parts: TableParts,
+    private readonly parts: TableParts,
     private readonly cache: BlockCache | undefined,
     private readonly cacheId: number,
   ) {
     this.name = parts.name;
     this.meta = parts.meta;
-    this.footerAt = parts.footerAt;
-    this.filter = parts.filter;
-    this.separators = parts.separators;
-    this.handles = parts.handles;
   }
 
   /** Opens a table and checks its footer, filter, properties and index. */
@@ -447,24 +432,33 @@ export class SsTableReader {
 
   /** Number of data blocks. */
   get blockCount(): number {
-    return this.handles.length;
+    return this.parts.handles.length;
   }
 
   /** False only when the table certainly holds no version of `userKey`. */
   mayContain(userKey: Uint8Array): boolean {
     this.checkOpen();
-    return this.filter === undefined || this.filter.mayContain(userKey);
+    return this.parts.filter === undefined || this.parts.filter.mayContain(userKey);
   }
 
   /** The newest version of `userKey` with sequence <= `seq`, or undefined. */
   find(userKey: Uint8Array, seq: number): FoundEntry | undefined {
     if (!this.mayContain(userKey)) return undefined;
-    const it = new TableIterator(this);
-    it.seek(seekKey(userKey, seq));
-    if (!it.valid()) return undefined;
-    const k = it.key();
+    const target = seekKey(userKey, seq);
+    const i = this.findBlock(target);
+    if (i === this.parts.handles.length) return undefined;
+    let c = this.dataBlock(i).cursor();
+    c.seek(target);
+    // The target may fall between block i's last key and its separator: the answer then
+    // starts block i + 1.
+    if (!c.valid() && i + 1 < this.parts.handles.length) {
+      c = this.dataBlock(i + 1).cursor();
+      c.seekToFirst();
+    }
+    if (!c.valid()) return undefined;
+    const k = c.key();
     if (compareBytes(userKeyOf(k), userKey) !== 0) return undefined;
-    return { kind: kindOf(k), value: it.value().slice(), seq: seqOf(k) };
+    return { kind: kindOf(k), value: c.value().slice(), seq: seqOf(k) };
   }
 
   /** A cursor over every entry; blocks are read lazily, through the cache. */
@@ -483,10 +477,10 @@ export class SsTableReader {
   /** Index of the first data block whose separator is >= `target` (blockCount when none). */
   findBlock(target: Uint8Array): number {
     let lo = 0;
-    let hi = this.separators.length;
+    let hi = this.parts.separators.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (compareInternalKeys(this.separators[mid]!, target) < 0) lo = mid + 1;
+      if (compareInternalKeys(this.parts.separators[mid]!, target) < 0) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -496,8 +490,8 @@ export class SsTableReader {
   dataBlock(i: number): Block {
     this.checkOpen();
     assert(i >= 0, 'data block index is not negative');
-    assert(i < this.handles.length, 'data block index is below the block count');
-    const h = this.handles[i]!;
+    assert(i < this.parts.handles.length, 'data block index is below the block count');
+    const h = this.parts.handles[i]!;
     const cached = this.cache?.get(this.cacheId, h.offset);
     if (cached !== undefined) return cached;
     const loader = new TableLoader(this.file, this.name);
@@ -509,18 +503,18 @@ export class SsTableReader {
   }
 
   private checkRange(block: Block, i: number, loader: TableLoader): void {
-    const at = this.handles[i]!.offset;
+    const at = this.parts.handles[i]!.offset;
     if (block.entries === 0) throw loader.corrupt(at, 'empty data block');
-    if (i > 0 && compareInternalKeys(block.firstKey, this.separators[i - 1]!) <= 0) {
+    if (i > 0 && compareInternalKeys(block.firstKey, this.parts.separators[i - 1]!) <= 0) {
       throw loader.corrupt(at, 'data block starts before its index range');
     }
-    if (compareInternalKeys(block.lastKey, this.separators[i]!) > 0) {
+    if (compareInternalKeys(block.lastKey, this.parts.separators[i]!) > 0) {
       throw loader.corrupt(at, 'data block ends after its index separator');
     }
     if (i === 0 && !bytesEqual(block.firstKey, this.meta.smallest)) {
       throw loader.corrupt(at, 'first key differs from the recorded smallest key');
     }
-    if (i === this.handles.length - 1 && !bytesEqual(block.lastKey, this.meta.largest)) {
+    if (i === this.parts.handles.length - 1 && !bytesEqual(block.lastKey, this.meta.largest)) {
       throw loader.corrupt(at, 'last key differs from the recorded largest key');
     }
   }
@@ -528,7 +522,7 @@ export class SsTableReader {
   /** Corruption of the entry count, found when a full scan ends. */
   countMismatch(seen: number): CorruptionError {
     const detail = `footer counts ${this.meta.entries} entries, the blocks hold ${seen}`;
-    return new CorruptionError({ file: this.name, offset: this.footerAt, detail });
+    return new CorruptionError({ file: this.name, offset: this.parts.footerAt, detail });
   }
 
   private checkOpen(): void {

@@ -37,7 +37,10 @@ export interface CompactionPick {
 }
 
 /** Chooses the next compaction, or undefined when none is due. */
-export function pickTieredCompaction(sizes: readonly number[], policy: TieredPolicy): CompactionPick | undefined {
+export function pickTieredCompaction(
+  sizes: readonly number[],
+  policy: TieredPolicy,
+): CompactionPick | undefined {
   let i = 0;
   while (i < sizes.length) {
     let sum = sizes[i]!;

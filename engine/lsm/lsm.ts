@@ -29,12 +29,12 @@ import { Memtable } from './memtable.ts';
 import { MergeJob } from './merge-job.ts';
 import { MergingIterator } from './merging-iterator.ts';
 import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
-import { scanEntries, type ScanOptions } from './scan.ts';
-import { SsTableReader, type SsTableOptions } from './sstable.ts';
-import { type TableMeta, logFileName, parseFileName, tableFileName } from './version-edit.ts';
-import { Version, VersionSet, tableCovers } from './version.ts';
+import { type ScanOptions, scanEntries } from './scan.ts';
+import { type SsTableOptions, SsTableReader } from './sstable.ts';
+import { tableCovers, type Version, VersionSet } from './version.ts';
+import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
 import { LogWriter } from './wal.ts';
-import { WriteBatch, checkKey, decodeBatch } from './write-batch.ts';
+import { checkKey, decodeBatch, WriteBatch } from './write-batch.ts';
 
 export type { ScanOptions } from './scan.ts';
 
@@ -82,7 +82,7 @@ export interface LsmStats {
 
 const MIN_MEMTABLE_BYTES = 1024;
 const WORK_CHUNK = 256;
-const openStores = new WeakSet<FileSystem>();
+const openStores = new WeakMap<FileSystem, Lsm>();
 
 interface Job {
   merge: MergeJob;
@@ -105,6 +105,8 @@ export class Lsm {
   private backgroundError: unknown;
   private closed = false;
   private debt = 0;
+  /** Set when the table set changed since the picker last found nothing to do. */
+  private compactionCheckNeeded = true;
   private readonly versions: VersionSet;
   private readonly cache: BlockCache;
   private readonly table: SsTableOptions;
@@ -122,13 +124,22 @@ export class Lsm {
     this.table = { blockBytes: options.blockBytes ?? 4096, bloomBitsPerKey: options.bloomBitsPerKey ?? 10 };
     this.cache = new BlockCache(options.blockCacheBytes ?? 8 * 1024 * 1024);
     const minRuns = options.compactionMinRuns ?? 4;
-    this.policy = { minRuns, maxRuns: 32, smallTableBytes: this.memtableBytes * 2, softMaxRuns: MAX_TABLES / 2 };
+    this.policy = {
+      minRuns,
+      maxRuns: 32,
+      smallTableBytes: this.memtableBytes * 2,
+      softMaxRuns: MAX_TABLES / 2,
+    };
     if (!Number.isInteger(this.workPerOp) || this.workPerOp < 1) {
       throw new InvalidArgumentError('backgroundWorkPerOp must be a positive integer');
     }
-    if (!Number.isInteger(minRuns) || minRuns < 2) throw new InvalidArgumentError('compactionMinRuns must be >= 2');
+    if (!Number.isInteger(minRuns) || minRuns < 2)
+      throw new InvalidArgumentError('compactionMinRuns must be >= 2');
     const state = readManifestState(fs);
     const counters = state?.counters ?? { logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
+    // Numbers handed out after the last manifest edit were never recorded (an unfinished
+    // compaction's output, say); never reuse one, even for a file about to be deleted.
+    counters.nextFileNumber = Math.max(counters.nextFileNumber, highestFileNumber(fs) + 1);
     let tables = state?.tables ?? [];
     for (const t of tables) this.openReader(t.number);
     const recovered = new Memtable();
@@ -158,9 +169,10 @@ export class Lsm {
    * would be missing data, and `LockedError` if the same `FileSystem` is already open.
    */
   static open(fs: FileSystem, options: LsmOptions = {}): Lsm {
-    if (openStores.has(fs)) throw new LockedError('this file system already has an open store');
+    const holder = openStores.get(fs);
+    if (holder?.holdsFiles()) throw new LockedError('this file system already has an open store');
     const db = new Lsm(fs, options);
-    openStores.add(fs);
+    openStores.set(fs, db);
     return db;
   }
 
@@ -222,7 +234,8 @@ export class Lsm {
     this.versions.ref(version);
     const sources: InternalIterator[] = [this.mem.iterator()];
     if (this.imm) sources.push(this.imm.iterator());
-    for (const t of version.tables) if (t.minSeq <= seq) sources.push(this.mustGetReader(t.number).iterator());
+    for (const t of version.tables)
+      if (t.minSeq <= seq) sources.push(this.mustGetReader(t.number).iterator());
     const release = () => {
       if (this.closed) return;
       this.versions.unref(version);
@@ -282,7 +295,7 @@ export class Lsm {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    openStores.delete(this.fs);
+    if (openStores.get(this.fs) === this) openStores.delete(this.fs);
     try {
       if (this.backgroundError === undefined) this.wal.sync();
     } finally {
@@ -303,6 +316,22 @@ export class Lsm {
       memtableBytes: this.mem.approximateBytes + (this.imm?.approximateBytes ?? 0),
       ...this.counts,
     };
+  }
+
+  /**
+   * True while this instance still holds live file handles. After a simulated power loss
+   * (`MemoryFs.crash()`) every handle is dead, and a new instance may take over the files,
+   * just as a new process may after a real crash.
+   */
+  private holdsFiles(): boolean {
+    if (this.closed) return false;
+    try {
+      this.wal.file.size();
+      return true;
+    } catch (err) {
+      if (err instanceof ClosedError) return false;
+      throw err;
+    }
   }
 
   private checkOpen(): void {
@@ -337,7 +366,8 @@ export class Lsm {
         return;
       }
     }
-    if (this.flushJob === undefined && this.compactionJob === undefined) return;
+    if (this.flushJob === undefined && this.compactionJob === undefined && !this.compactionCheckNeeded)
+      return;
     this.debt += ops * this.workPerOp;
     if (this.debt >= WORK_CHUNK) {
       const budget = this.debt;
@@ -358,11 +388,15 @@ export class Lsm {
           continue;
         }
         if (this.compactionJob === undefined) {
+          if (!this.compactionCheckNeeded) return;
           const pick = pickTieredCompaction(
             this.versions.current.tables.map((t) => t.fileBytes),
             this.policy,
           );
-          if (pick === undefined) return;
+          if (pick === undefined) {
+            this.compactionCheckNeeded = false;
+            return;
+          }
           this.compactionJob = this.startCompaction(pick.start, pick.end);
         }
         const n = Math.min(left, WORK_CHUNK);
@@ -412,7 +446,12 @@ export class Lsm {
     }
   }
 
-  private newJob(input: InternalIterator, version: Version, older: readonly TableMeta[], inputs: number[]): Job {
+  private newJob(
+    input: InternalIterator,
+    version: Version,
+    older: readonly TableMeta[],
+    inputs: number[],
+  ): Job {
     const output = this.versions.newFileNumber();
     const file = this.fs.open(tableFileName(output), { create: true, exclusive: true });
     const merge = new MergeJob({
@@ -420,7 +459,8 @@ export class Lsm {
       output: file,
       outputNumber: output,
       smallestSnapshot: this.smallestSnapshot(),
-      olderMayContain: (k) => older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
+      olderMayContain: (k) =>
+        older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
       table: this.table,
     });
     return { merge, output, version, inputs };
@@ -445,11 +485,17 @@ export class Lsm {
     assert(this.imm !== undefined, 'completeFlush without an immutable memtable');
     const meta = this.finishJob(job);
     const lastSequence = Math.max(this.versions.counters.lastSequence, this.imm.maxSeq);
-    this.versions.logAndApply({ logNumber: this.walNumber, lastSequence, deleted: [], added: meta ? [meta] : [] });
+    this.versions.logAndApply({
+      logNumber: this.walNumber,
+      lastSequence,
+      deleted: [],
+      added: meta ? [meta] : [],
+    });
     this.flushJob = undefined;
     this.imm = undefined;
     this.versions.unref(job.version);
     this.counts.flushes++;
+    this.compactionCheckNeeded = true;
     this.deleteObsoleteFiles();
   }
 
@@ -461,6 +507,7 @@ export class Lsm {
     this.compactionJob = undefined;
     this.versions.unref(job.version);
     this.counts.compactions++;
+    this.compactionCheckNeeded = true;
   }
 
   /** Finishes a job's output; opens its reader, or deletes it when it came out empty. */
@@ -484,7 +531,8 @@ export class Lsm {
         output: file,
         outputNumber: number,
         smallestSnapshot: MAX_SEQUENCE,
-        olderMayContain: (k) => older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
+        olderMayContain: (k) =>
+          older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
         table: this.table,
       });
       while (!merge.step(1 << 16)) {
@@ -506,7 +554,12 @@ export class Lsm {
   }
 
   private openReader(number: number): SsTableReader {
-    const r = SsTableReader.open({ fs: this.fs, name: tableFileName(number), cache: this.cache, fileNumber: number });
+    const r = SsTableReader.open({
+      fs: this.fs,
+      name: tableFileName(number),
+      cache: this.cache,
+      fileNumber: number,
+    });
     this.readers.set(number, r);
     return r;
   }
@@ -539,6 +592,15 @@ export class Lsm {
       if (obsolete) this.fs.delete(name);
     }
   }
+}
+
+function highestFileNumber(fs: FileSystem): number {
+  let max = 0;
+  for (const name of fs.list()) {
+    const p = parseFileName(name);
+    if ('number' in p && p.number > max) max = p.number;
+  }
+  return max;
 }
 
 export { WriteBatch } from './write-batch.ts';

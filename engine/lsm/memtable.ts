@@ -11,7 +11,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { EntryKind, TRAILER_BYTES, compareInternalKeys, encodeInternalKey } from './internal-key.ts';
+import { compareInternalKeys, type EntryKind, encodeInternalKey, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** Tallest tower in the skip list (enough for ~4^12 = 16M entries at p = 1/4). */
@@ -78,7 +78,10 @@ export class Memtable {
     const ikey = encodeInternalKey(userKey, seq, kind);
     const prev = this.prev;
     const found = this.findGreaterOrEqual(ikey, prev);
-    assert(found === undefined || compareInternalKeys(found.ikey, ikey) !== 0, 'memtable: duplicate sequence');
+    assert(
+      found === undefined || compareInternalKeys(found.ikey, ikey) !== 0,
+      'memtable: duplicate sequence',
+    );
     const h = this.randomHeight();
     if (h > this.height) {
       for (let i = this.height; i < h; i++) prev[i] = this.head;
@@ -155,4 +158,3 @@ class MemtableIterator implements InternalIterator {
     return this.node.value;
   }
 }
-

@@ -15,7 +15,7 @@ import { assert } from '../assert.ts';
 import type { FileHandle } from '../io/fs.ts';
 import { compareUserKeysOf, EntryKind, kindOf, seqOf, userKeyOf } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
-import { SsTableWriter, type SsTableOptions } from './sstable.ts';
+import { type SsTableOptions, SsTableWriter } from './sstable.ts';
 import type { TableMeta } from './version-edit.ts';
 
 /** What a merge job needs from its owner. */

@@ -9,16 +9,16 @@ import { CorruptionError } from '../errors.ts';
 import { type FileSystem, readWholeFile } from '../io/fs.ts';
 import { DecodeError } from './coding.ts';
 import type { Memtable } from './memtable.ts';
-import { decodeBatch } from './write-batch.ts';
+import { applyEdit, type VersionCounters } from './version.ts';
 import {
-  MANIFEST_FORMAT_VERSION,
-  type TableMeta,
   decodeVersionEdit,
   logFileName,
+  MANIFEST_FORMAT_VERSION,
   parseFileName,
+  type TableMeta,
 } from './version-edit.ts';
-import { applyEdit, type VersionCounters } from './version.ts';
 import { readLog } from './wal.ts';
+import { decodeBatch } from './write-batch.ts';
 
 /** The durable state named by CURRENT. */
 export interface ManifestState {
@@ -41,7 +41,11 @@ export function readManifestState(fs: FileSystem): ManifestState | undefined {
       return k === 'table' || k === 'log';
     });
     if (data.length > 0) {
-      throw new CorruptionError({ file: 'CURRENT', offset: 0, detail: `missing, but data files exist (${data[0]})` });
+      throw new CorruptionError({
+        file: 'CURRENT',
+        offset: 0,
+        detail: `missing, but data files exist (${data[0]})`,
+      });
     }
     return undefined;
   }
@@ -62,7 +66,8 @@ export function readManifestState(fs: FileSystem): ManifestState | undefined {
     try {
       edit = decodeVersionEdit(log.records[i]!);
     } catch (err) {
-      if (err instanceof DecodeError) throw new CorruptionError({ file: manifestName, offset: at, detail: err.message });
+      if (err instanceof DecodeError)
+        throw new CorruptionError({ file: manifestName, offset: at, detail: err.message });
       throw err;
     }
     if (edit.formatVersion !== undefined) {
@@ -78,7 +83,11 @@ export function readManifestState(fs: FileSystem): ManifestState | undefined {
   }
   const { logNumber, nextFileNumber, lastSequence } = counters;
   if (!sawFormat || logNumber === undefined || nextFileNumber === undefined || lastSequence === undefined) {
-    throw new CorruptionError({ file: manifestName, offset: 0, detail: 'manifest lacks its snapshot record' });
+    throw new CorruptionError({
+      file: manifestName,
+      offset: 0,
+      detail: 'manifest lacks its snapshot record',
+    });
   }
   return { tables, counters: { logNumber, nextFileNumber, lastSequence }, manifestName };
 }
@@ -105,7 +114,12 @@ export interface ReplayResult {
  * record that would go backwards is corruption (its bytes passed their CRC, so a writer bug
  * or a hostile file put it there).
  */
-export function replayLogs(fs: FileSystem, logs: readonly number[], mem: Memtable, lastSequence: number): ReplayResult {
+export function replayLogs(
+  fs: FileSystem,
+  logs: readonly number[],
+  mem: Memtable,
+  lastSequence: number,
+): ReplayResult {
   let last = lastSequence;
   let records = 0;
   let tornBytes = 0;
@@ -119,11 +133,16 @@ export function replayLogs(fs: FileSystem, logs: readonly number[], mem: Memtabl
       try {
         batch = decodeBatch(log.records[i]!.slice());
       } catch (err) {
-        if (err instanceof DecodeError) throw new CorruptionError({ file: name, offset: at, detail: err.message });
+        if (err instanceof DecodeError)
+          throw new CorruptionError({ file: name, offset: at, detail: err.message });
         throw err;
       }
       if (batch.firstSeq <= last) {
-        throw new CorruptionError({ file: name, offset: at, detail: `sequence ${batch.firstSeq} goes backwards` });
+        throw new CorruptionError({
+          file: name,
+          offset: at,
+          detail: `sequence ${batch.firstSeq} goes backwards`,
+        });
       }
       for (let j = 0; j < batch.ops.length; j++) {
         const op = batch.ops[j]!;

@@ -6,7 +6,7 @@
 
 import { InvalidArgumentError } from '../errors.ts';
 import { compareBytes } from './coding.ts';
-import { EntryKind, MAX_SEQUENCE, TRAILER_BYTES, encodeInternalKey, kindOf, seqOf } from './internal-key.ts';
+import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** Bounds of a scan. Bounds combine (all must hold); `prefix` is a bound too. */
@@ -28,7 +28,8 @@ export interface ScanOptions {
 }
 
 function checkBound(name: string, v: unknown): void {
-  if (v !== undefined && !(v instanceof Uint8Array)) throw new InvalidArgumentError(`scan: ${name} must be a Uint8Array`);
+  if (v !== undefined && !(v instanceof Uint8Array))
+    throw new InvalidArgumentError(`scan: ${name} must be a Uint8Array`);
 }
 
 function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {

@@ -15,8 +15,8 @@
  */
 
 import { ByteReader, ByteWriter, DecodeError } from './coding.ts';
-import { MAX_KEY_BYTES } from './limits.ts';
 import { TRAILER_BYTES } from './internal-key.ts';
+import { MAX_KEY_BYTES } from './limits.ts';
 
 /** The manifest format version this code writes and reads. */
 export const MANIFEST_FORMAT_VERSION = 1;

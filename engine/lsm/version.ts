@@ -14,11 +14,11 @@ import { compareBytes } from './coding.ts';
 import { userKeyOf } from './internal-key.ts';
 import { MAX_TABLES } from './limits.ts';
 import {
+  encodeVersionEdit,
   MANIFEST_FORMAT_VERSION,
+  manifestFileName,
   type TableMeta,
   type VersionEdit,
-  encodeVersionEdit,
-  manifestFileName,
 } from './version-edit.ts';
 import { LogWriter } from './wal.ts';
 
@@ -35,18 +35,27 @@ export class Version {
     readonly tables: readonly TableMeta[],
   ) {
     for (let i = 1; i < tables.length; i++) {
-      assert(tables[i - 1]!.minSeq > tables[i]!.maxSeq, 'version: table sequence ranges overlap or are unordered');
+      assert(
+        tables[i - 1]!.minSeq > tables[i]!.maxSeq,
+        'version: table sequence ranges overlap or are unordered',
+      );
     }
   }
 }
 
 /** True when `userKey` lies within the user-key range of `t`. */
 export function tableCovers(t: TableMeta, userKey: Uint8Array): boolean {
-  return compareBytes(userKey, userKeyOf(t.smallest)) >= 0 && compareBytes(userKey, userKeyOf(t.largest)) <= 0;
+  return (
+    compareBytes(userKey, userKeyOf(t.smallest)) >= 0 && compareBytes(userKey, userKeyOf(t.largest)) <= 0
+  );
 }
 
 /** Applies `edit` to `tables`, returning the new table list (newest first). */
-export function applyEdit(tables: readonly TableMeta[], edit: VersionEdit, manifestName: string): TableMeta[] {
+export function applyEdit(
+  tables: readonly TableMeta[],
+  edit: VersionEdit,
+  manifestName: string,
+): TableMeta[] {
   const byNumber = new Map(tables.map((t) => [t.number, t]));
   for (const n of edit.deleted) {
     if (!byNumber.delete(n)) {
@@ -55,14 +64,22 @@ export function applyEdit(tables: readonly TableMeta[], edit: VersionEdit, manif
   }
   for (const t of edit.added) {
     if (byNumber.has(t.number)) {
-      throw new CorruptionError({ file: manifestName, offset: 0, detail: `edit adds table ${t.number} twice` });
+      throw new CorruptionError({
+        file: manifestName,
+        offset: 0,
+        detail: `edit adds table ${t.number} twice`,
+      });
     }
     byNumber.set(t.number, t);
   }
   const out = [...byNumber.values()].sort((a, b) => b.maxSeq - a.maxSeq);
   for (let i = 1; i < out.length; i++) {
     if (out[i - 1]!.minSeq <= out[i]!.maxSeq) {
-      throw new CorruptionError({ file: manifestName, offset: 0, detail: 'tables have overlapping sequence ranges' });
+      throw new CorruptionError({
+        file: manifestName,
+        offset: 0,
+        detail: 'tables have overlapping sequence ranges',
+      });
     }
   }
   return out;

@@ -53,7 +53,8 @@ export class LogWriter {
    * writer refuses further appends (the store must be reopened).
    */
   add(payload: Uint8Array): void {
-    if (this.broken) throw new IoError('log writer is unusable after an earlier failure', { cause: this.broken });
+    if (this.broken)
+      throw new IoError('log writer is unusable after an earlier failure', { cause: this.broken });
     const h = this.headerView;
     h.setUint32(4, payload.length, true);
     this.header[8] = KIND_FULL;
@@ -123,7 +124,8 @@ export function readLog(name: string, bytes: Uint8Array): LogContents {
     if (end - pos < RECORD_HEADER_BYTES) break;
     if (allZero(bytes, pos, pos + RECORD_HEADER_BYTES) && allZero(bytes, pos, end)) break;
     const headerCrc = unmaskCrc(getU32(bytes, pos));
-    if (crc32c(bytes, pos + 4, pos + RECORD_HEADER_BYTES) !== headerCrc) throw corrupt(pos, 'record header CRC mismatch');
+    if (crc32c(bytes, pos + 4, pos + RECORD_HEADER_BYTES) !== headerCrc)
+      throw corrupt(pos, 'record header CRC mismatch');
     const length = getU32(bytes, pos + 4);
     if (bytes[pos + 8] !== KIND_FULL) throw corrupt(pos, `unknown record kind ${bytes[pos + 8]}`);
     if (length > MAX_RECORD_BYTES) throw corrupt(pos, `record length ${length} exceeds ${MAX_RECORD_BYTES}`);

@@ -25,7 +25,12 @@ export function checkKey(key: unknown): asserts key is Uint8Array {
   if (!(key instanceof Uint8Array)) throw new InvalidArgumentError('key must be a Uint8Array');
   if (key.length === 0) throw new InvalidArgumentError('key must not be empty');
   if (key.length > MAX_KEY_BYTES) {
-    throw new LimitExceededError({ limit: 'MAX_KEY_BYTES', max: MAX_KEY_BYTES, actual: key.length, what: 'key' });
+    throw new LimitExceededError({
+      limit: 'MAX_KEY_BYTES',
+      max: MAX_KEY_BYTES,
+      actual: key.length,
+      what: 'key',
+    });
   }
 }
 
@@ -140,7 +145,8 @@ export function decodeBatch(record: Uint8Array): { firstSeq: number; ops: BatchO
   const ops: BatchOp[] = [];
   for (let i = 0; i < count; i++) {
     const kind = r.u8();
-    if (kind !== EntryKind.Value && kind !== EntryKind.Delete) throw new DecodeError('bad op kind', r.pos - 1);
+    if (kind !== EntryKind.Value && kind !== EntryKind.Delete)
+      throw new DecodeError('bad op kind', r.pos - 1);
     const key = r.lengthPrefixed();
     if (key.length === 0 || key.length > MAX_KEY_BYTES) throw new DecodeError('bad key length', r.pos);
     const value = kind === EntryKind.Value ? r.lengthPrefixed() : EMPTY;

@@ -19,7 +19,7 @@
 
 import { assert } from '../assert.ts';
 import { ClosedError, InvalidArgumentError, LockedError } from '../errors.ts';
-import type { FileSystem } from '../io/fs.ts';
+import type { FileHandle, FileSystem } from '../io/fs.ts';
 import { BlockCache } from './block-cache.ts';
 import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
 import { EntryKind, MAX_SEQUENCE, seekKey } from './internal-key.ts';
@@ -86,6 +86,8 @@ const openStores = new WeakMap<FileSystem, Lsm>();
 
 interface Job {
   merge: MergeJob;
+  /** The output file, owned by the job until it finishes or is abandoned. */
+  file: FileHandle;
   output: number;
   version: Version;
   inputs: number[];
@@ -297,8 +299,20 @@ export class Lsm {
     this.closed = true;
     if (openStores.get(this.fs) === this) openStores.delete(this.fs);
     try {
-      if (this.backgroundError === undefined) this.wal.sync();
+      if (this.backgroundError === undefined) {
+        this.wal.sync();
+        // An unfinished job's output is not part of any version: drop it now rather than
+        // leave it for the next open to clean up.
+        for (const job of [this.flushJob, this.compactionJob]) {
+          if (job === undefined) continue;
+          job.file.close();
+          this.fs.delete(tableFileName(job.output));
+        }
+      }
     } finally {
+      for (const job of [this.flushJob, this.compactionJob]) job?.file.close();
+      this.flushJob = undefined;
+      this.compactionJob = undefined;
       this.wal.close();
       this.versions.close();
       for (const r of this.readers.values()) r.close();
@@ -463,7 +477,7 @@ export class Lsm {
         older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
       table: this.table,
     });
-    return { merge, output, version, inputs };
+    return { merge, file, output, version, inputs };
   }
 
   private startCompaction(start: number, end: number): Job {
@@ -512,7 +526,12 @@ export class Lsm {
 
   /** Finishes a job's output; opens its reader, or deletes it when it came out empty. */
   private finishJob(job: Job): TableMeta | undefined {
-    const meta = job.merge.finish();
+    let meta: TableMeta | undefined;
+    try {
+      meta = job.merge.finish();
+    } finally {
+      job.file.close();
+    }
     if (meta === undefined) {
       this.fs.delete(tableFileName(job.output));
       return undefined;

@@ -243,7 +243,19 @@ function checkInternalKey(key: Uint8Array, at: number): void {
   if (key[key.length - 1]! > MAX_SEQ_TOP_BYTE) throw new DecodeError('sequence number above 2^53 - 1', at);
 }
 
-/** Decodes every entry once, checking keys, order and restart placement. */
+/** Grows `buf` to hold at least `n` bytes, keeping its first `keep` bytes. */
+function ensureCapacity(buf: Uint8Array, n: number, keep: number): Uint8Array {
+  if (buf.length >= n) return buf;
+  const next = new Uint8Array(Math.max(n, buf.length * 2));
+  next.set(buf.subarray(0, keep));
+  return next;
+}
+
+/**
+ * Decodes every entry once, checking keys, order and restart placement, so that cursors can
+ * trust the block afterwards. Keys are rebuilt in two alternating buffers (the current and
+ * the previous one) rather than one allocation per entry, since this runs on every cache miss.
+ */
 function walkEntries(
   data: Uint8Array,
   restartsOffset: number,
@@ -251,8 +263,10 @@ function walkEntries(
 ): { entries: number; firstKey: Uint8Array; lastKey: Uint8Array } {
   let nextRestart = 0;
   let entries = 0;
-  let firstKey = new Uint8Array(0);
-  let prev = new Uint8Array(0);
+  let firstKey: Uint8Array = new Uint8Array(0);
+  let prevBuf: Uint8Array = new Uint8Array(64);
+  let curBuf: Uint8Array = new Uint8Array(64);
+  let prevLen = 0;
   let at = 0;
   while (at < restartsOffset) {
     const restartAt =
@@ -262,20 +276,26 @@ function walkEntries(
     if (isRestart) nextRestart++;
     const e = parseEntry(data, at, restartsOffset);
     if (isRestart && e.shared !== 0) throw new DecodeError('restart entry shares a prefix', at);
-    if (e.shared > prev.length) throw new DecodeError('entry shares more than the previous key', at);
-    const key = new Uint8Array(e.shared + e.unshared);
-    key.set(prev.subarray(0, e.shared));
-    key.set(data.subarray(e.keyStart, e.keyStart + e.unshared), e.shared);
+    if (e.shared > prevLen) throw new DecodeError('entry shares more than the previous key', at);
+    const len = e.shared + e.unshared;
+    curBuf = ensureCapacity(curBuf, len, 0);
+    copyBytes(prevBuf, 0, curBuf, 0, e.shared);
+    copyBytes(data, e.keyStart, curBuf, e.shared, e.unshared);
+    const key = curBuf.subarray(0, len);
     checkInternalKey(key, at);
-    if (entries === 0) firstKey = key;
-    else if (compareInternalKeys(prev, key) >= 0) throw new DecodeError('keys out of order', at);
-    prev = key;
+    if (entries === 0) firstKey = key.slice();
+    else if (compareInternalKeys(prevBuf.subarray(0, prevLen), key) >= 0)
+      throw new DecodeError('keys out of order', at);
+    const swap = prevBuf;
+    prevBuf = curBuf;
+    curBuf = swap;
+    prevLen = len;
     entries++;
     at = e.valueEnd;
   }
   if (nextRestart !== restartCount)
     throw new DecodeError('restart point past the last entry', restartsOffset);
-  return { entries, firstKey, lastKey: prev };
+  return { entries, firstKey, lastKey: prevBuf.slice(0, prevLen) };
 }
 
 /**

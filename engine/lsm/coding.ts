@@ -6,6 +6,8 @@
  * {@link DecodeError}, which callers turn into a `CorruptionError` naming file and offset.
  */
 
+import { assert } from '../assert.ts';
+
 /** A structural decoding failure at `offset` within the buffer being decoded. */
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -31,6 +33,16 @@ export function varintLength(v: number): number {
   return n;
 }
 
+/**
+ * Asserts that `v` is a value the decoders accept. Without this a negative, fractional or
+ * too-large value would be written as bytes that decode to a different number (or, for a
+ * varint past 2^53, past the 8 bytes reserved for it, silently lost off the buffer's end).
+ */
+function checkEncodable(v: number): void {
+  assert(Number.isSafeInteger(v), 'encoded integer must be a safe integer');
+  assert(v >= 0, 'encoded integer must not be negative');
+}
+
 /** A growable byte buffer for building encodings. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -46,7 +58,8 @@ export class ByteWriter {
   private ensure(extra: number): void {
     const need = this.length + extra;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    // At least 1 before doubling: a writer created with capacity 0 would otherwise loop forever.
+    let cap = Math.max(this.buf.length, 1) * 2;
     while (cap < need) cap *= 2;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.length));
@@ -71,6 +84,7 @@ export class ByteWriter {
 
   /** Appends a little-endian u64 (from a safe integer). */
   u64(v: number): this {
+    checkEncodable(v);
     this.ensure(8);
     this.view.setUint32(this.length, v % 4294967296, true);
     this.view.setUint32(this.length + 4, Math.floor(v / 4294967296), true);
@@ -80,6 +94,7 @@ export class ByteWriter {
 
   /** Appends an unsigned LEB128 varint. */
   varint(v: number): this {
+    checkEncodable(v);
     this.ensure(8);
     while (v >= 0x80) {
       this.buf[this.length++] = (v % 128) | 0x80;

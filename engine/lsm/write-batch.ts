@@ -14,7 +14,7 @@
 import { assert } from '../assert.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteReader, ByteWriter, DecodeError } from './coding.ts';
-import { EntryKind } from './internal-key.ts';
+import { EntryKind, MAX_SEQUENCE } from './internal-key.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.ts';
 
 /** Bytes of the batch header (sequence + count). */
@@ -142,6 +142,10 @@ export function decodeBatch(record: Uint8Array): { firstSeq: number; ops: BatchO
   const firstSeq = r.u64();
   const count = r.u32();
   if (count === 0 || count > MAX_BATCH_OPS) throw new DecodeError('batch count out of range', 8);
+  // Written as a subtraction: firstSeq + count would round above 2^53 and could pass.
+  if (firstSeq > MAX_SEQUENCE - (count - 1)) {
+    throw new DecodeError('batch sequence numbers run past MAX_SEQUENCE', 0);
+  }
   const ops: BatchOp[] = [];
   for (let i = 0; i < count; i++) {
     const kind = r.u8();

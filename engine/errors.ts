@@ -6,6 +6,7 @@
 
 /** Stable error codes. Never renumber or reuse one. */
 export type ErrorCode =
+  | 'ARE_ASSERTION'
   | 'ARE_CORRUPTION'
   | 'ARE_INVALID_ARGUMENT'
   | 'ARE_LIMIT_EXCEEDED'

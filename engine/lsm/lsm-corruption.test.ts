@@ -7,6 +7,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { AregulaError, CorruptionError } from '../errors.ts';
+import type { FileHandle, FileSystem, OpenOptions } from '../io/fs.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
 import { MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.ts';
@@ -174,5 +175,121 @@ describe('wrong arguments', () => {
     const again = Lsm.open(fs);
     for (let i = 0; i < 50; i++) expect(again.get(Uint8Array.of(i))).toEqual(new Uint8Array(100).fill(i));
     again.close();
+  });
+});
+
+describe('lost or damaged WALs', () => {
+  /** A closed store whose unflushed writes span two WALs (a flush was still running). */
+  function twoWals(): { fs: MemoryFs; logs: string[] } {
+    for (let seed = 0; seed < 50; seed++) {
+      const fs = new MemoryFs();
+      const db = Lsm.open(fs, { memtableBytes: 1024, backgroundWorkPerOp: 1 });
+      const rng = new SeededRandom(seed);
+      const n = 40 + rng.int(40);
+      for (let i = 0; i < n; i++) db.put(Uint8Array.of(i), new Uint8Array(40).fill(i));
+      db.close();
+      const logs = fs.list().filter((f) => f.endsWith('.log'));
+      const sizes = logs.map((l) => fileSize(fs, l));
+      if (logs.length === 2 && sizes.every((s) => s > 0)) return { fs, logs };
+    }
+    throw new Error('no seed gave two non-empty WALs');
+  }
+
+  it('a missing older WAL is a sequence gap, reported as corruption', () => {
+    const { fs, logs } = twoWals();
+    fs.delete(logs[0]!);
+    expect(() => Lsm.open(fs)).toThrow(CorruptionError);
+  });
+
+  it('a torn tail in a WAL followed by a non-empty one is corruption, not a torn write', () => {
+    const { fs, logs } = twoWals();
+    const h = fs.open(logs[0]!);
+    h.truncate(h.size() - 3);
+    h.close();
+    let err: unknown;
+    try {
+      Lsm.open(fs);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(CorruptionError);
+    expect((err as CorruptionError).file).toBe(logs[0]);
+  });
+});
+
+/** A file system whose file syncs fail while `failing` is set (a device error, say). */
+class FailingSyncFs implements FileSystem {
+  failing = false;
+  constructor(private readonly inner: MemoryFs) {}
+  open(name: string, options?: OpenOptions): FileHandle {
+    const h = this.inner.open(name, options);
+    return {
+      name: h.name,
+      size: () => h.size(),
+      read: (o, l) => h.read(o, l),
+      write: (o, d) => h.write(o, d),
+      append: (d) => h.append(d),
+      truncate: (s) => h.truncate(s),
+      sync: () => {
+        if (this.failing) throw new Error('EIO: sync failed');
+        h.sync();
+      },
+      close: () => h.close(),
+    };
+  }
+  exists = (name: string) => this.inner.exists(name);
+  list = () => this.inner.list();
+  rename = (from: string, to: string) => this.inner.rename(from, to);
+  delete = (name: string) => this.inner.delete(name);
+  syncDir = () => this.inner.syncDir();
+}
+
+describe('a failed WAL sync', () => {
+  it('fails the store for writes; reopening recovers every earlier write', () => {
+    const mem = new MemoryFs();
+    const fs = new FailingSyncFs(mem);
+    const db = Lsm.open(fs);
+    db.put(Uint8Array.of(1), Uint8Array.of(1), { sync: true });
+    fs.failing = true;
+    expect(() => db.put(Uint8Array.of(2), Uint8Array.of(2), { sync: true })).toThrow('EIO');
+    fs.failing = false;
+    // Every later write reports the same failure instead of reusing a sequence number.
+    expect(() => db.put(Uint8Array.of(3), Uint8Array.of(3))).toThrow('EIO');
+    expect(db.get(Uint8Array.of(1))).toEqual(Uint8Array.of(1));
+    db.close();
+    const again = Lsm.open(fs);
+    expect(again.get(Uint8Array.of(1))).toEqual(Uint8Array.of(1));
+    expect(again.get(Uint8Array.of(3))).toBeUndefined();
+    again.put(Uint8Array.of(4), Uint8Array.of(4), { sync: true });
+    again.close();
+    expect(Lsm.open(fs).get(Uint8Array.of(4))).toEqual(Uint8Array.of(4));
+  });
+});
+
+describe('options', () => {
+  it('are validated at open with ARE_INVALID_ARGUMENT', () => {
+    const bad = [
+      { memtableBytes: 10 },
+      { memtableBytes: 1.5e6 + 0.5 },
+      { blockBytes: 0 },
+      { bloomBitsPerKey: -1 },
+      { bloomBitsPerKey: 1000 },
+      { blockCacheBytes: -5 },
+      { backgroundWorkPerOp: 0 },
+      { compactionMinRuns: 1 },
+      { compactionMinRuns: 100 },
+    ];
+    for (const o of bad) {
+      let code = 'none';
+      try {
+        Lsm.open(new MemoryFs(), o as LsmOptions);
+      } catch (err) {
+        code = (err as AregulaError).code;
+      }
+      expect(code, JSON.stringify(o)).toBe('ARE_INVALID_ARGUMENT');
+    }
+    const db = Lsm.open(new MemoryFs());
+    expect(() => db.maintain(-1)).toThrow(AregulaError);
+    db.close();
   });
 });

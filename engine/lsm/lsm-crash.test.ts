@@ -239,3 +239,34 @@ describe('crash at every step of background work during writes', () => {
     expect(crashEveryStep(5)).toBeGreaterThan(30);
   });
 });
+
+describe('crash while creating a new store', () => {
+  it('every crash point leaves a store that opens (empty) and works', () => {
+    let n = 0;
+    for (; ; n++) {
+      const fs = new MemoryFs();
+      fs.crashAfter(n);
+      let opened: Lsm | undefined;
+      try {
+        opened = Lsm.open(fs, OPTIONS);
+      } catch (err) {
+        expect(err).toBeInstanceOf(CrashError);
+      }
+      if (opened !== undefined) {
+        fs.crashAfter(undefined);
+        opened.close();
+        break;
+      }
+      for (const { name, policy } of policies(n)) {
+        const copy = fs.clone();
+        copy.crash(policy);
+        const db = Lsm.open(copy, OPTIONS);
+        expect(dump(db), `crash at step ${n} (${name})`).toEqual([]);
+        db.put(bytes('01'), bytes('02'), { sync: true });
+        db.close();
+        expect(dump(Lsm.open(copy, OPTIONS))).toEqual([['01', '02']]);
+      }
+    }
+    expect(n).toBeGreaterThan(3);
+  });
+});

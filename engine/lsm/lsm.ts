@@ -30,7 +30,7 @@ import { MergeJob } from './merge-job.ts';
 import { MergingIterator } from './merging-iterator.ts';
 import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
 import { type ScanOptions, scanEntries } from './scan.ts';
-import { type SsTableOptions, SsTableReader } from './sstable.ts';
+import { MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, type SsTableOptions, SsTableReader } from './sstable.ts';
 import { tableCovers, type Version, VersionSet } from './version.ts';
 import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
 import { LogWriter } from './wal.ts';
@@ -46,7 +46,11 @@ export interface LsmOptions {
   blockBytes?: number;
   /** Bloom filter bits per key; 0 disables filters. Default 10. */
   bloomBitsPerKey?: number;
-  /** Block cache capacity. Default 8 MiB. */
+  /**
+   * Block cache capacity. Default 32 MiB: a cached block has had its CRC and structure
+   * verified once, and in JavaScript that verification, not the read, is most of a miss's
+   * cost, so the cache is sized to hold a personal app's working set.
+   */
   blockCacheBytes?: number;
   /** Entries of background merge work each written operation pays for. Default 8. */
   backgroundWorkPerOp?: number;
@@ -81,6 +85,8 @@ export interface LsmStats {
 }
 
 const MIN_MEMTABLE_BYTES = 1024;
+/** Default block cache capacity (see {@link LsmOptions.blockCacheBytes}). */
+export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const WORK_CHUNK = 256;
 const openStores = new WeakMap<FileSystem, Lsm>();
 
@@ -121,22 +127,17 @@ export class Lsm {
     private readonly fs: FileSystem,
     options: LsmOptions,
   ) {
-    this.memtableBytes = Math.max(MIN_MEMTABLE_BYTES, options.memtableBytes ?? 4 * 1024 * 1024);
-    this.workPerOp = options.backgroundWorkPerOp ?? 8;
-    this.table = { blockBytes: options.blockBytes ?? 4096, bloomBitsPerKey: options.bloomBitsPerKey ?? 10 };
-    this.cache = new BlockCache(options.blockCacheBytes ?? 8 * 1024 * 1024);
-    const minRuns = options.compactionMinRuns ?? 4;
+    const o = checkOptions(options);
+    this.memtableBytes = o.memtableBytes;
+    this.workPerOp = o.backgroundWorkPerOp;
+    this.table = { blockBytes: o.blockBytes, bloomBitsPerKey: o.bloomBitsPerKey };
+    this.cache = new BlockCache(o.blockCacheBytes);
     this.policy = {
-      minRuns,
+      minRuns: o.compactionMinRuns,
       maxRuns: 32,
       smallTableBytes: this.memtableBytes * 2,
       softMaxRuns: MAX_TABLES / 2,
     };
-    if (!Number.isInteger(this.workPerOp) || this.workPerOp < 1) {
-      throw new InvalidArgumentError('backgroundWorkPerOp must be a positive integer');
-    }
-    if (!Number.isInteger(minRuns) || minRuns < 2)
-      throw new InvalidArgumentError('compactionMinRuns must be >= 2');
     const state = readManifestState(fs);
     const counters = state?.counters ?? { logNumber: 0, nextFileNumber: 1, lastSequence: 0 };
     // Numbers handed out after the last manifest edit were never recorded (an unfinished
@@ -197,7 +198,16 @@ export class Lsm {
     assert(first + batch.count - 1 <= MAX_SEQUENCE, 'sequence numbers exhausted');
     const record = batch.encode(first);
     this.wal.add(record);
-    if (options.sync === true) this.wal.sync();
+    if (options.sync === true) {
+      try {
+        this.wal.sync();
+      } catch (err) {
+        // The record is in the WAL but may or may not be durable: the only safe state is a
+        // failed store, which the next open recovers from whatever the disk kept.
+        this.backgroundError ??= err;
+        throw err;
+      }
+    }
     const owned = decodeBatch(record.slice());
     for (let i = 0; i < owned.ops.length; i++) {
       const op = owned.ops[i]!;
@@ -289,6 +299,8 @@ export class Lsm {
   /** Runs up to `budget` entries of pending flush and compaction work (for idle time). */
   maintain(budget: number): void {
     this.checkWritable();
+    if (!Number.isInteger(budget) || budget < 0)
+      throw new InvalidArgumentError('maintain: budget must be an integer >= 0');
     this.doBackgroundWork(budget);
     this.throwBackgroundError();
   }
@@ -611,6 +623,26 @@ export class Lsm {
       if (obsolete) this.fs.delete(name);
     }
   }
+}
+
+function intOption(name: string, v: number | undefined, fallback: number, min: number, max: number): number {
+  const x = v ?? fallback;
+  if (!Number.isInteger(x) || x < min || x > max) {
+    throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
+  }
+  return x;
+}
+
+/** Validates options eagerly, so a bad value fails at open rather than at some later flush. */
+function checkOptions(o: LsmOptions): Required<LsmOptions> {
+  return {
+    memtableBytes: intOption('memtableBytes', o.memtableBytes, 4 * 1024 * 1024, MIN_MEMTABLE_BYTES, 1 << 30),
+    blockBytes: intOption('blockBytes', o.blockBytes, 4096, 64, MAX_BLOCK_BYTES),
+    bloomBitsPerKey: intOption('bloomBitsPerKey', o.bloomBitsPerKey, 10, 0, MAX_BLOOM_BITS_PER_KEY),
+    blockCacheBytes: intOption('blockCacheBytes', o.blockCacheBytes, DEFAULT_BLOCK_CACHE_BYTES, 0, 2 ** 40),
+    backgroundWorkPerOp: intOption('backgroundWorkPerOp', o.backgroundWorkPerOp, 8, 1, 1 << 20),
+    compactionMinRuns: intOption('compactionMinRuns', o.compactionMinRuns, 4, 2, 32),
+  };
 }
 
 function highestFileNumber(fs: FileSystem): number {

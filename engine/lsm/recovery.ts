@@ -36,9 +36,11 @@ const CURRENT_PATTERN = /^(MANIFEST-\d{6,15})\n$/;
 export function readManifestState(fs: FileSystem): ManifestState | undefined {
   const files = fs.list();
   if (!files.includes('CURRENT')) {
+    // A crash while creating a store can leave an empty WAL: it holds nothing anybody was
+    // told is stored, so the store is still new. Anything else means CURRENT was lost.
     const data = files.filter((f) => {
       const k = parseFileName(f).kind;
-      return k === 'table' || k === 'log';
+      return k === 'table' || (k === 'log' && readWholeFile(fs, f).length > 0);
     });
     if (data.length > 0) {
       throw new CorruptionError({
@@ -110,9 +112,12 @@ export interface ReplayResult {
 }
 
 /**
- * Replays WAL records into `mem`. Sequence numbers must increase strictly across records; a
- * record that would go backwards is corruption (its bytes passed their CRC, so a writer bug
- * or a hostile file put it there).
+ * Replays WAL records into `mem`. Sequence numbers are contiguous across records and WALs
+ * (each batch starts right after the last one, and the first right after the manifest's last
+ * sequence); a gap or a step back is corruption: its bytes passed their CRC, so a lost range
+ * or a hostile file put it there. A torn tail is accepted only in a WAL followed by empty
+ * ones: an older WAL is synced before the next one receives writes, so a torn tail with data
+ * after it means synced records were lost.
  */
 export function replayLogs(
   fs: FileSystem,
@@ -123,10 +128,18 @@ export function replayLogs(
   let last = lastSequence;
   let records = 0;
   let tornBytes = 0;
-  for (const n of logs) {
-    const name = logFileName(n);
-    const log = readLog(name, readWholeFile(fs, name));
+  const contents = logs.map((n) => ({ name: logFileName(n), bytes: readWholeFile(fs, logFileName(n)) }));
+  for (let li = 0; li < contents.length; li++) {
+    const { name, bytes } = contents[li]!;
+    const log = readLog(name, bytes);
     tornBytes += log.tornBytes;
+    if (log.tornBytes > 0 && contents.slice(li + 1).some((c) => c.bytes.length > 0)) {
+      throw new CorruptionError({
+        file: name,
+        offset: log.validBytes,
+        detail: 'torn tail in a WAL followed by others',
+      });
+    }
     for (let i = 0; i < log.records.length; i++) {
       const at = log.offsets[i]!;
       let batch: ReturnType<typeof decodeBatch>;
@@ -137,11 +150,11 @@ export function replayLogs(
           throw new CorruptionError({ file: name, offset: at, detail: err.message });
         throw err;
       }
-      if (batch.firstSeq <= last) {
+      if (batch.firstSeq !== last + 1) {
         throw new CorruptionError({
           file: name,
           offset: at,
-          detail: `sequence ${batch.firstSeq} goes backwards`,
+          detail: `sequence ${batch.firstSeq} does not follow ${last}`,
         });
       }
       for (let j = 0; j < batch.ops.length; j++) {

@@ -183,8 +183,9 @@ export class VersionSet {
 
   /**
    * Makes `edit` durable in the manifest, then installs the resulting version. When this
-   * returns, a crash can no longer undo the edit; if it throws, the edit did not happen (the
-   * caller must treat the store as failed, since the manifest's tail is then unknown).
+   * returns, a crash can no longer undo the edit. If it throws, the edit may or may not be
+   * durable (the append, the sync or a later manifest roll failed): the caller must treat the
+   * store as failed and let the next open read what the disk kept.
    */
   logAndApply(edit: VersionEdit): void {
     assert(this.manifest !== undefined, 'version set: no manifest open');

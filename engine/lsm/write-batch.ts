@@ -154,6 +154,7 @@ export function decodeBatch(record: Uint8Array): { firstSeq: number; ops: BatchO
     const key = r.lengthPrefixed();
     if (key.length === 0 || key.length > MAX_KEY_BYTES) throw new DecodeError('bad key length', r.pos);
     const value = kind === EntryKind.Value ? r.lengthPrefixed() : EMPTY;
+    if (value.length > MAX_VALUE_BYTES) throw new DecodeError('value longer than MAX_VALUE_BYTES', r.pos);
     ops.push({ kind, key, value });
   }
   if (r.remaining() !== 0) throw new DecodeError('trailing bytes after batch', r.pos);

@@ -11,7 +11,14 @@
  */
 
 import { assert } from '../assert.ts';
-import { compareInternalKeys, type EntryKind, encodeInternalKey, TRAILER_BYTES } from './internal-key.ts';
+import {
+  compareInternalKeys,
+  compareUserKeysOf,
+  type EntryKind,
+  encodeInternalKey,
+  seqOf,
+  TRAILER_BYTES,
+} from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** Tallest tower in the skip list (enough for ~4^12 = 16M entries at p = 1/4). */
@@ -24,6 +31,11 @@ interface Node {
   readonly ikey: Uint8Array;
   readonly value: Uint8Array;
   readonly next: (Node | undefined)[];
+}
+
+/** True when two internal keys have the same user key and sequence (whatever their kinds). */
+function sameKeyAndSeq(a: Uint8Array, b: Uint8Array): boolean {
+  return compareUserKeysOf(a, b) === 0 && seqOf(a) === seqOf(b);
 }
 
 /** A sorted in-memory table of internal entries. */
@@ -78,10 +90,9 @@ export class Memtable {
     const ikey = encodeInternalKey(userKey, seq, kind);
     const prev = this.prev;
     const found = this.findGreaterOrEqual(ikey, prev);
-    assert(
-      found === undefined || compareInternalKeys(found.ikey, ikey) !== 0,
-      'memtable: duplicate sequence',
-    );
+    // The same (key, seq) with the other kind sorts right after or right before `ikey`.
+    assert(found === undefined || !sameKeyAndSeq(found.ikey, ikey), 'memtable: duplicate sequence');
+    assert(prev[0] === this.head || !sameKeyAndSeq(prev[0]!.ikey, ikey), 'memtable: duplicate sequence');
     const h = this.randomHeight();
     if (h > this.height) {
       for (let i = this.height; i < h; i++) prev[i] = this.head;

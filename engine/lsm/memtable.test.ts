@@ -1,0 +1,315 @@
+/**
+ * The memtable against a sorted-array model: point lookups at every snapshot, full iteration,
+ * seeks, inserting while a cursor walks, and the duplicate-(key, seq) invariant.
+ */
+
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { AssertionError } from '../assert.ts';
+import { compareBytes } from './coding.ts';
+import {
+  compareInternalKeys,
+  EntryKind,
+  encodeInternalKey,
+  kindOf,
+  MAX_SEQUENCE,
+  seekKey,
+  seqOf,
+  userKeyOf,
+} from './internal-key.ts';
+import { Memtable } from './memtable.ts';
+
+interface Entry {
+  key: Uint8Array;
+  seq: number;
+  kind: EntryKind;
+  value: Uint8Array;
+}
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const ikeyOf = (e: Entry): Uint8Array => encodeInternalKey(e.key, e.seq, e.kind);
+
+// Keys over a tiny alphabet, so that many versions share a key and keys share prefixes.
+const keyArb = fc.uint8Array({ minLength: 1, maxLength: 3, min: 0, max: 2 });
+const kindArb = fc.constantFrom(EntryKind.Delete, EntryKind.Value);
+
+/** Entries with unique sequence numbers (1..n in a random order), as the store assigns them. */
+const entriesArb: fc.Arbitrary<Entry[]> = fc
+  .array(fc.record({ key: keyArb, kind: kindArb, value: fc.uint8Array({ maxLength: 4 }) }), { maxLength: 60 })
+  .chain((raw) =>
+    fc
+      .shuffledSubarray(
+        raw.map((_, i) => i + 1),
+        { minLength: raw.length, maxLength: raw.length },
+      )
+      .map((seqs) => raw.map((r, i) => ({ ...r, seq: seqs[i]! }))),
+  );
+
+function fill(entries: readonly Entry[]): Memtable {
+  const m = new Memtable();
+  for (const e of entries)
+    m.add(e.seq, e.kind, e.key, e.kind === EntryKind.Value ? e.value : new Uint8Array(0));
+  return m;
+}
+
+/** The model's answer: the newest version of `key` with sequence <= `seq`. */
+function modelFind(entries: readonly Entry[], key: Uint8Array, seq: number): Entry | undefined {
+  let best: Entry | undefined;
+  for (const e of entries) {
+    if (compareBytes(e.key, key) !== 0 || e.seq > seq) continue;
+    if (best === undefined || e.seq > best.seq) best = e;
+  }
+  return best;
+}
+
+function drain(m: Memtable): { key: string; value: string }[] {
+  const it = m.iterator();
+  const out: { key: string; value: string }[] = [];
+  for (it.seekToFirst(); it.valid(); it.next()) out.push({ key: hex(it.key()), value: hex(it.value()) });
+  return out;
+}
+
+function sortedModel(entries: readonly Entry[]): { key: string; value: string }[] {
+  return [...entries]
+    .sort((a, b) => compareInternalKeys(ikeyOf(a), ikeyOf(b)))
+    .map((e) => ({ key: hex(ikeyOf(e)), value: e.kind === EntryKind.Value ? hex(e.value) : '' }));
+}
+
+const allKeys = (): Uint8Array[] => {
+  const out: Uint8Array[] = [];
+  const rec = (prefix: number[]) => {
+    if (prefix.length > 0) out.push(Uint8Array.from(prefix));
+    if (prefix.length < 3) for (let b = 0; b <= 2; b++) rec([...prefix, b]);
+  };
+  rec([]);
+  return out;
+};
+
+describe('Memtable against a sorted-array model', () => {
+  test.prop([entriesArb])('find(seekKey(key, seq)) is the newest version at or below seq', (entries) => {
+    const m = fill(entries);
+    const maxSeq = entries.length + 1;
+    for (const key of allKeys()) {
+      for (let seq = 0; seq <= maxSeq; seq++) {
+        const want = modelFind(entries, key, seq);
+        const got = m.find(seekKey(key, seq));
+        if (want === undefined) {
+          expect(got).toBeUndefined();
+        } else {
+          expect(got).toBeDefined();
+          expect(got!.kind).toBe(want.kind);
+          expect(hex(got!.value)).toBe(want.kind === EntryKind.Value ? hex(want.value) : '');
+        }
+      }
+    }
+  });
+
+  test.prop([entriesArb])('iterates every entry in internal-key order', (entries) => {
+    const m = fill(entries);
+    expect(drain(m)).toEqual(sortedModel(entries));
+    expect(m.entries).toBe(entries.length);
+    expect(m.minSeq).toBe(entries.length === 0 ? Number.POSITIVE_INFINITY : 1);
+    expect(m.maxSeq).toBe(entries.length === 0 ? -1 : entries.length);
+  });
+
+  test.prop([entriesArb, keyArb, fc.nat({ max: 70 }), kindArb])(
+    'seek lands on the first entry >= the target',
+    (entries, key, seq, kind) => {
+      const m = fill(entries);
+      const target = encodeInternalKey(key, seq, kind);
+      const want = sortedModel(entries).find(
+        (e) => compareInternalKeys(Buffer.from(e.key, 'hex'), target) >= 0,
+      );
+      const it = m.iterator();
+      it.seek(target);
+      if (want === undefined) {
+        expect(it.valid()).toBe(false);
+      } else {
+        expect(it.valid()).toBe(true);
+        expect(hex(it.key())).toBe(want.key);
+        expect(hex(it.value())).toBe(want.value);
+      }
+    },
+  );
+
+  test.prop([entriesArb])('approximateBytes grows with every insert', (entries) => {
+    const m = new Memtable();
+    let last = m.approximateBytes;
+    expect(last).toBe(0);
+    for (const e of entries) {
+      m.add(e.seq, e.kind, e.key, e.value);
+      expect(m.approximateBytes).toBeGreaterThan(last + e.key.length + e.value.length);
+      last = m.approximateBytes;
+    }
+  });
+});
+
+describe('inserting while iterating', () => {
+  const stepArb = fc.oneof(
+    fc.constant({ op: 'next' as const }),
+    fc.record({ op: fc.constant('add' as const), key: keyArb, kind: kindArb }),
+  );
+
+  test.prop([entriesArb, fc.array(stepArb, { maxLength: 80 })])(
+    'never yields an entry twice or out of order, and yields every entry added ahead of it',
+    (initial, steps) => {
+      const m = fill(initial);
+      const present = new Set(initial.map((e) => hex(ikeyOf(e))));
+      /** Entries that must be seen: present at the start, or added after the cursor's position. */
+      const mustSee = new Set(present);
+      const mustNotSee = new Set<string>();
+      let nextSeq = initial.length + 1;
+      const it = m.iterator();
+      it.seekToFirst();
+      const seen: Uint8Array[] = [];
+      const take = () => {
+        seen.push(it.key().slice());
+        it.next();
+      };
+      for (const s of steps) {
+        if (s.op === 'next') {
+          if (it.valid()) take();
+          continue;
+        }
+        const seq = nextSeq++;
+        m.add(seq, s.kind, s.key, Uint8Array.of(seq & 0xff));
+        const ikey = encodeInternalKey(s.key, seq, s.kind);
+        // Ahead of the cursor's current entry it must show up; behind it, it must not.
+        if (it.valid() && compareInternalKeys(ikey, it.key()) > 0) mustSee.add(hex(ikey));
+        else mustNotSee.add(hex(ikey));
+      }
+      while (it.valid()) take();
+      for (let i = 1; i < seen.length; i++)
+        expect(compareInternalKeys(seen[i - 1]!, seen[i]!)).toBeLessThan(0);
+      const seenHex = new Set(seen.map(hex));
+      expect(seenHex.size).toBe(seen.length);
+      for (const k of mustSee) expect(seenHex.has(k)).toBe(true);
+      for (const k of mustNotSee) expect(seenHex.has(k)).toBe(false);
+    },
+  );
+
+  it('sees an insert just after the cursor and skips one just before it', () => {
+    const m = new Memtable();
+    m.add(1, EntryKind.Value, Uint8Array.of(2), Uint8Array.of(1));
+    m.add(2, EntryKind.Value, Uint8Array.of(4), Uint8Array.of(2));
+    const it = m.iterator();
+    it.seekToFirst();
+    expect(userKeyOf(it.key())).toEqual(Uint8Array.of(2));
+    m.add(3, EntryKind.Value, Uint8Array.of(1), Uint8Array.of(3)); // behind the cursor
+    m.add(4, EntryKind.Value, Uint8Array.of(3), Uint8Array.of(4)); // ahead of it
+    const keys: number[] = [];
+    for (; it.valid(); it.next()) keys.push(userKeyOf(it.key())[0]!);
+    expect(keys).toEqual([2, 3, 4]);
+  });
+
+  it('keeps a cursor at the end invalid when entries are added later', () => {
+    const m = new Memtable();
+    m.add(1, EntryKind.Value, Uint8Array.of(1), Uint8Array.of(1));
+    const it = m.iterator();
+    it.seekToFirst();
+    it.next();
+    expect(it.valid()).toBe(false);
+    m.add(2, EntryKind.Value, Uint8Array.of(9), Uint8Array.of(1));
+    expect(it.valid()).toBe(false);
+    it.seekToFirst();
+    expect(drain(m).length).toBe(2);
+  });
+});
+
+describe('edge cases', () => {
+  it('is empty when new', () => {
+    const m = new Memtable();
+    expect(m.entries).toBe(0);
+    expect(m.minSeq).toBe(Number.POSITIVE_INFINITY);
+    expect(m.maxSeq).toBe(-1);
+    expect(m.find(seekKey(Uint8Array.of(1), MAX_SEQUENCE))).toBeUndefined();
+    const it = m.iterator();
+    it.seekToFirst();
+    expect(it.valid()).toBe(false);
+    it.seek(seekKey(Uint8Array.of(0), 0));
+    expect(it.valid()).toBe(false);
+  });
+
+  it('asserts when a cursor past the end is used', () => {
+    const it = new Memtable().iterator();
+    it.seekToFirst();
+    expect(() => it.next()).toThrow(AssertionError);
+    expect(() => it.key()).toThrow(AssertionError);
+    expect(() => it.value()).toThrow(AssertionError);
+  });
+
+  it('asserts on a duplicate (key, seq), whatever the kinds, and keeps the first entry', () => {
+    for (const [first, second] of [
+      [EntryKind.Value, EntryKind.Value],
+      [EntryKind.Delete, EntryKind.Delete],
+      [EntryKind.Value, EntryKind.Delete],
+      [EntryKind.Delete, EntryKind.Value],
+    ] as const) {
+      const m = new Memtable();
+      const key = Uint8Array.of(7, 7);
+      m.add(5, first, key, Uint8Array.of(1));
+      m.add(4, EntryKind.Value, key, Uint8Array.of(2));
+      m.add(6, EntryKind.Value, key, Uint8Array.of(3));
+      expect(() => m.add(5, second, key, Uint8Array.of(9))).toThrow(AssertionError);
+      expect(m.entries).toBe(3);
+      const got = m.find(seekKey(key, 5));
+      expect(got?.kind).toBe(first);
+      expect(drain(m).map((e) => seqOf(Buffer.from(e.key, 'hex')))).toEqual([6, 5, 4]);
+    }
+  });
+
+  it('keeps keys that share a prefix apart', () => {
+    const m = new Memtable();
+    const keys = [Uint8Array.of(1), Uint8Array.of(1, 0), Uint8Array.of(1, 0, 0), Uint8Array.of(0, 255)];
+    keys.forEach((k, i) => {
+      m.add(i + 1, EntryKind.Value, k, Uint8Array.of(i));
+    });
+    keys.forEach((k, i) => {
+      expect(m.find(seekKey(k, MAX_SEQUENCE))?.value).toEqual(Uint8Array.of(i));
+    });
+    expect(m.find(seekKey(Uint8Array.of(1, 0, 0, 0), MAX_SEQUENCE))).toBeUndefined();
+    expect(m.find(seekKey(Uint8Array.of(0), MAX_SEQUENCE))).toBeUndefined();
+    expect(drain(m).map((e) => hex(userKeyOf(Buffer.from(e.key, 'hex'))))).toEqual([
+      '00ff',
+      '01',
+      '0100',
+      '010000',
+    ]);
+  });
+
+  it('finds nothing below the oldest version, and a tombstone as a tombstone', () => {
+    const m = new Memtable();
+    const key = Uint8Array.of(3);
+    m.add(10, EntryKind.Value, key, Uint8Array.of(1));
+    m.add(20, EntryKind.Delete, key, new Uint8Array(0));
+    expect(m.find(seekKey(key, 9))).toBeUndefined();
+    expect(m.find(seekKey(key, 10))?.kind).toBe(EntryKind.Value);
+    expect(m.find(seekKey(key, 19))?.kind).toBe(EntryKind.Value);
+    expect(m.find(seekKey(key, 20))?.kind).toBe(EntryKind.Delete);
+    expect(m.find(seekKey(key, MAX_SEQUENCE))?.kind).toBe(EntryKind.Delete);
+    expect(m.minSeq).toBe(10);
+    expect(m.maxSeq).toBe(20);
+  });
+
+  it('handles sequences up to MAX_SEQUENCE and many entries (tall towers)', () => {
+    const m = new Memtable();
+    const n = 5000;
+    for (let i = 0; i < n; i++) {
+      const key = Uint8Array.of((i * 7919) % 251, i & 0xff);
+      m.add(MAX_SEQUENCE - i, EntryKind.Value, key, Uint8Array.of(i & 0xff));
+    }
+    expect(m.entries).toBe(n);
+    expect(m.maxSeq).toBe(MAX_SEQUENCE);
+    const it = m.iterator();
+    let count = 0;
+    let prev: Uint8Array | undefined;
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      const k = it.key();
+      if (prev !== undefined) expect(compareInternalKeys(prev, k)).toBeLessThan(0);
+      prev = k.slice();
+      count++;
+    }
+    expect(count).toBe(n);
+    expect(kindOf(prev!)).toBe(EntryKind.Value);
+  });
+});

@@ -56,7 +56,10 @@ export function pickTieredCompaction(
     if (j - i >= policy.minRuns) return { start: i, end: j };
     i = j;
   }
-  if (sizes.length > policy.softMaxRuns) return cheapestWindow(sizes, policy.minRuns);
+  if (sizes.length > policy.softMaxRuns) {
+    // Clamped so that the window stays inside the list and within maxRuns for any policy.
+    return cheapestWindow(sizes, Math.min(policy.minRuns, policy.maxRuns, sizes.length));
+  }
   return undefined;
 }
 

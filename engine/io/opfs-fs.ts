@@ -38,7 +38,7 @@ import {
   NoSpaceError,
   NotFoundError,
 } from '../errors.ts';
-import { crc32c, maskCrc, unmaskCrc } from '../lsm/crc32c.ts';
+import { crc32c, maskCrc, unmaskCrc } from './crc32c.ts';
 import type { FileHandle, FileSystem, OpenOptions } from './fs.ts';
 import { isValidFileName, MAX_FILE_NAME_BYTES } from './fs.ts';
 

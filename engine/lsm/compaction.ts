@@ -41,8 +41,9 @@ export function pickTieredCompaction(
   sizes: readonly number[],
   policy: TieredPolicy,
 ): CompactionPick | undefined {
-  let i = 0;
-  while (i < sizes.length) {
+  // Every start position is tried (at most MAX_TABLES of them): a bucket may begin inside a
+  // window that broke off too short, e.g. [10, 14, 20, 20] holds the bucket [14, 20, 20].
+  for (let i = 0; i < sizes.length; i++) {
     let sum = sizes[i]!;
     let j = i + 1;
     while (j < sizes.length && j - i < policy.maxRuns) {
@@ -54,7 +55,6 @@ export function pickTieredCompaction(
       j++;
     }
     if (j - i >= policy.minRuns) return { start: i, end: j };
-    i = j;
   }
   if (sizes.length > policy.softMaxRuns) {
     // Clamped so that the window stays inside the list and within maxRuns for any policy.

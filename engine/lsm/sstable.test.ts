@@ -2,6 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
 import { ClosedError, CorruptionError, InvalidArgumentError, NoSpaceError } from '../errors.ts';
+import { crc32c, maskCrc } from '../io/crc32c.ts';
 import type { FileHandle, FileSystem } from '../io/fs.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
@@ -9,7 +10,6 @@ import { Block, BlockBuilder, type BlockHandle, decodeBlockHandle, encodeBlockHa
 import { BlockCache } from './block-cache.ts';
 import { BloomFilterBuilder } from './bloom.ts';
 import { ByteWriter, bytesEqual, getU32 } from './coding.ts';
-import { crc32c, maskCrc } from './crc32c.ts';
 import {
   compareInternalKeys,
   EntryKind,

@@ -17,6 +17,7 @@
 
 import { assert } from '../assert.ts';
 import { ClosedError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import { crc32c, maskCrc, unmaskCrc } from '../io/crc32c.ts';
 import type { FileHandle, FileSystem } from '../io/fs.ts';
 import {
   Block,
@@ -31,7 +32,6 @@ import {
 import type { BlockCache } from './block-cache.ts';
 import { BloomFilter, BloomFilterBuilder } from './bloom.ts';
 import { ByteReader, ByteWriter, bytesEqual, compareBytes, DecodeError, getU32 } from './coding.ts';
-import { crc32c, maskCrc, unmaskCrc } from './crc32c.ts';
 import {
   compareInternalKeys,
   compareUserKeysOf,

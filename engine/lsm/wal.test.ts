@@ -9,9 +9,9 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ClosedError, CorruptionError, IoError, NoSpaceError } from '../errors.ts';
+import { crc32c, maskCrc } from '../io/crc32c.ts';
 import { type FileHandle, readWholeFile } from '../io/fs.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
-import { crc32c, maskCrc } from './crc32c.ts';
 import { MAX_RECORD_BYTES } from './limits.ts';
 import { type LogContents, LogWriter, RECORD_HEADER_BYTES, readLog } from './wal.ts';
 

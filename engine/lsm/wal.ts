@@ -14,10 +14,11 @@
  * recovery would silently drop acknowledged writes after it.
  */
 
+import { assert } from '../assert.ts';
 import { CorruptionError, IoError } from '../errors.ts';
+import { crc32c, maskCrc, unmaskCrc } from '../io/crc32c.ts';
 import type { FileHandle } from '../io/fs.ts';
 import { getU32 } from './coding.ts';
-import { crc32c, maskCrc, unmaskCrc } from './crc32c.ts';
 import { MAX_RECORD_BYTES } from './limits.ts';
 
 /** Bytes of a record header. */
@@ -55,6 +56,7 @@ export class LogWriter {
   add(payload: Uint8Array): void {
     if (this.broken)
       throw new IoError('log writer is unusable after an earlier failure', { cause: this.broken });
+    assert(payload.length <= MAX_RECORD_BYTES, 'log record longer than the reader accepts');
     const h = this.headerView;
     h.setUint32(4, payload.length, true);
     this.header[8] = KIND_FULL;

@@ -16,7 +16,12 @@ export type ErrorCode =
   | 'ARE_CLOSED'
   | 'ARE_IO'
   | 'ARE_CRASHED'
-  | 'ARE_LOCKED';
+  | 'ARE_LOCKED'
+  | 'ARE_BAD_SIGNATURE'
+  | 'ARE_SEQUENCE_GAP'
+  | 'ARE_BROKEN_CHAIN'
+  | 'ARE_FORK'
+  | 'ARE_PROTOCOL';
 
 /** Base class of all typed Aregula errors. */
 export class AregulaError extends Error {
@@ -117,5 +122,12 @@ export class CrashError extends AregulaError {
 export class LockedError extends AregulaError {
   constructor(message: string) {
     super('ARE_LOCKED', message);
+  }
+}
+
+/** A peer sent a message that does not follow the sync protocol (malformed, oversized, unexpected). */
+export class ProtocolError extends AregulaError {
+  constructor(message: string) {
+    super('ARE_PROTOCOL', message);
   }
 }

@@ -1,0 +1,130 @@
+/**
+ * Sync protocol messages and their binary encoding (docs/protocol.md, "Sync messages").
+ *
+ *   u8 version (1) ‖ u8 type ‖ body
+ *   hello (1), need (3), done (4): varint n, then n × (32-byte author, varint seq), authors
+ *                                   strictly ascending; the sender's state vector
+ *   entries (2):                    varint n, then n × (varint length, wire entry bytes)
+ *
+ * Everything a peer sends is bounded and checked before anything is allocated for it: a
+ * malformed or oversized message is a {@link ProtocolError}, never a crash.
+ */
+
+import { ProtocolError } from '../errors.ts';
+import { ByteReader, ByteWriter, compareBytes, DecodeError } from '../lsm/coding.ts';
+
+/** Protocol version this code speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest encoded message accepted. */
+export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** Most authors in one state vector. */
+export const MAX_STATE_VECTOR_AUTHORS = 100_000;
+
+/** Most entries in one `entries` message. */
+export const MAX_ENTRIES_PER_MESSAGE = 4096;
+
+/** Bytes of an author key. */
+export const AUTHOR_BYTES = 32;
+
+/** A replica's knowledge: for each author (lowercase hex key), the last signed sequence it holds. */
+export type StateVector = Map<string, number>;
+
+/** A protocol message. */
+export type SyncMessage =
+  | { type: 'hello'; stateVector: StateVector }
+  | { type: 'entries'; entries: Uint8Array[] }
+  | { type: 'need'; stateVector: StateVector }
+  | { type: 'done'; stateVector: StateVector };
+
+const TYPE_CODES = { hello: 1, entries: 2, need: 3, done: 4 } as const;
+
+function hexToBytes(hex: string): Uint8Array {
+  if (!/^[0-9a-f]{64}$/.test(hex))
+    throw new ProtocolError(`state vector author is not 64 hex digits: ${hex}`);
+  const out = new Uint8Array(AUTHOR_BYTES);
+  for (let i = 0; i < AUTHOR_BYTES; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Lowercase hex of an author key. */
+export function authorToHex(author: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < author.length; i++) s += author[i]!.toString(16).padStart(2, '0');
+  return s;
+}
+
+function writeStateVector(w: ByteWriter, sv: StateVector): void {
+  const authors = [...sv.keys()].map(hexToBytes).sort(compareBytes);
+  if (authors.length > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError('state vector has too many authors');
+  w.varint(authors.length);
+  for (const a of authors) w.bytes(a).varint(sv.get(authorToHex(a))!);
+}
+
+function readStateVector(r: ByteReader): StateVector {
+  const n = r.varint();
+  if (n > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError(`state vector of ${n} authors`);
+  const sv: StateVector = new Map();
+  let prev: Uint8Array | undefined;
+  for (let i = 0; i < n; i++) {
+    const author = r.bytes(AUTHOR_BYTES);
+    if (prev && compareBytes(prev, author) >= 0)
+      throw new ProtocolError('state vector authors not ascending');
+    prev = author;
+    sv.set(authorToHex(author), r.varint());
+  }
+  return sv;
+}
+
+/** Encodes a message. */
+export function encodeMessage(m: SyncMessage): Uint8Array {
+  const w = new ByteWriter(64);
+  w.u8(PROTOCOL_VERSION).u8(TYPE_CODES[m.type]);
+  if (m.type === 'entries') {
+    if (m.entries.length > MAX_ENTRIES_PER_MESSAGE)
+      throw new ProtocolError('too many entries for one message');
+    w.varint(m.entries.length);
+    for (const e of m.entries) w.lengthPrefixed(e);
+  } else {
+    writeStateVector(w, m.stateVector);
+  }
+  if (w.length > MAX_MESSAGE_BYTES)
+    throw new ProtocolError(`message of ${w.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  return w.finish();
+}
+
+/** Decodes a message, rejecting anything malformed with a {@link ProtocolError}. */
+export function decodeMessage(bytes: Uint8Array): SyncMessage {
+  if (!(bytes instanceof Uint8Array)) throw new ProtocolError('message is not bytes');
+  if (bytes.length > MAX_MESSAGE_BYTES)
+    throw new ProtocolError(`message of ${bytes.length} bytes is too large`);
+  try {
+    const r = new ByteReader(bytes);
+    const version = r.u8();
+    if (version !== PROTOCOL_VERSION) throw new ProtocolError(`unsupported protocol version ${version}`);
+    const type = r.u8();
+    let m: SyncMessage;
+    if (type === TYPE_CODES.entries) {
+      const n = r.varint();
+      if (n > MAX_ENTRIES_PER_MESSAGE) throw new ProtocolError(`entries message of ${n} entries`);
+      const entries: Uint8Array[] = [];
+      for (let i = 0; i < n; i++) entries.push(r.lengthPrefixed().slice());
+      m = { type: 'entries', entries };
+    } else if (type === TYPE_CODES.hello) {
+      m = { type: 'hello', stateVector: readStateVector(r) };
+    } else if (type === TYPE_CODES.need) {
+      m = { type: 'need', stateVector: readStateVector(r) };
+    } else if (type === TYPE_CODES.done) {
+      m = { type: 'done', stateVector: readStateVector(r) };
+    } else {
+      throw new ProtocolError(`unknown message type ${type}`);
+    }
+    if (r.remaining() !== 0) throw new ProtocolError('trailing bytes after the message');
+    return m;
+  } catch (err) {
+    if (err instanceof DecodeError)
+      throw new ProtocolError(`malformed message: ${err.message} at ${err.offset}`);
+    throw err;
+  }
+}

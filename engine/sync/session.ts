@@ -1,0 +1,224 @@
+/**
+ * One side of a sync conversation with one peer, independent of the transport (an in-memory
+ * pipe, the simulator's network, HTTP + SSE, a WebRTC data channel): the transport hands
+ * received bytes to {@link SyncSession.receive} and delivers what the session passes to
+ * `send`, in order or not, once or more often, or not at all.
+ *
+ * The exchange (docs/protocol.md): each side says `hello` with its state vector; each answers
+ * with the entries the other lacks, feed by feed in sequence order, in bounded `entries`
+ * messages, then `done` with its own state vector. A receiver that finds a gap (entries that
+ * do not connect to what it holds, because a message was lost or reordered) keeps them in a
+ * bounded buffer, retries after every later delivery, and on `done` asks again with `need`.
+ * Applying is idempotent, so duplicated deliveries are harmless. After the initial exchange,
+ * {@link SyncSession.pushLocal} sends new local entries as they are written.
+ */
+
+import { assert } from '../assert.ts';
+import { ProtocolError } from '../errors.ts';
+import { decodeMessage, encodeMessage, type StateVector, type SyncMessage } from './messages.ts';
+
+/** What a session needs from the local replica. */
+export interface SyncReplica {
+  /** For each author, the last signed sequence held (only signed entries are shared). */
+  stateVector(): StateVector;
+  /**
+   * Wire-encoded entries of `author` starting at `fromSeq`, contiguous, at most `limit` of
+   * them and about `maxBytes` (at least one if any exist), never past the signed head.
+   */
+  readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[];
+  /**
+   * Verifies and applies remote entries. Entries that are already held are skipped; entries
+   * that do not connect to the held feed are returned in `gapped` untouched; invalid ones are
+   * rejected (listed in `rejected`) without applying anything of their author's batch.
+   */
+  ingest(entries: Uint8Array[]): IngestResult;
+}
+
+/** Outcome of {@link SyncReplica.ingest}. */
+export interface IngestResult {
+  /** Entries newly applied. */
+  applied: number;
+  /** Entries that do not yet connect (a gap before them), to retry later. */
+  gapped: Uint8Array[];
+  /** Authors whose entries were rejected, with the error code and message. */
+  rejected: { author: string; code: string; message: string }[];
+}
+
+/** Bounds of a session. */
+export interface SyncSessionOptions {
+  /** Most entries per `entries` message. Default 256. */
+  entriesPerMessageMax?: number;
+  /** Approximate most bytes per `entries` message. Default 1 MiB. */
+  messageBytesMax?: number;
+  /** Most gapped entries kept for a retry; beyond it they are dropped and re-requested. Default 10,000. */
+  bufferedEntriesMax?: number;
+}
+
+/** Counters of a session, for tests and status. */
+export interface SyncSessionStats {
+  messagesSent: number;
+  messagesReceived: number;
+  entriesSent: number;
+  entriesApplied: number;
+  entriesRejected: number;
+  needsSent: number;
+}
+
+/** One side of a sync conversation. */
+export class SyncSession {
+  private peerKnown: StateVector = new Map();
+  private peerClaimed: StateVector | undefined;
+  private buffered: Uint8Array[] = [];
+  private readonly entriesMax: number;
+  private readonly bytesMax: number;
+  private readonly bufferMax: number;
+  /** Counters. */
+  readonly stats: SyncSessionStats = {
+    messagesSent: 0,
+    messagesReceived: 0,
+    entriesSent: 0,
+    entriesApplied: 0,
+    entriesRejected: 0,
+    needsSent: 0,
+  };
+
+  constructor(
+    private readonly replica: SyncReplica,
+    private readonly send: (message: Uint8Array) => void,
+    options: SyncSessionOptions = {},
+  ) {
+    this.entriesMax = options.entriesPerMessageMax ?? 256;
+    this.bytesMax = options.messageBytesMax ?? 1024 * 1024;
+    this.bufferMax = options.bufferedEntriesMax ?? 10_000;
+    assert(this.entriesMax >= 1, 'entriesPerMessageMax >= 1');
+    assert(this.bytesMax >= 1, 'messageBytesMax >= 1');
+  }
+
+  /** Opens (or, after a reconnect or a timeout, re-opens) the exchange. */
+  start(): void {
+    this.post({ type: 'hello', stateVector: this.replica.stateVector() });
+  }
+
+  /**
+   * Handles one message from the peer. A malformed message throws {@link ProtocolError}; the
+   * caller should drop the connection (nothing was applied from it).
+   */
+  receive(bytes: Uint8Array): void {
+    const m = decodeMessage(bytes);
+    this.stats.messagesReceived++;
+    switch (m.type) {
+      case 'hello':
+      case 'need':
+        this.peerKnown = new Map(m.stateVector);
+        this.sendMissing();
+        this.post({ type: 'done', stateVector: this.replica.stateVector() });
+        break;
+      case 'entries':
+        this.apply(m.entries);
+        break;
+      case 'done':
+        this.peerClaimed = m.stateVector;
+        // The peer's state vector also says what it lacks: send that too, so a conversation
+        // opened by one side alone still flows both ways. Entries already sent count as
+        // delivered (max); if they were lost, the peer's `need` asks again.
+        for (const [author, seq] of m.stateVector) {
+          if (seq > (this.peerKnown.get(author) ?? 0)) this.peerKnown.set(author, seq);
+        }
+        this.sendMissing();
+        this.retryBuffered();
+        if (!this.covers(this.replica.stateVector(), m.stateVector)) {
+          this.stats.needsSent++;
+          this.post({ type: 'need', stateVector: this.replica.stateVector() });
+        }
+        break;
+    }
+  }
+
+  /** Sends the peer every local entry it is not yet known to hold (call after local writes). */
+  pushLocal(): void {
+    this.sendMissing();
+  }
+
+  /** True when this side holds everything the peer last said it had. */
+  get caughtUp(): boolean {
+    return this.peerClaimed !== undefined && this.covers(this.replica.stateVector(), this.peerClaimed);
+  }
+
+  private covers(mine: StateVector, theirs: StateVector): boolean {
+    for (const [author, seq] of theirs) if ((mine.get(author) ?? 0) < seq) return false;
+    return true;
+  }
+
+  private post(m: SyncMessage): void {
+    const bytes = encodeMessage(m);
+    this.stats.messagesSent++;
+    this.send(bytes);
+  }
+
+  /** Sends, author by author in a fixed order, what the peer lacks, then assumes it arrived. */
+  private sendMissing(): void {
+    const mine = this.replica.stateVector();
+    const authors = [...mine.keys()].sort();
+    let batch: Uint8Array[] = [];
+    let batchBytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      this.stats.entriesSent += batch.length;
+      this.post({ type: 'entries', entries: batch });
+      batch = [];
+      batchBytes = 0;
+    };
+    for (const author of authors) {
+      const head = mine.get(author)!;
+      let next = (this.peerKnown.get(author) ?? 0) + 1;
+      while (next <= head) {
+        const room = this.entriesMax - batch.length;
+        const entries = this.replica.readFeed(author, next, {
+          limit: room,
+          maxBytes: this.bytesMax - batchBytes,
+        });
+        if (entries.length === 0) break;
+        for (const e of entries) {
+          batch.push(e);
+          batchBytes += e.length;
+        }
+        next += entries.length;
+        if (batch.length >= this.entriesMax || batchBytes >= this.bytesMax) flush();
+      }
+      this.peerKnown.set(author, next - 1);
+    }
+    flush();
+  }
+
+  private apply(entries: Uint8Array[]): void {
+    const result = this.replica.ingest(entries);
+    this.stats.entriesApplied += result.applied;
+    this.stats.entriesRejected += result.rejected.length;
+    if (result.rejected.length > 0) {
+      const r = result.rejected[0]!;
+      throw new ProtocolError(`peer sent entries that failed verification (${r.code}: ${r.message})`);
+    }
+    this.buffer(result.gapped);
+    if (result.applied > 0) this.retryBuffered();
+  }
+
+  private buffer(gapped: Uint8Array[]): void {
+    for (const e of gapped) {
+      if (this.buffered.length >= this.bufferMax) return;
+      this.buffered.push(e);
+    }
+  }
+
+  /** Re-offers buffered entries until an attempt applies nothing more. */
+  private retryBuffered(): void {
+    for (let round = 0; this.buffered.length > 0; round++) {
+      assert(round <= this.bufferMax, 'retryBuffered makes progress every round');
+      const pending = this.buffered;
+      this.buffered = [];
+      const result = this.replica.ingest(pending);
+      this.stats.entriesApplied += result.applied;
+      this.buffer(result.gapped);
+      if (result.applied === 0) return;
+    }
+  }
+}

@@ -146,6 +146,28 @@ describe('sync session', () => {
     );
   });
 
+  it('recovers a lost entries message within the session, through need', () => {
+    const a = new ModelReplica();
+    const b = new ModelReplica();
+    for (let j = 0; j < 10; j++) a.write(1, j);
+    const { ab, ba } = connect(a, b, { entriesPerMessageMax: 2 });
+    ab.session.start();
+    ba.session.start();
+    let entriesSeen = 0;
+    // Deliver everything, but drop the second entries message that travels to b.
+    for (let i = 0; i < 1000 && ab.queue.length + ba.queue.length > 0; i++) {
+      for (const link of [ab, ba]) {
+        const m = link.queue.shift();
+        if (m === undefined) continue;
+        if (link === ab && decodeMessage(m).type === 'entries' && ++entriesSeen === 2) continue;
+        link.session.receive(m);
+      }
+    }
+    expect(entriesSeen).toBeGreaterThan(2);
+    expect(feeds(b)).toBe(feeds(a));
+    expect(ab.session.stats.needsSent).toBeGreaterThan(0);
+  });
+
   it('a star of peers through a hub converges, and pushLocal carries later writes', () => {
     const hub = new ModelReplica();
     const peers = [0, 1, 2, 3].map(() => new ModelReplica());

@@ -1,0 +1,105 @@
+/**
+ * The database as the sync protocol sees it (engine/sync's `SyncReplica`): signed state
+ * vectors, feed ranges that end at a signature (a receiver can verify nothing past its last
+ * signature), and ingest that verifies remote entries and updates the views in the same
+ * atomic write as the entries.
+ */
+
+import type { HlcClock } from '../crdt/hlc.ts';
+import { decodeHlc } from '../crdt/hlc.ts';
+import { AregulaError } from '../errors.ts';
+import { decodeEntry, type Entry } from '../log/entry.ts';
+import type { FeedStore } from '../log/feed-store.ts';
+import type { Lsm } from '../lsm/lsm.ts';
+import { authorToHex, type StateVector } from '../sync/messages.ts';
+import type { IngestResult, SyncReplica } from '../sync/session.ts';
+import type { Database } from './database.ts';
+import { ViewWriter } from './views.ts';
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}
+
+/** Counters of remote data received. */
+export interface ReplicaStats {
+  entriesIngested: number;
+  invalidPayloads: number;
+  forks: number;
+}
+
+/** A {@link Database} seen as a sync replica. */
+export class DatabaseReplica implements SyncReplica {
+  /** Counters. */
+  readonly stats: ReplicaStats = { entriesIngested: 0, invalidPayloads: 0, forks: 0 };
+
+  constructor(
+    private readonly db: Database,
+    private readonly lsm: Lsm,
+    private readonly feeds: FeedStore,
+    private readonly hlc: HlcClock,
+  ) {}
+
+  stateVector(): StateVector {
+    this.db.signPending();
+    return this.feeds.stateVector();
+  }
+
+  readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
+    const key = hexToBytes(author);
+    const head = this.feeds.head(key);
+    if (head === undefined || fromSeq > head.signedSeq) return [];
+    // Extend to the last signature within the limit, or (a group longer than the limit) to
+    // the first signature past it: a range must end signed to be verifiable.
+    let end = this.feeds.signedSeqAtOrAfter(key, fromSeq);
+    if (end === undefined) return [];
+    const want = fromSeq + Math.max(1, options.limit) - 1;
+    for (;;) {
+      if (end >= want) break;
+      const next = this.feeds.signedSeqAtOrAfter(key, end + 1);
+      if (next === undefined || next > want) break;
+      end = next;
+    }
+    return this.feeds.read(key, fromSeq, Math.min(end, head.signedSeq));
+  }
+
+  ingest(wire: Uint8Array[]): IngestResult {
+    const result: IngestResult = { applied: 0, gapped: [], rejected: [] };
+    const entries: Entry[] = [];
+    for (const bytes of wire) {
+      try {
+        entries.push(decodeEntry(bytes));
+      } catch (err) {
+        if (!(err instanceof AregulaError)) throw err;
+        result.rejected.push({ author: 'unknown', code: err.code, message: err.message });
+      }
+    }
+    if (entries.length === 0) return result;
+    const byBytes = new Map(entries.map((e, i) => [e, wire[i]!]));
+    let invalid = 0;
+    const outcome = this.feeds.ingest(entries, {
+      beforeWrite: (added, batch) => {
+        const views = new ViewWriter((k) => this.lsm.get(k));
+        for (const e of added) views.applyEntry(e);
+        views.writeTo(batch);
+        invalid = views.invalidPayloads;
+      },
+    });
+    for (const e of outcome.added) this.hlc.observe(decodeHlc(e.hlc));
+    result.applied = outcome.added.length;
+    this.stats.entriesIngested += outcome.added.length;
+    this.stats.invalidPayloads += invalid;
+    this.stats.forks += outcome.forks.length;
+    for (const r of outcome.rejected) {
+      const author = authorToHex(r.author);
+      if (r.error.code === 'ARE_SEQUENCE_GAP') {
+        for (const e of entries)
+          if (authorToHex(e.author) === author) result.gapped.push(byBytes.get(e) ?? e.body);
+      } else if (r.error.code !== 'ARE_FORK') {
+        result.rejected.push({ author, code: r.error.code, message: r.error.message });
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,467 @@
+/**
+ * The feed store: every author's signed, hash-chained feed, kept in the LSM (layout in
+ * feed-records.ts and docs/formats/entry.md).
+ *
+ * Local writes append to the device's own feed ({@link FeedStore.appendLocal}); a group
+ * commit ends with one signature on its last entry ({@link FeedStore.sign}, or `sign: true` on
+ * the last append). Remote entries arrive through {@link FeedStore.ingest}, which verifies
+ * them against the stored head and writes each accepted author's entries and new head in the
+ * same LSM write batch, so a crash never leaves half a batch.
+ *
+ * Forks: if an author signs two different entries with the same seq, the store keeps both
+ * branches as proof under `x ‖ author`, quarantines the author (every later entry of theirs is
+ * refused with `ForkError`) and reports it through {@link FeedStore.forks}. It never picks a
+ * branch silently and never discards the stored one.
+ *
+ * The store assumes it is the only writer of its key prefixes (`f`, `s`, `h`, `x`) in the LSM;
+ * it caches heads and fork records in memory and updates the caches only after a write
+ * succeeds.
+ */
+
+import { assert } from '../assert.ts';
+import { AregulaError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import type { Lsm } from '../lsm/lsm.ts';
+import { WriteBatch } from '../lsm/write-batch.ts';
+import {
+  createEntry,
+  decodeBody,
+  Entry,
+  encodeEntry,
+  HLC_BYTES,
+  hasValidSignature,
+  signEntry,
+  signingMessage,
+  withSignature,
+  ZERO_HASH,
+} from './entry.ts';
+import { authorHex, BadSignatureError, BrokenChainError, ForkError } from './errors.ts';
+import {
+  authorKey,
+  decodeFork,
+  decodeHead,
+  encodeFork,
+  encodeHead,
+  FEED_PREFIX,
+  FORK_PREFIX,
+  type ForkRecord,
+  HEAD_PREFIX,
+  SIGNATURE_PREFIX,
+  type StoredHead,
+  seqKey,
+  seqOfKey,
+} from './feed-records.ts';
+import { checkBytes, checkIdentity, type Identity, PUBLIC_KEY_BYTES } from './identity.ts';
+import type { Signer } from './signer.ts';
+import { type FeedHead, verifyBatch } from './verify.ts';
+
+export type { ForkRecord, StoredHead } from './feed-records.ts';
+
+/** Options of {@link FeedStore.appendLocal}. */
+export interface AppendOptions {
+  /** Sign this entry: it ends a group commit and vouches for every entry before it. */
+  sign: boolean;
+  /** Add the store's writes to this batch (with the caller's own) instead of a fresh one. */
+  batch?: WriteBatch;
+  /** Sync the LSM's log before returning. */
+  sync?: boolean;
+}
+
+/** Options of {@link FeedStore.ingest}. */
+export interface IngestOptions {
+  /** Add the store's writes to this batch, which may already hold the caller's operations. */
+  batch?: WriteBatch;
+  /**
+   * Called after verification and before the single write, with the entries that are new and
+   * the batch about to be written, so the caller can add view updates that commit atomically
+   * with the entries. Called even when nothing is new.
+   */
+  beforeWrite?: (added: readonly Entry[], batch: WriteBatch) => void;
+  /** Sync the LSM's log before returning. */
+  sync?: boolean;
+}
+
+/** One author's batch that ingest refused, with the typed reason. */
+export interface Rejection {
+  readonly author: Uint8Array;
+  readonly error: AregulaError;
+}
+
+/** What {@link FeedStore.ingest} did. */
+export interface IngestResult {
+  /** Entries stored by this call (new to the store), by author, in seq order. */
+  readonly added: Entry[];
+  /** Authors whose entries were refused; nothing of theirs from this call was stored. */
+  readonly rejected: Rejection[];
+  /** Forks detected by this call (their authors are in `rejected` with a `ForkError`). */
+  readonly forks: ForkRecord[];
+}
+
+/** What one author's part of an ingest writes. */
+type Plan =
+  | { kind: 'none' }
+  | { kind: 'append'; entries: Entry[]; head: StoredHead }
+  | { kind: 'fork'; fork: ForkRecord };
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function idOf(author: Uint8Array): string {
+  return String.fromCharCode(...author);
+}
+
+function checkSeqArg(seq: unknown, what: string): asserts seq is number {
+  if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0)
+    throw new InvalidArgumentError(`${what} must be an integer >= 0, got ${seq}`);
+}
+
+/** Signed, hash-chained feeds of every known author, over an {@link Lsm}. */
+export class FeedStore {
+  /** Heads by author id; null caches "no feed". */
+  private readonly heads = new Map<string, StoredHead | null>();
+  /** Fork seq of each quarantined author. */
+  private readonly forked = new Map<string, number>();
+
+  /** Opens the feeds kept in `lsm`; `signer` signs, verifies and hashes. */
+  constructor(
+    private readonly lsm: Lsm,
+    private readonly signer: Signer,
+  ) {
+    for (const [key, value] of lsm.scan({ prefix: Uint8Array.of(FORK_PREFIX) })) {
+      const fork = decodeFork(key.subarray(1), value, `fork record ${authorHex(key.subarray(1))}`);
+      this.forked.set(idOf(fork.author), fork.seq);
+    }
+  }
+
+  /** The stored head of `author`'s feed, or undefined if none of its entries is stored. */
+  head(author: Uint8Array): StoredHead | undefined {
+    checkBytes(author, PUBLIC_KEY_BYTES, 'author');
+    const id = idOf(author);
+    const cached = this.heads.get(id);
+    if (cached !== undefined) return cached ?? undefined;
+    const bytes = this.lsm.get(authorKey(HEAD_PREFIX, author));
+    const head = bytes === undefined ? null : decodeHead(bytes, `head ${authorHex(author)}`);
+    this.heads.set(id, head);
+    return head ?? undefined;
+  }
+
+  /**
+   * Appends a new entry to `identity`'s own feed and returns it (signed when `options.sign`).
+   * Unsigned entries are stored at once but are not offered to peers (see
+   * {@link stateVector}) until a later signature covers them.
+   */
+  appendLocal(
+    identity: Identity,
+    input: { hlc: Uint8Array; payload: Uint8Array },
+    options: AppendOptions,
+  ): Entry {
+    checkIdentity(identity);
+    checkBytes(input.hlc, HLC_BYTES, 'hlc');
+    const author = identity.publicKey;
+    const head = this.head(author);
+    let entry = createEntry({
+      author,
+      seq: (head?.seq ?? 0) + 1,
+      prev: head?.hash ?? ZERO_HASH,
+      hlc: input.hlc,
+      payload: input.payload,
+    });
+    if (options.sign) entry = signEntry(entry, identity, this.signer);
+    const next: StoredHead = {
+      seq: entry.seq,
+      hash: this.signer.sha256(entry.body),
+      signedSeq: options.sign ? entry.seq : (head?.signedSeq ?? 0),
+    };
+    const batch = options.batch ?? new WriteBatch();
+    batch.put(seqKey(FEED_PREFIX, author, entry.seq), entry.body);
+    if (entry.signature !== undefined)
+      batch.put(seqKey(SIGNATURE_PREFIX, author, entry.seq), entry.signature);
+    batch.put(authorKey(HEAD_PREFIX, author), encodeHead(next));
+    this.lsm.write(batch, { sync: options.sync === true });
+    this.heads.set(idOf(author), next);
+    return entry;
+  }
+
+  /**
+   * Ends a group commit: signs the last entry of `identity`'s feed if it is not signed yet and
+   * stores the signature beside it. Returns the newly signed entry, or undefined when there
+   * was nothing to sign.
+   */
+  sign(identity: Identity, options: { batch?: WriteBatch; sync?: boolean } = {}): Entry | undefined {
+    checkIdentity(identity);
+    const author = identity.publicKey;
+    const head = this.head(author);
+    if (head === undefined || head.signedSeq === head.seq) return undefined;
+    const signature = this.signer.sign(identity, signingMessage(head.hash));
+    const batch = options.batch ?? new WriteBatch();
+    batch.put(seqKey(SIGNATURE_PREFIX, author, head.seq), signature);
+    const next: StoredHead = { seq: head.seq, hash: head.hash, signedSeq: head.seq };
+    batch.put(authorKey(HEAD_PREFIX, author), encodeHead(next));
+    this.lsm.write(batch, { sync: options.sync === true });
+    this.heads.set(idOf(author), next);
+    return withSignature(this.mustGetEntry(author, head.seq), signature);
+  }
+
+  /**
+   * Verifies and stores remote entries of any authors, in one LSM write. Per author: entries
+   * are ordered by seq; those already stored with an identical body are skipped (so ingest is
+   * idempotent; a signature they carry must still be valid); the rest must continue the stored feed and end with a valid signature
+   * (`verifyBatch`). An author whose entries fail is listed in `rejected` with the typed error
+   * and nothing of theirs is written; other authors are unaffected. A batch that starts past
+   * head + 1 is refused with `SequenceGapError` (re-request from `expectedSeq`). An entry that
+   * differs from a stored one with the same seq and is validly signed (through its chain) is a
+   * fork: both branches are stored as proof and the author is quarantined.
+   */
+  ingest(entries: readonly Entry[], options: IngestOptions = {}): IngestResult {
+    if (!Array.isArray(entries)) throw new InvalidArgumentError('ingest: entries must be an array');
+    const groups = new Map<string, Entry[]>();
+    for (const e of entries) {
+      if (!(e instanceof Entry)) throw new InvalidArgumentError('ingest: every element must be an Entry');
+      const id = idOf(e.author);
+      const group = groups.get(id);
+      if (group === undefined) groups.set(id, [e]);
+      else group.push(e);
+    }
+    const result: IngestResult = { added: [], rejected: [], forks: [] };
+    const batch = options.batch ?? new WriteBatch();
+    const heads = new Map<string, StoredHead>();
+    for (const [id, group] of groups) {
+      const author = group[0]!.author;
+      let plan: Plan;
+      try {
+        plan = this.plan(author, group);
+      } catch (err) {
+        if (!isRejection(err)) throw err;
+        result.rejected.push({ author: author.slice(), error: err });
+        continue;
+      }
+      if (plan.kind === 'append') {
+        this.addAppend(batch, author, plan.entries, plan.head);
+        result.added.push(...plan.entries);
+        heads.set(id, plan.head);
+      } else if (plan.kind === 'fork') {
+        batch.put(authorKey(FORK_PREFIX, author), encodeFork(plan.fork));
+        result.forks.push(plan.fork);
+        result.rejected.push({
+          author: author.slice(),
+          error: new ForkError({ author, seq: plan.fork.seq }),
+        });
+      }
+    }
+    options.beforeWrite?.(result.added, batch);
+    if (batch.count > 0) this.lsm.write(batch, { sync: options.sync === true });
+    for (const [id, head] of heads) this.heads.set(id, head);
+    for (const fork of result.forks) this.forked.set(idOf(fork.author), fork.seq);
+    return result;
+  }
+
+  private addAppend(
+    batch: WriteBatch,
+    author: Uint8Array,
+    entries: readonly Entry[],
+    head: StoredHead,
+  ): void {
+    for (const e of entries) {
+      batch.put(seqKey(FEED_PREFIX, author, e.seq), e.body);
+      if (e.signature !== undefined) batch.put(seqKey(SIGNATURE_PREFIX, author, e.seq), e.signature);
+    }
+    batch.put(authorKey(HEAD_PREFIX, author), encodeHead(head));
+  }
+
+  /** Decides what one author's entries do to the store; throws a typed error to refuse them. */
+  private plan(author: Uint8Array, group: Entry[]): Plan {
+    const forkSeq = this.forked.get(idOf(author));
+    if (forkSeq !== undefined) throw new ForkError({ author, seq: forkSeq });
+    const sorted = dedupe(author, group);
+    const head = this.head(author);
+    const known = head?.seq ?? 0;
+    let firstNew = 0;
+    while (firstNew < sorted.length && sorted[firstNew]!.seq <= known) {
+      const e = sorted[firstNew]!;
+      const stored = this.lsm.get(seqKey(FEED_PREFIX, author, e.seq));
+      // A stored head implies every entry up to it is stored.
+      if (stored === undefined) throw this.missing(author, e.seq);
+      if (!sameBytes(stored, e.body)) return this.planFork(author, sorted.slice(firstNew), head!);
+      // A known entry's signature is not kept, but a bad one still marks the batch as tampered
+      // with, and the batch is refused as verifyBatch would refuse it.
+      if (e.signature !== undefined && !hasValidSignature(e, this.signer.sha256(e.body), this.signer))
+        throw new BadSignatureError({ author, seq: e.seq, reason: 'invalid' });
+      firstNew++;
+    }
+    if (firstNew === sorted.length) return { kind: 'none' };
+    const fresh = sorted.slice(firstNew);
+    const from: FeedHead | undefined = head === undefined ? undefined : { seq: head.seq, hash: head.hash };
+    const verified = verifyBatch(from, fresh, this.signer);
+    return { kind: 'append', entries: fresh, head: { ...verified, signedSeq: verified.seq } };
+  }
+
+  /**
+   * `theirs` starts with an entry that differs from the stored one at its seq. It proves a
+   * fork only if it is validly signed through its chain: verify it from its own `prev` (or
+   * from the empty feed at seq 1), so a tampered copy is refused rather than taken as proof.
+   */
+  private planFork(author: Uint8Array, theirs: Entry[], head: StoredHead): Plan {
+    const first = theirs[0]!;
+    const from: FeedHead | undefined = first.seq === 1 ? undefined : { seq: first.seq - 1, hash: first.prev };
+    verifyBatch(from, theirs, this.signer);
+    const ours: Entry[] = [];
+    for (let seq = first.seq; seq <= head.seq; seq++) {
+      const entry = this.mustGetEntry(author, seq);
+      ours.push(entry);
+      if (entry.signature !== undefined) break;
+    }
+    return { kind: 'fork', fork: { author: author.slice(), seq: first.seq, ours, theirs } };
+  }
+
+  /** Signed seqs by author (hex): what this store can offer peers, for sync's state vectors. */
+  stateVector(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, value] of this.lsm.scan({ prefix: Uint8Array.of(HEAD_PREFIX) })) {
+      const author = key.subarray(1);
+      out.set(authorHex(author), decodeHead(value, `head ${authorHex(author)}`).signedSeq);
+    }
+    return out;
+  }
+
+  /** Every author with a stored feed, in key order. */
+  authors(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (const [key] of this.lsm.scan({ prefix: Uint8Array.of(HEAD_PREFIX) })) out.push(key.slice(1));
+    return out;
+  }
+
+  /** Every fork detected so far (stored proofs). */
+  forks(): ForkRecord[] {
+    const out: ForkRecord[] = [];
+    for (const [key, value] of this.lsm.scan({ prefix: Uint8Array.of(FORK_PREFIX) }))
+      out.push(decodeFork(key.subarray(1), value, `fork record ${authorHex(key.subarray(1))}`));
+    return out;
+  }
+
+  /** True when `author` is quarantined after a fork. */
+  isForked(author: Uint8Array): boolean {
+    checkBytes(author, PUBLIC_KEY_BYTES, 'author');
+    return this.forked.has(idOf(author));
+  }
+
+  /**
+   * The stored entries of `author` with seq in [fromSeq, toSeq], at most `limit` of them, in
+   * seq order, with their signatures. A receiver can verify a range only if its last entry is
+   * signed: pick `toSeq` with {@link signedSeqAtOrAfter}.
+   */
+  readEntries(author: Uint8Array, fromSeq: number, toSeq: number, limit = Number.POSITIVE_INFINITY): Entry[] {
+    checkBytes(author, PUBLIC_KEY_BYTES, 'author');
+    checkSeqArg(fromSeq, 'fromSeq');
+    checkSeqArg(toSeq, 'toSeq');
+    if (!(Number.isSafeInteger(limit) || limit === Number.POSITIVE_INFINITY) || limit < 0)
+      throw new InvalidArgumentError(`limit must be an integer >= 0, got ${limit}`);
+    if (toSeq < fromSeq || limit === 0) return [];
+    const bounds = { gte: seqKey(FEED_PREFIX, author, fromSeq), lte: seqKey(FEED_PREFIX, author, toSeq) };
+    const out: Entry[] = [];
+    for (const [key, body] of this.lsm.scan(Number.isFinite(limit) ? { ...bounds, limit } : bounds)) {
+      out.push(this.decodeStored(author, seqOfKey(key), body));
+    }
+    if (out.length === 0) return out;
+    // Signatures are sparse (one per group commit): one scan over the same range finds them.
+    const sigs = new Map<number, Uint8Array>();
+    const sigBounds = {
+      gte: seqKey(SIGNATURE_PREFIX, author, fromSeq),
+      lte: seqKey(SIGNATURE_PREFIX, author, out[out.length - 1]!.seq),
+    };
+    for (const [key, sig] of this.lsm.scan(sigBounds)) sigs.set(seqOfKey(key), sig);
+    return out.map((e) => {
+      const sig = sigs.get(e.seq);
+      return sig === undefined ? e : withSignature(e, sig);
+    });
+  }
+
+  /** {@link readEntries} in wire form (body ‖ flags ‖ [signature]), ready to send. */
+  read(author: Uint8Array, fromSeq: number, toSeq: number, limit?: number): Uint8Array[] {
+    return this.readEntries(author, fromSeq, toSeq, limit).map(encodeEntry);
+  }
+
+  /** The smallest seq >= `seq` of a signed entry of `author`, or undefined. */
+  signedSeqAtOrAfter(author: Uint8Array, seq: number): number | undefined {
+    checkBytes(author, PUBLIC_KEY_BYTES, 'author');
+    checkSeqArg(seq, 'seq');
+    for (const [key] of this.lsm.scan({
+      gte: seqKey(SIGNATURE_PREFIX, author, seq),
+      prefix: authorKey(SIGNATURE_PREFIX, author),
+      limit: 1,
+    }))
+      return seqOfKey(key);
+    return undefined;
+  }
+
+  private decodeStored(author: Uint8Array, seq: number, body: Uint8Array): Entry {
+    let entry: Entry;
+    try {
+      entry = decodeBody(body);
+    } catch (err) {
+      throw new CorruptionError({
+        file: `feed store entry ${authorHex(author)}/${seq}`,
+        offset: 0,
+        detail: (err as Error).message,
+      });
+    }
+    if (entry.seq !== seq || !sameBytes(entry.author, author))
+      throw new CorruptionError({
+        file: `feed store entry ${authorHex(author)}/${seq}`,
+        offset: 0,
+        detail: 'key mismatch',
+      });
+    return entry;
+  }
+
+  private mustGetEntry(author: Uint8Array, seq: number): Entry {
+    const body = this.lsm.get(seqKey(FEED_PREFIX, author, seq));
+    if (body === undefined) throw this.missing(author, seq);
+    const sig = this.lsm.get(seqKey(SIGNATURE_PREFIX, author, seq));
+    const entry = this.decodeStored(author, seq, body);
+    return sig === undefined ? entry : withSignature(entry, sig);
+  }
+
+  private missing(author: Uint8Array, seq: number): CorruptionError {
+    return new CorruptionError({
+      file: `feed store entry ${authorHex(author)}/${seq}`,
+      offset: 0,
+      detail: 'entry below the head is missing',
+    });
+  }
+}
+
+/**
+ * True for the typed errors that refuse one author's entries. A `CorruptionError` means the
+ * store itself is damaged and must reach the caller, as must assertion failures (bugs).
+ */
+function isRejection(err: unknown): err is AregulaError {
+  return err instanceof AregulaError && !(err instanceof CorruptionError);
+}
+
+/**
+ * Orders one author's entries by seq and drops exact duplicates (keeping a signed copy over an
+ * unsigned one). Two different bodies for one seq in one batch cannot both continue one chain;
+ * the batch is refused rather than guessed at.
+ */
+function dedupe(author: Uint8Array, group: Entry[]): Entry[] {
+  const sorted = group.slice().sort((a, b) => a.seq - b.seq);
+  const out: Entry[] = [];
+  for (const e of sorted) {
+    const last = out[out.length - 1];
+    if (last === undefined || last.seq !== e.seq) {
+      out.push(e);
+      continue;
+    }
+    if (!sameBytes(last.body, e.body))
+      throw new BrokenChainError({
+        author,
+        seq: e.seq,
+        detail: 'two different entries with this seq in one batch',
+      });
+    if (last.signature === undefined && e.signature !== undefined) out[out.length - 1] = e;
+  }
+  assert(out.length > 0, 'a group has at least one entry');
+  return out;
+}

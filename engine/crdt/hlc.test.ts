@@ -196,6 +196,28 @@ describe('HlcClock by hand', () => {
     expect(c.peek()).toEqual({ wallMs: 2000, logical: 0 });
   });
 
+  it('follows the worked example in docs/crdt.md', () => {
+    const wall = new ManualClock(1000);
+    const c = new HlcClock({ clock: wall, maxForwardDriftMs: 100 });
+    const at = (ms: number) => {
+      wall.ms = ms;
+      return c;
+    };
+    expect(at(1000).now()).toEqual({ wallMs: 1000, logical: 0 });
+    expect(at(1000).now()).toEqual({ wallMs: 1000, logical: 1 });
+    expect(at(500).now()).toEqual({ wallMs: 1000, logical: 2 });
+    at(1000).observe({ wallMs: 1100, logical: 7 });
+    expect(c.peek()).toEqual({ wallMs: 1100, logical: 7 });
+    expect(at(1000).now()).toEqual({ wallMs: 1100, logical: 8 });
+    at(1000).observe({ wallMs: 9_999_999, logical: 0 });
+    expect(c.peek()).toEqual({ wallMs: 1100, logical: 8 });
+    expect(at(1000).now()).toEqual({ wallMs: 1100, logical: 9 });
+    expect(at(1200).now()).toEqual({ wallMs: 1200, logical: 0 });
+    expect([...encodeHlc({ wallMs: 1_700_000_000_000, logical: 3 })]).toEqual([
+      0x01, 0x8b, 0xcf, 0xe5, 0x68, 0x00, 0x00, 0x00, 0x00, 0x03,
+    ]);
+  });
+
   it('merges a remote within the bound exactly', () => {
     const wall = new ManualClock(1000);
     const c = new HlcClock({ clock: wall, maxForwardDriftMs: 100 });

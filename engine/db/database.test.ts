@@ -284,3 +284,52 @@ describe('database: delivery order does not matter', () => {
     );
   });
 });
+
+describe('database: clocks and forks', () => {
+  it('converges when one device clock is hours ahead and another jumps backwards', () => {
+    const ahead = manualClock(1_700_000_000_000 + 3 * 3_600_000);
+    const normal = manualClock(1_700_000_000_000);
+    const a = openDb(1, new MemoryFs(), ahead).db;
+    const b = openDb(2, new MemoryFs(), normal).db;
+    a.collection('n').put('x', { by: 'a', early: true });
+    normal.t -= 60_000;
+    b.collection('n').put('y', { by: 'b' });
+    b.collection('n').patch('x', { late: 'b' });
+    const l = link(a, b, new SeededRandom(3), false);
+    l.start();
+    l.pump();
+    expect(a.stateHash()).toBe(b.stateHash());
+    // The entry from the clock three hours ahead was accepted everywhere.
+    expect(b.collection('n').get('x')).toMatchObject({ by: 'a' });
+    // b's later local write must win over what it has seen, despite its slower wall clock:
+    // its clock was pulled forward only within the drift bound, and the logical counter did the rest.
+    b.collection('n').patch('y', { after: true });
+    l.start();
+    l.pump();
+    expect(a.collection('n').get('y')).toEqual({ by: 'b', after: true });
+    expect(a.stateHash()).toBe(b.stateHash());
+  });
+
+  it('a device that signs two different entries at one sequence is reported as a fork, and nothing breaks', () => {
+    const fs = new MemoryFs();
+    const clock = manualClock();
+    const honest = openDb(5, new MemoryFs(), clock).db;
+    // The same identity on two stores: a cloned device that diverged (or a malicious one).
+    const one = openDb(1, fs, clock).db;
+    const two = openDb(1, new MemoryFs(), clock).db;
+    one.collection('n').put('x', { branch: 1 });
+    clock.t += 1;
+    two.collection('n').put('x', { branch: 2 });
+    const l1 = link(one, honest, new SeededRandom(1), false);
+    l1.start();
+    l1.pump();
+    const before = honest.stateHash();
+    const l2 = link(two, honest, new SeededRandom(2), false);
+    l2.start();
+    l2.pump();
+    expect(honest.replica.stats.forks).toBe(1);
+    expect(honest.feeds.forks()).toHaveLength(1);
+    expect(honest.stateHash()).toBe(before);
+    expect(honest.rebuild()).toBe(true);
+  });
+});

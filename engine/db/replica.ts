@@ -46,6 +46,12 @@ export class DatabaseReplica implements SyncReplica {
     return this.feeds.stateVector();
   }
 
+  headHash(author: string, seq: number): Uint8Array | undefined {
+    const entries = this.feeds.readEntries(hexToBytes(author), seq, seq);
+    if (entries.length === 0) return undefined;
+    return this.db.signer.sha256(entries[0]!.body).subarray(0, 8);
+  }
+
   readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
     const key = hexToBytes(author);
     const head = this.feeds.head(key);

@@ -2,8 +2,11 @@
  * Sync protocol messages and their binary encoding (docs/protocol.md, "Sync messages").
  *
  *   u8 version (1) ‖ u8 type ‖ body
- *   hello (1), need (3), done (4): varint n, then n × (32-byte author, varint seq), authors
- *                                   strictly ascending; the sender's state vector
+ *   hello (1), need (3), done (4): varint n, then n × (32-byte author, varint seq, 8-byte
+ *                                   head hash), authors strictly ascending; the sender's state
+ *                                   vector, with the first 8 bytes of the SHA-256 of its entry
+ *                                   at that seq (zeros for seq 0), so that two replicas holding
+ *                                   different entries at one seq (a fork) notice
  *   entries (2):                    varint n, then n × (varint length, wire entry bytes)
  *
  * Everything a peer sends is bounded and checked before anything is allocated for it: a
@@ -31,12 +34,20 @@ export const AUTHOR_BYTES = 32;
 /** A replica's knowledge: for each author (lowercase hex key), the last signed sequence it holds. */
 export type StateVector = Map<string, number>;
 
+/** Bytes of a head hash in a state vector. */
+export const HEAD_HASH_BYTES = 8;
+
+/** For each author, the first {@link HEAD_HASH_BYTES} bytes of the hash of its entry at the state vector's seq. */
+export type HeadHashes = Map<string, Uint8Array>;
+
 /** A protocol message. */
 export type SyncMessage =
-  | { type: 'hello'; stateVector: StateVector }
+  | { type: 'hello'; stateVector: StateVector; heads: HeadHashes }
   | { type: 'entries'; entries: Uint8Array[] }
-  | { type: 'need'; stateVector: StateVector }
-  | { type: 'done'; stateVector: StateVector };
+  | { type: 'need'; stateVector: StateVector; heads: HeadHashes }
+  | { type: 'done'; stateVector: StateVector; heads: HeadHashes };
+
+const NO_HASH = new Uint8Array(HEAD_HASH_BYTES);
 
 const TYPE_CODES = { hello: 1, entries: 2, need: 3, done: 4 } as const;
 
@@ -55,26 +66,35 @@ export function authorToHex(author: Uint8Array): string {
   return s;
 }
 
-function writeStateVector(w: ByteWriter, sv: StateVector): void {
+function writeStateVector(w: ByteWriter, sv: StateVector, heads: HeadHashes): void {
   const authors = [...sv.keys()].map(hexToBytes).sort(compareBytes);
   if (authors.length > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError('state vector has too many authors');
   w.varint(authors.length);
-  for (const a of authors) w.bytes(a).varint(sv.get(authorToHex(a))!);
+  for (const a of authors) {
+    const hex = authorToHex(a);
+    const h = heads.get(hex) ?? NO_HASH;
+    if (h.length !== HEAD_HASH_BYTES)
+      throw new ProtocolError(`head hash of ${hex} is not ${HEAD_HASH_BYTES} bytes`);
+    w.bytes(a).varint(sv.get(hex)!).bytes(h);
+  }
 }
 
-function readStateVector(r: ByteReader): StateVector {
+function readStateVector(r: ByteReader): { stateVector: StateVector; heads: HeadHashes } {
   const n = r.varint();
   if (n > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError(`state vector of ${n} authors`);
-  const sv: StateVector = new Map();
+  const stateVector: StateVector = new Map();
+  const heads: HeadHashes = new Map();
   let prev: Uint8Array | undefined;
   for (let i = 0; i < n; i++) {
     const author = r.bytes(AUTHOR_BYTES);
     if (prev && compareBytes(prev, author) >= 0)
       throw new ProtocolError('state vector authors not ascending');
     prev = author;
-    sv.set(authorToHex(author), r.varint());
+    const hex = authorToHex(author);
+    stateVector.set(hex, r.varint());
+    heads.set(hex, r.bytes(HEAD_HASH_BYTES).slice());
   }
-  return sv;
+  return { stateVector, heads };
 }
 
 /** Encodes a message. */
@@ -87,7 +107,7 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
     w.varint(m.entries.length);
     for (const e of m.entries) w.lengthPrefixed(e);
   } else {
-    writeStateVector(w, m.stateVector);
+    writeStateVector(w, m.stateVector, m.heads);
   }
   if (w.length > MAX_MESSAGE_BYTES)
     throw new ProtocolError(`message of ${w.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
@@ -112,11 +132,11 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
       for (let i = 0; i < n; i++) entries.push(r.lengthPrefixed().slice());
       m = { type: 'entries', entries };
     } else if (type === TYPE_CODES.hello) {
-      m = { type: 'hello', stateVector: readStateVector(r) };
+      m = { type: 'hello', ...readStateVector(r) };
     } else if (type === TYPE_CODES.need) {
-      m = { type: 'need', stateVector: readStateVector(r) };
+      m = { type: 'need', ...readStateVector(r) };
     } else if (type === TYPE_CODES.done) {
-      m = { type: 'done', stateVector: readStateVector(r) };
+      m = { type: 'done', ...readStateVector(r) };
     } else {
       throw new ProtocolError(`unknown message type ${type}`);
     }

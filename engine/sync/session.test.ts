@@ -36,6 +36,12 @@ class ModelReplica implements SyncReplica {
     return new Map([...this.feeds].map(([a, f]) => [a, f.length]));
   }
 
+  headHash(author: string, seq: number): Uint8Array | undefined {
+    const e = this.feeds.get(author)?.[seq - 1];
+    // The model's entries are unique per (author, seq, payload); their last 8 bytes will do.
+    return e?.slice(32, 40);
+  }
+
   readFeed(author: string, fromSeq: number, o: { limit: number; maxBytes: number }): Uint8Array[] {
     const feed = this.feeds.get(author) ?? [];
     const out: Uint8Array[] = [];
@@ -214,9 +220,14 @@ describe('sync messages', () => {
         fc.array(fc.uint8Array({ maxLength: 50 }), { maxLength: 20 }),
         (as, es) => {
           const sv = new Map(as.map((i) => [author(i), i * 7]));
+          const heads = new Map([...sv.keys()].map((a, i) => [a, new Uint8Array(8).fill(i)]));
           for (const type of ['hello', 'need', 'done'] as const) {
-            const back = decodeMessage(encodeMessage({ type, stateVector: sv }));
-            expect(back).toEqual({ type, stateVector: new Map([...sv].sort()) });
+            const back = decodeMessage(encodeMessage({ type, stateVector: sv, heads }));
+            expect(back).toEqual({
+              type,
+              stateVector: new Map([...sv].sort()),
+              heads: new Map([...heads].sort()),
+            });
           }
           expect(decodeMessage(encodeMessage({ type: 'entries', entries: es }))).toEqual({
             type: 'entries',
@@ -238,7 +249,7 @@ describe('sync messages', () => {
       }),
       { numRuns: 2000 },
     );
-    const good = encodeMessage({ type: 'hello', stateVector: new Map([[author(1), 3]]) });
+    const good = encodeMessage({ type: 'hello', stateVector: new Map([[author(1), 3]]), heads: new Map() });
     for (let cut = 0; cut < good.length; cut++)
       expect(() => decodeMessage(good.subarray(0, cut))).toThrow(ProtocolError);
     expect(() => decodeMessage(Uint8Array.of(9, 1, 0))).toThrow(/version/);
@@ -250,12 +261,14 @@ describe('sync messages', () => {
       2,
       ...new Uint8Array(32).fill(2),
       1,
+      ...new Uint8Array(8),
       ...new Uint8Array(32).fill(1),
       1,
+      ...new Uint8Array(8),
     ]);
     expect(() => decodeMessage(unsorted)).toThrow(/ascending/);
-    expect(() => encodeMessage({ type: 'hello', stateVector: new Map([['nothex', 1]]) })).toThrow(
-      ProtocolError,
-    );
+    expect(() =>
+      encodeMessage({ type: 'hello', stateVector: new Map([['nothex', 1]]), heads: new Map() }),
+    ).toThrow(ProtocolError);
   });
 });

@@ -15,12 +15,26 @@
 
 import { assert } from '../assert.ts';
 import { ProtocolError } from '../errors.ts';
-import { decodeMessage, encodeMessage, type StateVector, type SyncMessage } from './messages.ts';
+import { bytesEqual } from '../lsm/coding.ts';
+import {
+  decodeMessage,
+  encodeMessage,
+  HEAD_HASH_BYTES,
+  type HeadHashes,
+  type StateVector,
+  type SyncMessage,
+} from './messages.ts';
 
 /** What a session needs from the local replica. */
 export interface SyncReplica {
   /** For each author, the last signed sequence held (only signed entries are shared). */
   stateVector(): StateVector;
+  /**
+   * The first {@link HEAD_HASH_BYTES} bytes of the hash of `author`'s entry at `seq`, or
+   * undefined when not held. Lets two replicas notice that they hold different entries at one
+   * sequence (a fork) although their state vectors agree.
+   */
+  headHash(author: string, seq: number): Uint8Array | undefined;
   /**
    * Wire-encoded entries of `author` starting at `fromSeq`, contiguous, at most `limit` of
    * them and about `maxBytes` (at least one if any exist), never past the signed head.
@@ -68,6 +82,9 @@ export interface SyncSessionStats {
 export class SyncSession {
   private peerKnown: StateVector = new Map();
   private peerClaimed: StateVector | undefined;
+  private peerHeads: HeadHashes = new Map();
+  /** Authors whose entries were offered because the peer's head hash differed (once each). */
+  private readonly forkOffered = new Set<string>();
   private buffered: Uint8Array[] = [];
   private readonly entriesMax: number;
   private readonly bytesMax: number;
@@ -96,7 +113,17 @@ export class SyncSession {
 
   /** Opens (or, after a reconnect or a timeout, re-opens) the exchange. */
   start(): void {
-    this.post({ type: 'hello', stateVector: this.replica.stateVector() });
+    this.post({ type: 'hello', ...this.knowledge() });
+  }
+
+  private knowledge(): { stateVector: StateVector; heads: HeadHashes } {
+    const stateVector = this.replica.stateVector();
+    const heads: HeadHashes = new Map();
+    for (const [author, seq] of stateVector) {
+      const h = seq > 0 ? this.replica.headHash(author, seq) : undefined;
+      if (h !== undefined) heads.set(author, h.subarray(0, HEAD_HASH_BYTES));
+    }
+    return { stateVector, heads };
   }
 
   /**
@@ -110,8 +137,9 @@ export class SyncSession {
       case 'hello':
       case 'need':
         this.peerKnown = new Map(m.stateVector);
+        this.noteForks(m.stateVector, m.heads);
         this.sendMissing();
-        this.post({ type: 'done', stateVector: this.replica.stateVector() });
+        this.post({ type: 'done', ...this.knowledge() });
         break;
       case 'entries':
         this.apply(m.entries);
@@ -124,13 +152,30 @@ export class SyncSession {
         for (const [author, seq] of m.stateVector) {
           if (seq > (this.peerKnown.get(author) ?? 0)) this.peerKnown.set(author, seq);
         }
+        this.noteForks(m.stateVector, m.heads);
         this.sendMissing();
         this.retryBuffered();
         if (!this.covers(this.replica.stateVector(), m.stateVector)) {
           this.stats.needsSent++;
-          this.post({ type: 'need', stateVector: this.replica.stateVector() });
+          this.post({ type: 'need', ...this.knowledge() });
         }
         break;
+    }
+  }
+
+  /**
+   * Where the peer holds, at the seq it advertised, a different entry than ours, rewinds what
+   * we assume it knows to just before that seq, so that our entry there is sent and the peer's
+   * feed store sees the two versions (and records the fork). Once per author per session.
+   */
+  private noteForks(sv: StateVector, heads: HeadHashes): void {
+    for (const [author, seq] of sv) {
+      const theirs = heads.get(author);
+      if (seq < 1 || theirs === undefined || this.forkOffered.has(author)) continue;
+      const mine = this.replica.headHash(author, seq);
+      if (mine === undefined || bytesEqual(mine.subarray(0, HEAD_HASH_BYTES), theirs)) continue;
+      this.forkOffered.add(author);
+      this.peerKnown.set(author, seq - 1);
     }
   }
 

@@ -82,7 +82,6 @@ export interface SyncSessionStats {
 export class SyncSession {
   private peerKnown: StateVector = new Map();
   private peerClaimed: StateVector | undefined;
-  private peerHeads: HeadHashes = new Map();
   /** Authors whose entries were offered because the peer's head hash differed (once each). */
   private readonly forkOffered = new Set<string>();
   private buffered: Uint8Array[] = [];

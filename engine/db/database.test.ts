@@ -333,3 +333,23 @@ describe('database: clocks and forks', () => {
     expect(honest.rebuild()).toBe(true);
   });
 });
+
+describe('database: shared entries are durable', () => {
+  it('an entry offered to peers survives a crash that loses everything unsynced', () => {
+    for (const groupCommitEntries of [1, 4, 100]) {
+      const fs = new MemoryFs();
+      const clock = manualClock();
+      let db = Database.open({ fs, identity: identity(0), clock, groupCommitEntries });
+      for (let i = 0; i < 10; i++) db.collection('c').put(`k${i}`, { i });
+      const offered = db.replica.stateVector();
+      const hash = db.stateHash();
+      fs.crash(CrashPolicy.loseAll);
+      db = Database.open({ fs, identity: identity(0), clock, groupCommitEntries });
+      expect(db.replica.stateVector()).toEqual(offered);
+      expect(db.stateHash()).toBe(hash);
+      const receipt = db.collection('c').put('after', { ok: true });
+      expect(receipt.seq).toBe(11);
+      db.close();
+    }
+  });
+});

@@ -49,6 +49,12 @@ export interface DbWriteOptions {
   commit?: boolean;
 }
 
+/** What a write produced: its entry's sequence number in this device's feed, and its timestamp. */
+export interface WriteReceipt {
+  seq: number;
+  hlc: Hlc;
+}
+
 /** The operations a transaction may perform. */
 export interface Transaction {
   put(collection: string, id: string, doc: JsonObject): void;
@@ -66,23 +72,23 @@ export class Collection {
   ) {}
 
   /** Replaces document `id` with `doc`. */
-  put(id: string, doc: JsonObject, options?: DbWriteOptions): void {
-    this.db.transaction((tx) => tx.put(this.name, id, doc), options);
+  put(id: string, doc: JsonObject, options?: DbWriteOptions): WriteReceipt {
+    return this.db.transaction((tx) => tx.put(this.name, id, doc), options)!;
   }
 
   /** Sets the given top-level fields of document `id`. */
-  patch(id: string, fields: JsonObject, options?: DbWriteOptions): void {
-    this.db.transaction((tx) => tx.patch(this.name, id, fields), options);
+  patch(id: string, fields: JsonObject, options?: DbWriteOptions): WriteReceipt {
+    return this.db.transaction((tx) => tx.patch(this.name, id, fields), options)!;
   }
 
   /** Removes the named fields of document `id`. */
-  unset(id: string, names: string[], options?: DbWriteOptions): void {
-    this.db.transaction((tx) => tx.unset(this.name, id, names), options);
+  unset(id: string, names: string[], options?: DbWriteOptions): WriteReceipt {
+    return this.db.transaction((tx) => tx.unset(this.name, id, names), options)!;
   }
 
   /** Deletes document `id`. */
-  delete(id: string, options?: DbWriteOptions): void {
-    this.db.transaction((tx) => tx.delete(this.name, id), options);
+  delete(id: string, options?: DbWriteOptions): WriteReceipt {
+    return this.db.transaction((tx) => tx.delete(this.name, id), options)!;
   }
 
   /** Document `id`, or undefined. */
@@ -105,6 +111,8 @@ export class Database {
   private readonly hlc: HlcClock;
   private readonly groupCommitEntries: number;
   private unsigned = 0;
+  /** True while some local entry may not be durable yet (written without a WAL sync). */
+  private unsynced = false;
   private closed = false;
 
   private constructor(
@@ -149,7 +157,7 @@ export class Database {
    * Runs `fn` and writes everything it did as ONE entry, atomically with its view changes.
    * If `fn` throws, nothing is written. An empty transaction writes nothing.
    */
-  transaction(fn: (tx: Transaction) => void, options: DbWriteOptions = {}): void {
+  transaction(fn: (tx: Transaction) => void, options: DbWriteOptions = {}): WriteReceipt | undefined {
     this.checkOpen();
     const ops: DbOp[] = [];
     const add = (op: DbOp) => {
@@ -162,11 +170,11 @@ export class Database {
       unset: (collection, id, names) => add({ kind: 'unset', collection, id, names }),
       delete: (collection, id) => add({ kind: 'delete', collection, id }),
     });
-    if (ops.length === 0) return;
-    this.writeLocal(ops, options.commit === true);
+    if (ops.length === 0) return undefined;
+    return this.writeLocal(ops, options.commit === true);
   }
 
-  private writeLocal(ops: DbOp[], commit: boolean): void {
+  private writeLocal(ops: DbOp[], commit: boolean): WriteReceipt {
     const payload = encodePayload(ops);
     const hlc = this.hlc.now();
     const views = new ViewWriter((k) => this.lsm.get(k));
@@ -174,8 +182,14 @@ export class Database {
     const batch = new WriteBatch();
     views.writeTo(batch);
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
-    this.feeds.appendLocal(this.identity, { hlc: encodeHlc(hlc), payload }, { sign, batch, sync: commit });
+    const entry = this.feeds.appendLocal(
+      this.identity,
+      { hlc: encodeHlc(hlc), payload },
+      { sign, batch, sync: commit },
+    );
     this.unsigned = sign ? 0 : this.unsigned + 1;
+    this.unsynced = !commit;
+    return { seq: entry.seq, hlc };
   }
 
   /** Document `id` of `collection`, or undefined. */
@@ -201,15 +215,19 @@ export class Database {
   /** Ends a group commit: signs unsigned local entries and syncs the WAL. */
   commit(): void {
     this.checkOpen();
-    if (this.unsigned > 0) this.feeds.sign(this.identity, { sync: true });
-    this.unsigned = 0;
+    this.signPending();
   }
 
-  /** @internal Signs pending local entries without syncing (before offering them to peers). */
+  /**
+   * @internal Signs pending local entries and syncs the WAL, before they are offered to peers.
+   * The sync matters: an entry another device holds must never be lost here by a crash, or
+   * this device would reuse its sequence number for a different entry (a fork of its own).
+   */
   signPending(): void {
-    if (this.unsigned === 0) return;
-    this.feeds.sign(this.identity);
+    if (this.unsigned > 0) this.feeds.sign(this.identity, { sync: true });
+    else if (this.unsynced) this.lsm.sync();
     this.unsigned = 0;
+    this.unsynced = false;
   }
 
   /** SHA-256 (hex) of every document view: equal on replicas that applied the same entries. */

@@ -217,6 +217,17 @@ export class Lsm {
     this.afterWrite(batch.count);
   }
 
+  /** Makes every write so far durable (syncs the WAL), like a `sync: true` write. */
+  sync(): void {
+    this.checkWritable();
+    try {
+      this.wal.sync();
+    } catch (err) {
+      this.backgroundError ??= err;
+      throw err;
+    }
+  }
+
   /** The value of `key`, or undefined. Reads the latest state, or `snapshot`'s. */
   get(key: Uint8Array, options: { snapshot?: Snapshot } = {}): Uint8Array | undefined {
     this.checkOpen();

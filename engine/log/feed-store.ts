@@ -207,8 +207,8 @@ export class FeedStore {
   /**
    * Verifies and stores remote entries of any authors, in one LSM write. Per author: entries
    * are ordered by seq; those already stored with an identical body are skipped (so ingest is
-   * idempotent; a signature they carry must still be valid); the rest must continue the stored feed and end with a valid signature
-   * (`verifyBatch`). An author whose entries fail is listed in `rejected` with the typed error
+   * idempotent; a signature they carry must still be valid); the rest must continue the
+   * stored feed and end with a valid signature (`verifyBatch`). An author whose entries fail is listed in `rejected` with the typed error
    * and nothing of theirs is written; other authors are unaffected. A batch that starts past
    * head + 1 is refused with `SequenceGapError` (re-request from `expectedSeq`). An entry that
    * differs from a stored one with the same seq and is validly signed (through its chain) is a

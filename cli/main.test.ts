@@ -71,7 +71,7 @@ describe('aregula bench', () => {
     const { code, out, err } = await run('bench', 'lsm', 'nosuch');
     expect(code).toBe(EXIT_CANNOT_RUN);
     expect(out).toBe('');
-    expect(err).toContain('unknown suite "nosuch" (known suites: lsm)');
+    expect(err).toContain('unknown suite "nosuch" (known suites: lsm, seed)');
   });
 
   it.each([

@@ -8,9 +8,10 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
+import { simCommand } from './sim.ts';
 
 /** Every subcommand, in `--help` order. */
-export const COMMANDS: readonly CommandModule[] = [benchCommand];
+export const COMMANDS: readonly CommandModule[] = [simCommand, benchCommand];
 
 /** The package version, from package.json. */
 export function packageVersion(): string {

@@ -1,0 +1,285 @@
+/**
+ * `aregula sim [SCENARIO...] --seeds N [--seed S] [--json FILE] [--shard i/n]`: runs the
+ * convergence scenarios in the deterministic simulator, prints a summary table, and for any
+ * violation the seed, what failed, and the one command that replays it. `aregula replay
+ * SCENARIO SEED` runs one seed twice and proves the trace is identical.
+ *
+ * Exit codes (design.md): 0 every check held, 1 a check found a violation, 2 could not run.
+ */
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { Presets, SingleBar } from 'cli-progress';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { getScenario, SCENARIOS } from '../scenarios/index.ts';
+import { type RunResult, runScenario, type Scenario } from '../sim/world.ts';
+import type { CliContext, CliIo, CommandModule } from './command.ts';
+import { EXIT_CANNOT_RUN, EXIT_OK, EXIT_VIOLATION, UsageError } from './command.ts';
+import { parseIntegerIn } from './options.ts';
+
+/** Most seeds one invocation may run. */
+export const SEEDS_MAX = 1_000_000;
+
+interface SimFlags {
+  seeds?: string;
+  seed?: string;
+  json?: string;
+  shard?: string;
+}
+
+/** One run's line in the JSON document (the history stays in the failure files). */
+export interface RunSummary {
+  scenario: string;
+  seed: number;
+  trace_hash: string;
+  ok: boolean;
+  violations: { checker: string; message: string; peer?: string }[];
+  events: number;
+  simulated_ms: number;
+  wall_ms: number;
+  converged_ms: number | null;
+  writes: number;
+  crashes: number;
+  swarm: RunResult['swarm'];
+}
+
+/** Resolves scenario names (all when none is named). */
+export function resolveScenarios(names: readonly string[]): Scenario[] {
+  if (names.length === 0) return [...SCENARIOS];
+  return [...new Set(names)].map((n) => {
+    const s = getScenario(n);
+    if (!s)
+      throw new UsageError(`unknown scenario "${n}" (known: ${SCENARIOS.map((x) => x.name).join(', ')})`);
+    return s;
+  });
+}
+
+/** Parses `--shard i/n` (1-based i). */
+export function parseShard(text: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(text);
+  if (!m) throw new UsageError(`--shard must look like i/n, e.g. 2/4, got "${text}"`);
+  const index = Number(m[1]);
+  const count = Number(m[2]);
+  if (count < 1 || index < 1 || index > count) throw new UsageError(`--shard ${text}: need 1 <= i <= n`);
+  return { index, count };
+}
+
+/** The seeds this invocation runs. */
+export function seedList(flags: SimFlags): number[] {
+  if (flags.seed !== undefined) return [parseIntegerIn('--seed', flags.seed, { min: 0, max: 2 ** 32 - 1 })];
+  const n = parseIntegerIn('--seeds', flags.seeds ?? '20', { min: 1, max: SEEDS_MAX });
+  const seeds = Array.from({ length: n }, (_, i) => i + 1);
+  if (flags.shard === undefined) return seeds;
+  const { index, count } = parseShard(flags.shard);
+  return seeds.filter((_, i) => i % count === index - 1);
+}
+
+/** Runs one seed, turning an unexpected exception into a violation (it is a finding). */
+export function safeRun(
+  scenario: Scenario,
+  seed: number,
+): RunResult | { scenario: string; seed: number; error: string } {
+  try {
+    return runScenario(scenario, seed);
+  } catch (err) {
+    const e = err as Error;
+    return { scenario: scenario.name, seed, error: `${e.name}: ${e.message}\n${e.stack ?? ''}` };
+  }
+}
+
+function summarize(r: RunResult | { scenario: string; seed: number; error: string }): RunSummary {
+  if ('error' in r) {
+    return {
+      scenario: r.scenario,
+      seed: r.seed,
+      trace_hash: '0'.repeat(64),
+      ok: false,
+      violations: [{ checker: 'exception', message: r.error }],
+      events: 0,
+      simulated_ms: 0,
+      wall_ms: 0,
+      converged_ms: null,
+      writes: 0,
+      crashes: 0,
+      swarm: undefined as unknown as RunResult['swarm'],
+    };
+  }
+  return {
+    scenario: r.scenario,
+    seed: r.seed,
+    trace_hash: r.trace_hash,
+    ok: r.violations.length === 0,
+    violations: r.violations,
+    events: r.events,
+    simulated_ms: r.simulated_ms,
+    wall_ms: r.wall_ms,
+    converged_ms: r.converged_ms ?? null,
+    writes: r.writes,
+    crashes: r.crashes,
+    swarm: r.swarm,
+  };
+}
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function failureFile(io: CliIo, r: RunResult | { scenario: string; seed: number; error: string }): string {
+  const file = join(io.cwd, 'reports', 'out', 'sim-failures', `${r.scenario}-${r.seed}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const body =
+    'error' in r
+      ? { scenario: r.scenario, seed: r.seed, error: r.error }
+      : { ...summarize(r), trace_tail: r.trace_tail, history: r.history.toJSON() };
+  writeFileSync(file, `${JSON.stringify(body, null, 1)}\n`);
+  return file;
+}
+
+/** Runs the sim command; returns its exit code. */
+export function sim(names: readonly string[], flags: SimFlags, io: CliIo): number {
+  const scenarios = resolveScenarios(names);
+  const seeds = seedList(flags);
+  const total = scenarios.length * seeds.length;
+  const bar = io.tty
+    ? new SingleBar(
+        {
+          stream: io.tty,
+          format: '{bar} {value}/{total} runs | {label}',
+          hideCursor: true,
+          clearOnComplete: true,
+        },
+        Presets.shades_classic,
+      )
+    : undefined;
+  bar?.start(total, 0, { label: '' });
+  const started = performance.now();
+  const runs: RunSummary[] = [];
+  for (const scenario of scenarios) {
+    if (!bar) io.err(`sim: ${scenario.name} x ${seeds.length} seeds\n`);
+    for (const seed of seeds) {
+      const r = safeRun(scenario, seed);
+      const s = summarize(r);
+      runs.push(s);
+      if (!s.ok) {
+        const file = failureFile(io, r);
+        io.err(`\nVIOLATION in ${scenario.name} at seed ${seed}:\n`);
+        for (const v of s.violations.slice(0, 10))
+          io.err(`  [${v.checker}]${v.peer ? ` ${v.peer}:` : ''} ${v.message.split('\n')[0]}\n`);
+        if (s.swarm) io.err(`  fault mix: ${JSON.stringify(s.swarm)}\n`);
+        io.err(`  history and trace: ${file}\n  replay: npx aregula sim ${scenario.name} --seed ${seed}\n`);
+      }
+      bar?.increment(1, { label: `${scenario.name} seed ${seed}` });
+    }
+  }
+  bar?.stop();
+  const wallMs = Math.round(performance.now() - started);
+  printTable(io, scenarios, runs);
+  const simulated = runs.reduce((a, r) => a + r.simulated_ms, 0);
+  const violations = runs.flatMap((r) =>
+    r.violations.map((v) => ({ scenario: r.scenario, seed: r.seed, ...v })),
+  );
+  io.out(
+    `${runs.length} runs, ${runs.filter((r) => r.ok).length} passed, ${runs.length - runs.filter((r) => r.ok).length} failed; ` +
+      `${(simulated / 1000).toFixed(0)} s simulated in ${(wallMs / 1000).toFixed(1)} s (${(simulated / Math.max(1, wallMs)).toFixed(0)}x real time)\n`,
+  );
+  if (flags.json !== undefined) {
+    const file = resolve(io.cwd, flags.json);
+    mkdirSync(dirname(file), { recursive: true });
+    const doc = {
+      runs,
+      seeds,
+      scenarios: scenarios.map((s) => s.name),
+      violations,
+      events: runs.reduce((a, r) => a + r.events, 0),
+      simulated_ms: simulated,
+      wall_ms: wallMs,
+      speedup: simulated / Math.max(1, wallMs),
+      seeds_per_min: runs.length / Math.max(1e-9, wallMs / 60_000),
+    };
+    writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
+    io.err(`sim: wrote ${file}\n`);
+  }
+  return violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
+function printTable(io: CliIo, scenarios: Scenario[], runs: RunSummary[]): void {
+  const t = new Table({
+    style: { head: [], border: [] },
+    head: ['scenario', 'runs', 'failed', 'writes (median)', 'converged ms (median)', 'events', 'wall s'],
+  });
+  for (const s of scenarios) {
+    const rs = runs.filter((r) => r.scenario === s.name);
+    t.push([
+      s.name,
+      rs.length,
+      rs.filter((r) => !r.ok).length,
+      median(rs.map((r) => r.writes)),
+      median(rs.flatMap((r) => (r.converged_ms === null ? [] : [r.converged_ms]))),
+      rs.reduce((a, r) => a + r.events, 0),
+      (rs.reduce((a, r) => a + r.wall_ms, 0) / 1000).toFixed(1),
+    ]);
+  }
+  io.out(`${t.toString()}\n`);
+}
+
+/** `aregula replay SCENARIO SEED`: runs twice; identical traces and no violation → 0. */
+export function replay(name: string, seedText: string, io: CliIo): number {
+  const scenario = resolveScenarios([name])[0]!;
+  const seed = parseIntegerIn('seed', seedText, { min: 0, max: 2 ** 32 - 1 });
+  const a = runScenario(scenario, seed);
+  const b = runScenario(scenario, seed);
+  io.out(`${scenario.name} seed ${seed}\n  run 1 trace ${a.trace_hash}\n  run 2 trace ${b.trace_hash}\n`);
+  if (a.trace_hash !== b.trace_hash) {
+    io.out('  NOT DETERMINISTIC: the traces differ\n');
+    return EXIT_VIOLATION;
+  }
+  io.out(
+    `  identical (${a.events} events, ${a.simulated_ms} ms simulated); ${a.violations.length} violations\n`,
+  );
+  for (const v of a.violations) io.out(`  [${v.checker}] ${v.message}\n`);
+  return a.violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
+/** The `sim` subcommand. */
+export const simCommand: CommandModule = {
+  name: 'sim',
+  register(program: Command, context: CliContext): void {
+    const list = SCENARIOS.map((s) => `  ${s.name.padEnd(16)} ${s.description}`).join('\n');
+    program
+      .command('sim')
+      .description('run convergence scenarios in the deterministic simulator')
+      .argument('[scenarios...]', 'scenarios to run (default: all)')
+      .option('--seeds <n>', 'run seeds 1..n (default 20)')
+      .option('--seed <s>', 'run exactly this seed (replays a failure)')
+      .option('--json <file>', 'write the results as JSON to FILE')
+      .option('--shard <i/n>', 'run only the i-th of n interleaved slices of the seeds (for CI matrices)')
+      .addHelpText('after', `\nScenarios:\n${list}`)
+      .action((names: string[], flags: SimFlags) => {
+        context.exitCode = guard(context.io, () => sim(names, flags, context.io));
+      });
+    program
+      .command('replay')
+      .description('run one scenario seed twice and prove the trace is identical')
+      .argument('<scenario>', 'scenario name')
+      .argument('<seed>', 'seed')
+      .action((name: string, seed: string) => {
+        context.exitCode = guard(context.io, () => replay(name, seed, context.io));
+      });
+  },
+};
+
+function guard(io: CliIo, fn: () => number): number {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`aregula: ${err.message}\n`);
+      return EXIT_CANNOT_RUN;
+    }
+    io.err(`aregula: could not run: ${(err as Error).stack ?? String(err)}\n`);
+    return EXIT_CANNOT_RUN;
+  }
+}

@@ -1,0 +1,22 @@
+import type { Scenario } from '../sim/world.ts';
+
+/** The Pi loses its disk and is restored from a peer, then keeps serving as the hub. */
+export const piDies: Scenario = {
+  name: 'pi-dies',
+  description: 'the Pi dies (disk lost) and is restored from a peer',
+  peers: [
+    { name: 'pi', profile: 'pi' },
+    { name: 'laptop', profile: 'laptop' },
+    { name: 'phone', profile: 'browser' },
+  ],
+  links: () => [
+    ['laptop', 'pi'],
+    ['phone', 'pi'],
+    ['laptop', 'phone'],
+  ],
+  durationMs: 10_000,
+  script(world) {
+    world.scheduler.at(4000, 'pi dies', () => world.wipe(world.peer('pi')));
+    world.scheduler.at(6000, 'pi restored', () => world.peer('pi').start());
+  },
+};

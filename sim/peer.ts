@@ -1,0 +1,300 @@
+/**
+ * A simulated device: the unmodified engine (a `Database` over a `MemoryFs` with the disk's
+ * fault model, a `VirtualClock`, sync sessions over the simulated `Network`) plus the
+ * bookkeeping the checkers need. Profiles follow the seed's story:
+ *
+ * - `browser`: OPFS-like storage; the tab may close at any moment (a crash that loses what was
+ *   not synced) and stay offline for long stretches.
+ * - `laptop`: sleeps and wakes with a skewed clock (jumps forward or backward).
+ * - `pi`: the always-on hub; slower sync ticks are not its problem, power loss is.
+ */
+
+import { decodeHlc } from '../engine/crdt/hlc.ts';
+import type { JsonObject } from '../engine/crdt/lww.ts';
+import { Database } from '../engine/db/database.ts';
+import { type DbOp, decodePayload } from '../engine/db/payload.ts';
+import { AregulaError } from '../engine/errors.ts';
+import { type CrashPolicy, MemoryFs } from '../engine/io/memory-fs.ts';
+import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
+import { nodeSigner } from '../engine/log/node-signer.ts';
+import { authorToHex } from '../engine/sync/messages.ts';
+import { SyncSession } from '../engine/sync/session.ts';
+import type { ModelWrite, PeerFinal } from './checkers.ts';
+import type { History } from './history.ts';
+import type { Network } from './network.ts';
+import type { SimRandom } from './random.ts';
+import type { Scheduler } from './scheduler.ts';
+import { VirtualClock } from './virtual-clock.ts';
+
+/** The kinds of device in a world. */
+export type Profile = 'browser' | 'laptop' | 'pi';
+
+/** How a peer is built. */
+export interface SimPeerOptions {
+  name: string;
+  profile: Profile;
+  /** Seeds the device's identity (two peers with one seed are one device, e.g. a restored Pi). */
+  identitySeed: number;
+  scheduler: Scheduler;
+  network: Network;
+  random: SimRandom;
+  history: History;
+  clockOffsetMs: number;
+  clockDriftPpm: number;
+  groupCommitEntries: number;
+}
+
+/** Sync tick per profile: how often a peer says hello to its neighbours. */
+export const SYNC_INTERVAL_MS: Record<Profile, number> = { browser: 700, laptop: 1000, pi: 400 };
+
+/** One simulated device. */
+export class SimPeer {
+  readonly name: string;
+  readonly profile: Profile;
+  readonly clock: VirtualClock;
+  readonly identity: Identity;
+  fs: MemoryFs;
+  db: Database | undefined;
+  /** Neighbours this peer syncs with. */
+  readonly neighbours = new Set<string>();
+  private sessions = new Map<string, SyncSession>();
+  /**
+   * A device that lost its disk and kept its identity must first get its own feed back from
+   * its peers: writing before that would reuse sequence numbers it already used (a fork).
+   */
+  restoring = false;
+  /** Problems the checkers must report (a store that would not reopen, a peer's protocol error). */
+  readonly problems: string[] = [];
+  private readonly options: SimPeerOptions;
+
+  constructor(options: SimPeerOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.profile = options.profile;
+    this.clock = new VirtualClock(options.scheduler, {
+      name: options.name,
+      offsetMs: options.clockOffsetMs,
+      driftPpm: options.clockDriftPpm,
+    });
+    this.identity = identityFromSeed(seedBytes(options.identitySeed));
+    this.fs = new MemoryFs({ random: options.random.stream(`disk ${options.name}`) });
+    options.network.addNode(this.name, (from, bytes) => this.deliver(from, bytes));
+  }
+
+  /** True while the device runs. */
+  get up(): boolean {
+    return this.db !== undefined;
+  }
+
+  /** Starts (or restarts) the device on whatever its disk kept. */
+  start(): void {
+    if (this.db) return;
+    const h = this.options.history;
+    try {
+      this.db = Database.open({
+        fs: this.fs,
+        identity: this.identity,
+        clock: this.clock,
+        signer: nodeSigner,
+        groupCommitEntries: this.options.groupCommitEntries,
+        lsm: { memtableBytes: 64 * 1024, blockCacheBytes: 1 << 20 },
+      });
+    } catch (err) {
+      this.problems.push(`${this.name} could not reopen its store: ${describe(err)}`);
+      h.info(this.name, 'restart', `failed: ${describe(err)}`);
+      return;
+    }
+    this.sessions = new Map();
+    this.options.network.setDown(this.name, false);
+    h.info(this.name, 'restart', 'up');
+  }
+
+  /** Power loss: unsynced bytes go per `policy`; the device is down until `start()`. */
+  crash(policy: CrashPolicy): void {
+    if (!this.db) return;
+    this.db = undefined;
+    this.sessions = new Map();
+    this.fs.crash(policy);
+    this.options.network.setDown(this.name, true);
+    this.options.history.info(this.name, 'crash', 'power loss');
+  }
+
+  /** The disk is gone for good (the device died); a fresh one takes its identity. */
+  wipe(): void {
+    this.crash({ keepDataUnits: () => 0, keepNamespaceOps: () => 0 });
+    this.fs = new MemoryFs({
+      random: this.options.random.stream(`disk ${this.name} wiped ${this.options.scheduler.nowMs}`),
+    });
+    this.restoring = true;
+    this.options.history.info(this.name, 'crash', 'disk replaced');
+  }
+
+  /** Runs one transaction, recording it in the history. */
+  write(ops: DbOp[], commit = false): void {
+    const h = this.options.history;
+    const i = h.invoke(this.name, 'write', { ops, commit });
+    if (!this.db) {
+      h.fail(i, 'DOWN');
+      return;
+    }
+    if (this.restoring) {
+      const all = [...this.neighbours].every((n) => this.sessions.get(n)?.caughtUp === true);
+      if (!all) {
+        h.fail(i, 'RESTORING');
+        return;
+      }
+      this.restoring = false;
+    }
+    try {
+      const receipt = this.db.transaction(
+        (tx) => {
+          for (const op of ops) {
+            if (op.kind === 'put') tx.put(op.collection, op.id, op.fields);
+            else if (op.kind === 'patch') tx.patch(op.collection, op.id, op.fields);
+            else if (op.kind === 'unset') tx.unset(op.collection, op.id, op.names);
+            else tx.delete(op.collection, op.id);
+          }
+        },
+        { commit },
+      );
+      h.ok(i, { author: authorToHex(this.identity.publicKey), seq: receipt!.seq, hlc: { ...receipt!.hlc } });
+    } catch (err) {
+      h.fail(i, describe(err));
+    }
+  }
+
+  /** Reads a document, recording it. */
+  read(collection: string, id: string): void {
+    const h = this.options.history;
+    const i = h.invoke(this.name, 'read', { collection, id });
+    if (!this.db) {
+      h.fail(i, 'DOWN');
+      return;
+    }
+    try {
+      h.ok(i, this.db.get(collection, id) ?? null);
+    } catch (err) {
+      h.fail(i, describe(err));
+    }
+  }
+
+  /** A durability point: signs and syncs every local write so far. */
+  commit(): void {
+    const h = this.options.history;
+    const i = h.invoke(this.name, 'commit');
+    if (!this.db) {
+      h.fail(i, 'DOWN');
+      return;
+    }
+    try {
+      this.db.commit();
+      h.ok(i);
+    } catch (err) {
+      h.fail(i, describe(err));
+    }
+  }
+
+  /** Says hello to every neighbour (the periodic sync tick; also after reconnects). */
+  syncTick(): void {
+    if (!this.db) return;
+    for (const n of [...this.neighbours].sort()) this.session(n).start();
+    // Sharing signs and syncs local entries first: from here on they are durable.
+    this.options.history.info(this.name, 'sync', 'hello');
+  }
+
+  private session(peer: string): SyncSession {
+    let s = this.sessions.get(peer);
+    if (!s) {
+      const db = this.db!;
+      s = new SyncSession(db.replica, (bytes) => this.options.network.send(this.name, peer, bytes), {
+        entriesPerMessageMax: 64,
+      });
+      this.sessions.set(peer, s);
+    }
+    return s;
+  }
+
+  private deliver(from: string, bytes: Uint8Array): void {
+    if (!this.db || !this.neighbours.has(from)) return;
+    try {
+      this.session(from).receive(bytes);
+    } catch (err) {
+      // An honest world never sends a bad message: any protocol error is a finding.
+      this.problems.push(`${this.name} rejected a message from ${from}: ${describe(err)}`);
+    }
+  }
+
+  /** Everything the checkers need from this peer (the device must be up). */
+  final(): PeerFinal {
+    const db = this.db;
+    if (!db) throw new Error(`${this.name} is down at the end of the run`);
+    const documents = new Map<string, Record<string, unknown>>();
+    const collections = new Set<string>();
+    const feedWrites: ModelWrite[] = [];
+    let integrityError: string | undefined;
+    for (const author of db.feeds.authors()) {
+      const head = db.feeds.head(author);
+      if (!head) continue;
+      const hex = authorToHex(author);
+      for (let from = 1; from <= head.seq; from += 512) {
+        for (const e of db.feeds.readEntries(author, from, Math.min(head.seq, from + 511))) {
+          let ops: DbOp[];
+          try {
+            ops = decodePayload(e.payload);
+          } catch {
+            continue;
+          }
+          for (const op of ops) collections.add(op.collection);
+          feedWrites.push({ author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops });
+        }
+      }
+      try {
+        verifyFeed(db, author, head.seq, head.signedSeq);
+      } catch (err) {
+        integrityError = `${hex}: ${describe(err)}`;
+      }
+    }
+    for (const c of [...collections].sort()) {
+      for (const [id, doc] of db.documents(c))
+        documents.set(`${c}\u0000${id}`, doc as JsonObject as Record<string, unknown>);
+    }
+    return {
+      name: this.name,
+      stateHash: db.stateHash(),
+      documents,
+      feedWrites,
+      stateVector: db.replica.stateVector(),
+      rebuildMatches: db.rebuild(),
+      integrityError,
+    };
+  }
+}
+
+import { verifyBatch } from '../engine/log/verify.ts';
+
+/** Re-verifies a stored feed's chain and its signatures up to the last signed entry. */
+function verifyFeed(db: Database, author: Uint8Array, seq: number, signedSeq: number): void {
+  if (signedSeq === 0) return;
+  let head: { seq: number; hash: Uint8Array } | undefined;
+  let from = 1;
+  while (from <= signedSeq) {
+    let to = db.feeds.signedSeqAtOrAfter(author, from) ?? signedSeq;
+    to = Math.min(to, signedSeq);
+    const entries = db.feeds.readEntries(author, from, to);
+    head = verifyBatch(head, entries, db.signer);
+    from = to + 1;
+  }
+  if (seq < signedSeq) throw new Error('head below its signed sequence');
+}
+
+function seedBytes(n: number): Uint8Array {
+  const b = new Uint8Array(32);
+  new DataView(b.buffer).setUint32(0, n >>> 0);
+  b[31] = 0xa5;
+  return b;
+}
+
+function describe(err: unknown): string {
+  if (err instanceof AregulaError) return `${err.code}: ${err.message}`;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -13,9 +13,14 @@ import {
 } from './entry.ts';
 import { BadSignatureError, ForkError, SequenceGapError } from './errors.ts';
 import { makeFeed, testHlc, testIdentity } from './feed-fixtures.ts';
-import { FeedStore } from './feed-store.ts';
+import {
+  FeedStore,
+  SIGNED_RANGE_BYTES_MAX,
+  SIGNED_RANGE_ENTRIES_MAX,
+  signedRangeEnds,
+} from './feed-store.ts';
 import { nodeSigner } from './node-signer.ts';
-import { nobleSigner } from './signer.ts';
+import { nobleSigner, type Signer } from './signer.ts';
 import { verifyBatch } from './verify.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -33,6 +38,17 @@ function dump(lsm: Lsm): string[] {
 }
 
 const wires = (entries: readonly Entry[]) => entries.map((e) => hex(encodeEntry(e)));
+
+/** `entries` with the signatures of the seqs in `kept` and no other. */
+const keepSignatures = (entries: readonly Entry[], kept: number[]) =>
+  entries.map((e) => (kept.includes(e.seq) ? e : withSignature(e, undefined)));
+
+/** Seqs of `author`'s stored signatures. */
+const signedSeqs = (store: FeedStore, author: Uint8Array) =>
+  store
+    .readEntries(author, 1, Number.MAX_SAFE_INTEGER)
+    .filter((e) => e.signed)
+    .map((e) => e.seq);
 
 describe('local feed', () => {
   it('appends unsigned entries, signs the group commit, and offers only signed entries', () => {
@@ -158,19 +174,32 @@ describe('read', () => {
 describe('ingest', () => {
   const feed = makeFeed(alice, 10, { signed: (s) => s === 3 || s === 6 || s === 10 });
 
-  it('replicates a feed byte for byte, and reports what was new', () => {
+  it('replicates a feed byte for byte, keeping only the signature it checked, and reports what was new', () => {
     const { store, lsm } = open();
     const r = store.ingest(feed);
-    expect(r.added.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    // One check for the batch: the last signature; those at 3 and 6 are dropped unchecked, in
+    // the store and in what is reported.
+    const checked = keepSignatures(feed, [10]);
+    expect(wires(r.added)).toEqual(wires(checked));
     expect(r.rejected).toEqual([]);
     expect(r.forks).toEqual([]);
-    expect(wires(store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(feed));
+    expect(wires(store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(checked));
     expect(store.head(alice.publicKey)).toEqual({ seq: 10, hash: entryHash(feed[9]!.body), signedSeq: 10 });
     expect(store.stateVector()).toEqual(new Map([[hex(alice.publicKey), 10]]));
-    // Another peer replicating from this one gets the same bytes, signatures included.
-    const second = open();
-    second.store.ingest(store.readEntries(alice.publicKey, 1, 10));
-    expect(dump(second.lsm)).toEqual(dump(lsm));
+    // Batches delivered separately each keep their own last signature, byte for byte.
+    const split = open();
+    split.store.ingest(feed.slice(0, 6));
+    split.store.ingest(feed.slice(6));
+    expect(wires(split.store.readEntries(alice.publicKey, 1, 10))).toEqual(
+      wires(keepSignatures(feed, [6, 10])),
+    );
+    // Another peer replicating from either gets the same bytes and signatures.
+    for (const from of [store, split.store]) {
+      const second = open();
+      second.store.ingest(from.readEntries(alice.publicKey, 1, 10));
+      expect(wires(second.store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(checked));
+      expect(dump(second.lsm)).toEqual(dump(lsm));
+    }
   });
 
   it('is idempotent: the same batch twice, overlapping batches, duplicates inside a batch', () => {
@@ -178,13 +207,20 @@ describe('ingest', () => {
     once.store.ingest(feed);
     const { store, lsm } = open();
     expect(store.ingest(feed.slice(0, 6)).added).toHaveLength(6);
+    const afterFirst = dump(lsm);
     expect(store.ingest(feed.slice(0, 6)).added).toEqual([]);
+    expect(dump(lsm)).toEqual(afterFirst);
     expect(store.ingest(feed.slice(3, 10)).added.map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+    const afterOverlap = dump(lsm);
     const doubled = [...feed, ...feed].reverse();
     const r = store.ingest(doubled);
     expect(r.added).toEqual([]);
     expect(r.rejected).toEqual([]);
-    expect(dump(lsm)).toEqual(dump(once.lsm));
+    expect(dump(lsm)).toEqual(afterOverlap);
+    // Same bodies and head as one delivery of the whole feed; the signatures are the ends of
+    // the two batches that added entries (the known 3 of the overlap is not kept).
+    expect(store.head(alice.publicKey)).toEqual(once.store.head(alice.publicKey));
+    expect(wires(store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(keepSignatures(feed, [6, 10])));
     const fresh = open();
     expect(fresh.store.ingest(doubled).added).toHaveLength(10);
     expect(dump(fresh.lsm)).toEqual(dump(once.lsm));
@@ -213,15 +249,33 @@ describe('ingest', () => {
     expect(store.ingest(feed.slice(3)).added).toHaveLength(7);
   });
 
-  it('refuses a batch carrying a stored entry with a bad signature, though the entry is known', () => {
+  it('ignores a bad signature on a known entry: neither checked nor kept', () => {
     const { store, lsm } = open();
     store.ingest(feed.slice(0, 6));
-    const before = dump(lsm);
     const tampered = withSignature(feed[2]!, feed[5]!.signature);
+    expect(store.ingest([tampered]).added).toEqual([]);
     const r = store.ingest([tampered, ...feed.slice(3, 10)]);
-    expect(r.rejected[0]!.error).toBeInstanceOf(BadSignatureError);
-    expect((r.rejected[0]!.error as BadSignatureError).seq).toBe(3);
-    expect(dump(lsm)).toEqual(before);
+    expect(r.rejected).toEqual([]);
+    expect(r.added.map((e) => e.seq)).toEqual([7, 8, 9, 10]);
+    expect(signedSeqs(store, alice.publicKey)).toEqual([6, 10]);
+    // Exactly what the untampered delivery stores.
+    const reference = open();
+    reference.store.ingest(feed.slice(0, 6));
+    reference.store.ingest(feed.slice(2, 10));
+    expect(dump(lsm)).toEqual(dump(reference.lsm));
+  });
+
+  it('drops an unchecked bad signature inside a batch, storing what the untampered batch stores', () => {
+    const reference = open();
+    reference.store.ingest(feed);
+    const tampered = [...feed];
+    tampered[2] = withSignature(feed[2]!, feed[5]!.signature);
+    tampered[4] = withSignature(feed[4]!, feed[9]!.signature);
+    const { store, lsm } = open();
+    const r = store.ingest(tampered);
+    expect(r.rejected).toEqual([]);
+    expect(wires(r.added)).toEqual(wires(keepSignatures(feed, [10])));
+    expect(dump(lsm)).toEqual(dump(reference.lsm));
   });
 
   it('refuses a batch whose last entry is unsigned', () => {
@@ -284,14 +338,14 @@ describe('forks', () => {
     expect(r.forks).toHaveLength(1);
     const fork = r.forks[0]!;
     expect(fork.seq).toBe(4);
-    expect(fork.ours.map((e) => e.seq)).toEqual([4, 5]); // up to our first signed entry
+    expect(fork.ours.map((e) => e.seq)).toEqual([4, 5]); // up to our first kept signature
     expect(fork.theirs.map((e) => e.seq)).toEqual([4, 5, 6]);
     // Both branches are proof: each verifies from the common entry 3.
     const common = { seq: 3, hash: h3 };
     expect(verifyBatch(common, fork.ours, nobleSigner).seq).toBe(5);
     expect(verifyBatch(common, fork.theirs, nobleSigner).seq).toBe(6);
     // Our branch is untouched; the author is quarantined, also after a reopen.
-    expect(wires(store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(feed));
+    expect(wires(store.readEntries(alice.publicKey, 1, 10))).toEqual(wires(keepSignatures(feed, [5])));
     expect(store.isForked(alice.publicKey)).toBe(true);
     expect(wires(store.forks()[0]!.theirs)).toEqual(wires(other));
     const next = makeFeed(alice, 1, { from: { seq: 6, prev: entryHash(feed[4]!.body) } });
@@ -311,12 +365,40 @@ describe('forks', () => {
     const a = open();
     a.store.ingest(feed);
     expect(a.store.ingest([...feed.slice(0, 3), ...other]).forks[0]!.seq).toBe(4);
-    const b = open();
-    b.store.ingest(feed);
+    // Our branch runs to our first kept signature: 5 when the feed came in one batch (its
+    // signature at 3 was not checked, so not kept), 3 when it came as 1..3 and 4..5.
     const rewritten = makeFeed(alice, 2, { payload: () => text('rewritten') });
-    const fork = b.store.ingest(rewritten).forks[0]!;
-    expect(fork.seq).toBe(1);
-    expect(fork.ours.map((e) => e.seq)).toEqual([1, 2, 3]);
+    for (const [batches, ours] of [
+      [[feed], [1, 2, 3, 4, 5]],
+      [
+        [feed.slice(0, 3), feed.slice(3)],
+        [1, 2, 3],
+      ],
+    ] as const) {
+      const b = open();
+      for (const batch of batches) b.store.ingest(batch);
+      const fork = b.store.ingest(rewritten).forks[0]!;
+      expect(fork.seq).toBe(1);
+      expect(fork.ours.map((e) => e.seq)).toEqual(ours);
+      expect(fork.ours.filter((e) => e.signed).map((e) => e.seq)).toEqual([ours[ours.length - 1]]);
+      expect(verifyBatch(undefined, fork.ours, nobleSigner).seq).toBe(ours[ours.length - 1]);
+      expect(verifyBatch(undefined, fork.theirs, nobleSigner).seq).toBe(2);
+    }
+  });
+
+  it('keeps in the fork record only the signature of theirs that it checked', () => {
+    const { store } = open();
+    store.ingest(feed);
+    const signedTwice = makeFeed(alice, 3, {
+      from: { seq: 4, prev: h3 },
+      payload: (s) => text(`other ${s}`),
+      signed: (s) => s === 4 || s === 6,
+    });
+    const tampered = [withSignature(signedTwice[0]!, feed[4]!.signature), ...signedTwice.slice(1)];
+    const fork = store.ingest(tampered).forks[0]!;
+    expect(fork.seq).toBe(4);
+    expect(wires(fork.theirs)).toEqual(wires(keepSignatures(signedTwice, [6])));
+    expect(wires(store.forks()[0]!.theirs)).toEqual(wires(keepSignatures(signedTwice, [6])));
   });
 
   it('does not take an unsigned or tampered conflicting entry as proof', () => {
@@ -342,6 +424,132 @@ describe('forks', () => {
     expect(r.rejected[0]!.error.code).toBe('ARE_BROKEN_CHAIN');
     expect(r.forks).toEqual([]);
     expect(dump(lsm)).toEqual([]);
+  });
+});
+
+describe('signatures kept on long runs', () => {
+  /** nodeSigner, counting signature checks and hashes. */
+  function counting() {
+    const counts = { verifies: 0, hashes: 0 };
+    const signer: Signer = {
+      name: 'counting',
+      sign: (identity, message) => nodeSigner.sign(identity, message),
+      verify: (key, message, signature) => {
+        counts.verifies++;
+        return nodeSigner.verify(key, message, signature);
+      },
+      sha256: (data) => {
+        counts.hashes++;
+        return nodeSigner.sha256(data);
+      },
+    };
+    return { counts, store: new FeedStore(Lsm.open(new MemoryFs()), signer) };
+  }
+
+  /**
+   * Serves the stored feed the way a sync sender must, as ranges that each end at the next
+   * stored signature, checking that each is at most `rangeMax` entries and verifies on its own
+   * from the previous one. Returns the range ends.
+   */
+  function serveInRanges(store: FeedStore, rangeMax: number): number[] {
+    const ends: number[] = [];
+    let head: { seq: number; hash: Uint8Array } | undefined;
+    const last = store.head(alice.publicKey)!.signedSeq;
+    for (let from = 1; from <= last; from = head!.seq + 1) {
+      const end = store.signedSeqAtOrAfter(alice.publicKey, from)!;
+      expect(end - from + 1, `range from ${from}`).toBeLessThanOrEqual(rangeMax);
+      head = verifyBatch(head, store.readEntries(alice.publicKey, from, end), nodeSigner);
+      ends.push(end);
+    }
+    return ends;
+  }
+
+  // Signed every 64 entries, as the database's group commits are by default.
+  const long = makeFeed(alice, 1000, { signed: (s, n) => s % 64 === 0 || s === n });
+
+  it('checks and keeps a signature every SIGNED_RANGE_ENTRIES_MAX entries, so the feed can be served on', () => {
+    expect(SIGNED_RANGE_ENTRIES_MAX).toBe(256);
+    const { counts, store } = counting();
+    // One delivery of the whole feed (a sync session retrying buffered entries does this).
+    const r = store.ingest(long);
+    expect(r.rejected).toEqual([]);
+    expect(counts).toEqual({ verifies: 4, hashes: 1000 });
+    expect(signedSeqs(store, alice.publicKey)).toEqual([256, 512, 768, 1000]);
+    expect(r.added.filter((e) => e.signed).map((e) => e.seq)).toEqual([256, 512, 768, 1000]);
+    expect(serveInRanges(store, SIGNED_RANGE_ENTRIES_MAX)).toEqual([256, 512, 768, 1000]);
+    // A third replica fed from this one in those ranges ends with the same store.
+    const third = counting();
+    for (const [from, to] of [
+      [1, 256],
+      [257, 512],
+      [513, 768],
+      [769, 1000],
+    ])
+      expect(third.store.ingest(store.readEntries(alice.publicKey, from!, to!)).rejected).toEqual([]);
+    expect(third.counts.verifies).toBe(4);
+    expect(signedSeqs(third.store, alice.publicKey)).toEqual([256, 512, 768, 1000]);
+  });
+
+  it('counts ranges from the stored head, after the entries already known', () => {
+    const { counts, store } = counting();
+    store.ingest(long.slice(0, 320));
+    expect(signedSeqs(store, alice.publicKey)).toEqual([256, 320]);
+    counts.verifies = 0;
+    expect(store.ingest(long).added.map((e) => e.seq)).toEqual(long.slice(320).map((e) => e.seq));
+    expect(counts.verifies).toBe(3);
+    expect(signedSeqs(store, alice.publicKey)).toEqual([256, 320, 576, 832, 1000]);
+    serveInRanges(store, SIGNED_RANGE_ENTRIES_MAX);
+  });
+
+  it('cuts at the last signature within the bounds, or at the first past them when the author signed none', () => {
+    const at = (signed: number[], n: number) =>
+      signedRangeEnds(makeFeed(alice, n, { signed: (s) => signed.includes(s) })).map((i) => i + 1);
+    expect(at([100, 200, 257, 400], 400)).toEqual([200, 400]);
+    expect(at([300, 600], 600)).toEqual([300, 600]);
+    expect(at([256], 257)).toEqual([256, 257]);
+    expect(at([255], 256)).toEqual([256]);
+    expect(at([], 1)).toEqual([1]);
+    // The last entry always ends the last range, signed or not (verification then refuses it).
+    expect(at([10], 300)).toEqual([10, 300]);
+    const { counts, store } = counting();
+    store.ingest(makeFeed(alice, 600, { signed: (s) => s === 300 || s === 600 }));
+    expect(counts.verifies).toBe(2);
+    expect(serveInRanges(store, 300)).toEqual([300, 600]);
+  });
+
+  it('bounds ranges by body bytes too', () => {
+    const payloadBytes = 100_000;
+    const heavy = makeFeed(alice, 30, {
+      signed: (s) => s % 3 === 0,
+      payload: (s) => new Uint8Array(payloadBytes).fill(s),
+    });
+    // 10 bodies fit within SIGNED_RANGE_BYTES_MAX, 11 do not.
+    expect(10 * heavy[0]!.body.length).toBeLessThanOrEqual(SIGNED_RANGE_BYTES_MAX);
+    expect(11 * heavy[0]!.body.length).toBeGreaterThan(SIGNED_RANGE_BYTES_MAX);
+    const { counts, store } = counting();
+    store.ingest(heavy);
+    expect(counts.verifies).toBe(4);
+    expect(signedSeqs(store, alice.publicKey)).toEqual([9, 18, 27, 30]);
+    expect(
+      signedRangeEnds([makeFeed(alice, 1, { payload: () => new Uint8Array(SIGNED_RANGE_BYTES_MAX) })[0]!]),
+    ).toEqual([0]);
+  });
+
+  it('refuses the batch when a signature it checks is invalid, and drops those it does not check', () => {
+    const { store } = counting();
+    const badAt = (seq: number) =>
+      long.map((e) => (e.seq === seq ? withSignature(e, long[1000 - 1]!.signature) : e));
+    const r = store.ingest(badAt(512));
+    expect(r.added).toEqual([]);
+    expect(r.rejected[0]!.error).toBeInstanceOf(BadSignatureError);
+    expect((r.rejected[0]!.error as BadSignatureError).seq).toBe(512);
+    expect(store.head(alice.publicKey)).toBeUndefined();
+    const reference = counting();
+    reference.store.ingest(long);
+    expect(store.ingest(badAt(448)).rejected).toEqual([]);
+    expect(wires(store.readEntries(alice.publicKey, 1, 1000))).toEqual(
+      wires(reference.store.readEntries(alice.publicKey, 1, 1000)),
+    );
   });
 });
 

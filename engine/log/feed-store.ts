@@ -8,6 +8,13 @@
  * them against the stored head and writes each accepted author's entries and new head in the
  * same LSM write batch, so a crash never leaves half a batch.
  *
+ * Signatures: the store keeps only signatures it has verified. Ingest checks one signature per
+ * run of at most {@link SIGNED_RANGE_ENTRIES_MAX} entries and {@link SIGNED_RANGE_BYTES_MAX}
+ * body bytes (where the author's own signatures allow; a delivered batch within those bounds
+ * costs exactly one check), keeps those and drops the unchecked ones. So whatever the store
+ * holds up to a stored head it can serve as verifiable ranges that end at a kept signature and
+ * are no longer than those bounds or the author's own group commits.
+ *
  * Forks: if an author signs two different entries with the same seq, the store keeps both
  * branches as proof under `x ‖ author`, quarantines the author (every later entry of theirs is
  * refused with `ForkError`) and reports it through {@link FeedStore.forks}. It never picks a
@@ -28,13 +35,12 @@ import {
   Entry,
   encodeEntry,
   HLC_BYTES,
-  hasValidSignature,
   signEntry,
   signingMessage,
   withSignature,
   ZERO_HASH,
 } from './entry.ts';
-import { authorHex, BadSignatureError, BrokenChainError, ForkError } from './errors.ts';
+import { authorHex, BrokenChainError, ForkError } from './errors.ts';
 import {
   authorKey,
   decodeFork,
@@ -52,9 +58,19 @@ import {
 } from './feed-records.ts';
 import { checkBytes, checkIdentity, type Identity, PUBLIC_KEY_BYTES } from './identity.ts';
 import type { Signer } from './signer.ts';
-import { type FeedHead, verifyBatch } from './verify.ts';
+import { type FeedHead, verifyBatch, verifySignedRanges } from './verify.ts';
 
 export type { ForkRecord, StoredHead } from './feed-records.ts';
+
+/**
+ * Ingest keeps a verified signature at least every this many entries of a remote feed, where
+ * the author signed within that distance, so that the store can serve the feed in ranges of
+ * about this size (a sync message holds 256 entries by default). One signature check each.
+ */
+export const SIGNED_RANGE_ENTRIES_MAX = 256;
+
+/** Like {@link SIGNED_RANGE_ENTRIES_MAX}, in body bytes (a sync message's default size). */
+export const SIGNED_RANGE_BYTES_MAX = 1024 * 1024;
 
 /** Options of {@link FeedStore.appendLocal}. */
 export interface AppendOptions {
@@ -206,13 +222,17 @@ export class FeedStore {
 
   /**
    * Verifies and stores remote entries of any authors, in one LSM write. Per author: entries
-   * are ordered by seq; those already stored with an identical body are skipped (so ingest is
-   * idempotent; a signature they carry must still be valid); the rest must continue the
-   * stored feed and end with a valid signature (`verifyBatch`). An author whose entries fail is listed in `rejected` with the typed error
-   * and nothing of theirs is written; other authors are unaffected. A batch that starts past
-   * head + 1 is refused with `SequenceGapError` (re-request from `expectedSeq`). An entry that
-   * differs from a stored one with the same seq and is validly signed (through its chain) is a
-   * fork: both branches are stored as proof and the author is quarantined.
+   * are ordered by seq; those already stored with an identical body are skipped, signature and
+   * all (so ingest is idempotent; such a signature is neither checked nor kept); the rest must
+   * continue the stored feed and end with a valid signature. Their signatures are checked only
+   * at range ends chosen by {@link signedRangeEnds} (one check for a batch of up to
+   * {@link SIGNED_RANGE_ENTRIES_MAX} entries), every checked one must be valid, and only those
+   * are stored and returned in `added`; the others are dropped unchecked. An author whose
+   * entries fail is listed in `rejected` with the typed error and nothing of theirs is
+   * written; other authors are unaffected. A batch that starts past head + 1 is refused with
+   * `SequenceGapError` (re-request from `expectedSeq`). An entry that differs from a stored one
+   * with the same seq and is validly signed (through its chain) is a fork: both branches are
+   * stored as proof and the author is quarantined.
    */
   ingest(entries: readonly Entry[], options: IngestOptions = {}): IngestResult {
     if (!Array.isArray(entries)) throw new InvalidArgumentError('ingest: entries must be an array');
@@ -263,6 +283,7 @@ export class FeedStore {
     entries: readonly Entry[],
     head: StoredHead,
   ): void {
+    // `plan` left a signature only on the entries whose signature it verified.
     for (const e of entries) {
       batch.put(seqKey(FEED_PREFIX, author, e.seq), e.body);
       if (e.signature !== undefined) batch.put(seqKey(SIGNATURE_PREFIX, author, e.seq), e.signature);
@@ -284,17 +305,19 @@ export class FeedStore {
       // A stored head implies every entry up to it is stored.
       if (stored === undefined) throw this.missing(author, e.seq);
       if (!sameBytes(stored, e.body)) return this.planFork(author, sorted.slice(firstNew), head!);
-      // A known entry's signature is not kept, but a bad one still marks the batch as tampered
-      // with, and the batch is refused as verifyBatch would refuse it.
-      if (e.signature !== undefined && !hasValidSignature(e, this.signer.sha256(e.body), this.signer))
-        throw new BadSignatureError({ author, seq: e.seq, reason: 'invalid' });
+      // A known entry is skipped as it is: its signature, if any, is neither checked nor kept.
       firstNew++;
     }
     if (firstNew === sorted.length) return { kind: 'none' };
     const fresh = sorted.slice(firstNew);
     const from: FeedHead | undefined = head === undefined ? undefined : { seq: head.seq, hash: head.hash };
-    const verified = verifyBatch(from, fresh, this.signer);
-    return { kind: 'append', entries: fresh, head: { ...verified, signedSeq: verified.seq } };
+    const ends = signedRangeEnds(fresh);
+    const verified = verifySignedRanges(from, fresh, this.signer, ends);
+    return {
+      kind: 'append',
+      entries: keepSignaturesAt(fresh, ends),
+      head: { ...verified, signedSeq: verified.seq },
+    };
   }
 
   /**
@@ -306,13 +329,16 @@ export class FeedStore {
     const first = theirs[0]!;
     const from: FeedHead | undefined = first.seq === 1 ? undefined : { seq: first.seq - 1, hash: first.prev };
     verifyBatch(from, theirs, this.signer);
+    // Only their last signature was checked; the record keeps no other (ours come from the
+    // store, so they were checked when stored).
+    const theirsChecked = keepSignaturesAt(theirs, [theirs.length - 1]);
     const ours: Entry[] = [];
     for (let seq = first.seq; seq <= head.seq; seq++) {
       const entry = this.mustGetEntry(author, seq);
       ours.push(entry);
       if (entry.signature !== undefined) break;
     }
-    return { kind: 'fork', fork: { author: author.slice(), seq: first.seq, ours, theirs } };
+    return { kind: 'fork', fork: { author: author.slice(), seq: first.seq, ours, theirs: theirsChecked } };
   }
 
   /** Signed seqs by author (hex): what this store can offer peers, for sync's state vectors. */
@@ -438,6 +464,49 @@ export class FeedStore {
  */
 function isRejection(err: unknown): err is AregulaError {
   return err instanceof AregulaError && !(err instanceof CorruptionError);
+}
+
+/**
+ * Where ingest checks (and keeps) signatures in a run of new entries of one author: indexes,
+ * ascending, ending with the run's last entry. From the start of the run, or just after the
+ * previous end, a range runs to the last entry if the rest fits within
+ * {@link SIGNED_RANGE_ENTRIES_MAX} and {@link SIGNED_RANGE_BYTES_MAX}; otherwise to the last
+ * signed entry that fits, or, when the author signed nothing within the bounds, to the first
+ * signed entry past them. A run within the bounds therefore costs one check. Crypto-free:
+ * a missing or bad signature at an end is found by verification.
+ */
+export function signedRangeEnds(entries: readonly Entry[]): number[] {
+  const ends: number[] = [];
+  for (let start = 0; start < entries.length; ) {
+    const end = rangeEnd(entries, start);
+    ends.push(end);
+    start = end + 1;
+  }
+  return ends;
+}
+
+function rangeEnd(entries: readonly Entry[], start: number): number {
+  const lastAt = entries.length - 1;
+  let end = -1;
+  let bodyBytes = 0;
+  for (let i = start; i < lastAt; i++) {
+    bodyBytes += entries[i]!.body.length;
+    const fits = i - start < SIGNED_RANGE_ENTRIES_MAX && bodyBytes <= SIGNED_RANGE_BYTES_MAX;
+    if (!fits && end >= 0) return end;
+    if (entries[i]!.signature === undefined) continue;
+    if (!fits) return i;
+    end = i;
+  }
+  // The last entry: the range ends there if it fits, else at the last signed entry that does.
+  bodyBytes += entries[lastAt]!.body.length;
+  const fits = lastAt - start < SIGNED_RANGE_ENTRIES_MAX && bodyBytes <= SIGNED_RANGE_BYTES_MAX;
+  return !fits && end >= 0 ? end : lastAt;
+}
+
+/** `entries` with the signatures at `ends` (indexes) kept and every other one removed. */
+function keepSignaturesAt(entries: readonly Entry[], ends: readonly number[]): Entry[] {
+  const keep = new Set(ends);
+  return entries.map((e, i) => (keep.has(i) || e.signature === undefined ? e : withSignature(e, undefined)));
 }
 
 /**

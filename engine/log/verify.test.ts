@@ -5,7 +5,7 @@ import { BadSignatureError, BrokenChainError, SequenceGapError } from './errors.
 import { concatWire, makeFeed, testHlc, testIdentity } from './feed-fixtures.ts';
 import { nodeSigner } from './node-signer.ts';
 import { nobleSigner } from './signer.ts';
-import { verifyBatch } from './verify.ts';
+import { verifyBatch, verifySignedRanges } from './verify.ts';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const alice = testIdentity(1);
@@ -110,16 +110,17 @@ describe('verifyBatch rejects with typed errors', () => {
     expect((err as BadSignatureError).seq).toBe(4);
   });
 
-  it('an invalid signature on the last entry or on an earlier one', () => {
+  it('an invalid signature on the last entry (one on an earlier entry is not checked)', () => {
     const forged = withSignature(feed[5]!, feed[2]!.signature);
     const err = catchError(() => verifyBatch(head3, [...feed.slice(3, 5), forged], nodeSigner));
     expect(err).toBeInstanceOf(BadSignatureError);
     expect((err as BadSignatureError).reason).toBe('invalid');
     expect((err as BadSignatureError).code).toBe('ARE_BAD_SIGNATURE');
+    expect((err as BadSignatureError).seq).toBe(6);
+    // The last signature vouches for the whole batch; an earlier one costs nothing and proves
+    // nothing, so it is not checked (and a caller must not keep it).
     const badMiddle = [...feed.slice(0, 2), withSignature(feed[2]!, feed[5]!.signature), ...feed.slice(3)];
-    expect((catchError(() => verifyBatch(undefined, badMiddle, nodeSigner)) as BadSignatureError).seq).toBe(
-      3,
-    );
+    expect(hex(verifyBatch(undefined, badMiddle, nodeSigner).hash)).toBe(hex(entryHash(feed[5]!.body)));
   });
 
   it('a signature by another key, and entries of two authors', () => {
@@ -142,6 +143,48 @@ describe('verifyBatch rejects with typed errors', () => {
   });
 });
 
+describe('verifySignedRanges', () => {
+  const feed = makeFeed(alice, 6, { signed: (s) => s === 3 || s === 6 });
+  const badMiddle = [...feed.slice(0, 2), withSignature(feed[2]!, feed[5]!.signature), ...feed.slice(3)];
+
+  /** nodeSigner, counting signature checks. */
+  function counting() {
+    const counts = { verifies: 0 };
+    const signer = {
+      ...nodeSigner,
+      verify: (key: Uint8Array, message: Uint8Array, signature: Uint8Array) => {
+        counts.verifies++;
+        return nodeSigner.verify(key, message, signature);
+      },
+    };
+    return { counts, signer };
+  }
+
+  it('checks the signature at every named end and no other, one check each', () => {
+    const { counts, signer } = counting();
+    expect(verifySignedRanges(undefined, feed, signer, [2, 5]).seq).toBe(6);
+    expect(counts.verifies).toBe(2);
+    expect(verifyBatch(undefined, feed, signer).seq).toBe(6);
+    expect(counts.verifies).toBe(3);
+    const err = catchError(() => verifySignedRanges(undefined, badMiddle, signer, [2, 5]));
+    expect(err).toBeInstanceOf(BadSignatureError);
+    expect((err as BadSignatureError).seq).toBe(3);
+    expect((err as BadSignatureError).reason).toBe('invalid');
+    expect(verifySignedRanges(undefined, badMiddle, signer, [5]).seq).toBe(6);
+    const missing = catchError(() => verifySignedRanges(undefined, feed, signer, [1, 5]));
+    expect((missing as BadSignatureError).reason).toBe('missing');
+    expect((missing as BadSignatureError).seq).toBe(2);
+  });
+
+  it('refuses ends that are empty, unordered, out of range or not ending at the last entry', () => {
+    for (const ends of [[], [2], [5, 2, 5], [2, 2, 5], [-1, 5], [1.5, 5], [6], [2, 6]])
+      expect(() => verifySignedRanges(undefined, feed, nodeSigner, ends), `${ends}`).toThrow(
+        InvalidArgumentError,
+      );
+    expect(() => verifySignedRanges(undefined, [], nodeSigner, [0])).toThrow(InvalidArgumentError);
+  });
+});
+
 describe('tampering', () => {
   // A small signed batch continuing a feed: two entries, the second (last) signed, plus an
   // earlier signed checkpoint so both kinds of signature are covered.
@@ -153,17 +196,32 @@ describe('tampering', () => {
   const batch = feed.slice(2);
   const wire = concatWire(batch);
 
-  it('of any bit of any byte is rejected by decoding or verifyBatch with a typed error', () => {
+  it('of any bit of any byte is rejected by decoding or verifyBatch with a typed error, but for an unchecked signature', () => {
     expect(verifyBatch(head, decodeAll(wire), nodeSigner).seq).toBe(5);
+    // Entry 4's signature is not checked (entry 5's vouches for the batch): flips there pass,
+    // with the same result; with entry 4 named as a range end, they fail too.
+    const sigFrom = batch[0]!.wireBytes + batch[1]!.body.length + 1;
+    const sigEnd = sigFrom + 64;
     const codes = new Map<string, number>();
+    let unchecked = 0;
     for (let bit = 0; bit < wire.length * 8; bit++) {
       const bad = wire.slice();
       bad[bit >> 3]! ^= 1 << (bit & 7);
+      if (bit >> 3 >= sigFrom && bit >> 3 < sigEnd) {
+        expect(hex(verifyBatch(head, decodeAll(bad), nodeSigner).hash), `bit ${bit}`).toBe(
+          hex(entryHash(batch[2]!.body)),
+        );
+        const err = catchError(() => verifySignedRanges(head, decodeAll(bad), nodeSigner, [1, 2]));
+        expect((err as BadSignatureError).seq, `bit ${bit}`).toBe(4);
+        unchecked++;
+        continue;
+      }
       const err = catchError(() => verifyBatch(head, decodeAll(bad), nodeSigner));
       expect(err, `bit ${bit}`).toBeInstanceOf(AregulaError);
       const code = (err as AregulaError).code;
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }
+    expect(unchecked).toBe(64 * 8);
     // Every kind of check fires somewhere: structure, sequence, chain, signature, author.
     expect([...codes.keys()].sort()).toEqual([
       'ARE_BAD_SIGNATURE',

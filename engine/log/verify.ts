@@ -1,12 +1,13 @@
 /**
  * Batch verification of one author's entries against the feed's current head.
  *
- * Cost: one SHA-256 per entry plus one signature check per signed entry. A batch must end with
- * a signed entry, which vouches for the whole batch through the prev-hash chain. Signatures on
- * earlier entries (earlier group commits) are verified too rather than skipped: the feed store
- * keeps them to serve shorter ranges later, and a store must never keep, and pass on, a
- * signature it has not checked. With one signature per group commit this adds one check per
- * commit, not per entry.
+ * Cost: one SHA-256 per entry plus ONE signature check per batch. A batch must end with a
+ * signed entry, which vouches for the whole batch through the prev-hash chain, so signatures
+ * on earlier entries add nothing to trusting it and are not checked. They are not trustworthy
+ * either: whoever keeps or passes on entries verified here must drop those unchecked
+ * signatures. A caller that wants to keep some of them (the feed store keeps one every few
+ * hundred entries, so that it can serve what it holds in short verifiable ranges) names them
+ * to {@link verifySignedRanges}, which checks exactly those and the last.
  *
  * Checks run cheapest first (structure, sequence, chain, then signatures), and the first
  * failure throws a typed error naming the entry's seq. Nothing is mutated.
@@ -81,23 +82,60 @@ export function checkChain(
  * Verifies a batch of ONE author's entries as the continuation of the feed whose last entry
  * is `head` (undefined for an empty feed): same author throughout, seqs head+1, head+2, ...
  * without gaps or repeats, each `prev` the hash of the entry before, payloads within
- * `MAX_PAYLOAD_BYTES`, the last entry signed, and every signature present valid. Returns the
- * new head. Throws `SequenceGapError`, `BrokenChainError`, `BadSignatureError`,
+ * `MAX_PAYLOAD_BYTES`, and the last entry signed with a valid signature. Returns the new head.
+ *
+ * Cost: one SHA-256 per entry and ONE signature check per batch. The hash chain makes the last
+ * signature vouch for every entry before it, so signatures on earlier entries of the batch add
+ * nothing and are NOT checked: a caller must not keep or forward them (the feed store drops
+ * every signature it did not check). Throws `SequenceGapError`, `BrokenChainError`, `BadSignatureError`,
  * `MalformedEntryError`, `LimitExceededError` or `InvalidArgumentError`.
  */
 export function verifyBatch(head: FeedHead | undefined, entries: readonly Entry[], signer: Signer): FeedHead {
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new InvalidArgumentError('verifyBatch: entries must be a non-empty array');
+  return verifySignedRanges(head, entries, signer, [entries.length - 1]);
+}
+
+/**
+ * {@link verifyBatch} for a batch read as consecutive ranges that each end at a signed entry:
+ * `ends` are the indexes (ascending, the last one `entries.length - 1`) of the entries whose
+ * signatures are checked, so each of those entries then vouches for every entry up to it. The
+ * chain is hashed once; the cost is one SHA-256 per entry and one signature check per range.
+ * Signatures on entries not named in `ends` are not checked. Throws what `verifyBatch` throws
+ * (`BadSignatureError` naming the first range end, in check order, that is unsigned or
+ * invalid), and `InvalidArgumentError` for bad `ends`.
+ */
+export function verifySignedRanges(
+  head: FeedHead | undefined,
+  entries: readonly Entry[],
+  signer: Signer,
+  ends: readonly number[],
+): FeedHead {
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw new InvalidArgumentError('verifySignedRanges: entries must be a non-empty array');
+  checkEnds(ends, entries.length);
   const hashes = checkChain(head, entries, signer);
-  const last = entries[entries.length - 1]!;
-  if (last.signature === undefined)
-    throw new BadSignatureError({ author: last.author, seq: last.seq, reason: 'missing' });
+  const lastAt = entries.length - 1;
   // The last entry first: it is the one signature a valid batch must have, and a forged batch
   // most likely fails there.
-  if (!hasValidSignature(last, hashes[hashes.length - 1]!, signer))
-    throw new BadSignatureError({ author: last.author, seq: last.seq, reason: 'invalid' });
-  for (let i = 0; i < entries.length - 1; i++) {
-    const e = entries[i]!;
-    if (e.signature !== undefined && !hasValidSignature(e, hashes[i]!, signer))
-      throw new BadSignatureError({ author: e.author, seq: e.seq, reason: 'invalid' });
+  checkSignature(entries[lastAt]!, hashes[lastAt]!, signer);
+  for (let i = 0; i < ends.length - 1; i++) checkSignature(entries[ends[i]!]!, hashes[ends[i]!]!, signer);
+  return { seq: entries[lastAt]!.seq, hash: hashes[lastAt]! };
+}
+
+function checkEnds(ends: readonly number[], count: number): void {
+  if (!Array.isArray(ends) || ends.length === 0 || ends[ends.length - 1] !== count - 1)
+    throw new InvalidArgumentError('verifySignedRanges: ends must be non-empty and end at the last entry');
+  for (let i = 0; i < ends.length; i++) {
+    const at = ends[i]!;
+    if (!Number.isSafeInteger(at) || at < 0 || (i > 0 && at <= ends[i - 1]!))
+      throw new InvalidArgumentError('verifySignedRanges: ends must be ascending entry indexes');
   }
-  return { seq: last.seq, hash: hashes[hashes.length - 1]! };
+}
+
+function checkSignature(entry: Entry, hash: Uint8Array, signer: Signer): void {
+  if (entry.signature === undefined)
+    throw new BadSignatureError({ author: entry.author, seq: entry.seq, reason: 'missing' });
+  if (!hasValidSignature(entry, hash, signer))
+    throw new BadSignatureError({ author: entry.author, seq: entry.seq, reason: 'invalid' });
 }

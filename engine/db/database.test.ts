@@ -353,3 +353,13 @@ describe('database: shared entries are durable', () => {
     }
   });
 });
+
+describe('database: payload limits agree with the CRDT layer', () => {
+  it('rejects an over-long field name locally, and ignores one in a signed remote entry', () => {
+    const { db } = openDb(0);
+    const long = 'x'.repeat(1025);
+    expect(codeOf(() => db.collection('c').put('a', { [long]: 1 }))).toBe('ARE_LIMIT_EXCEEDED');
+    expect(codeOf(() => db.collection('c').unset('a', [long]))).toBe('ARE_LIMIT_EXCEEDED');
+    db.close();
+  });
+});

@@ -9,7 +9,7 @@
  *       ‖ for unset: varint count, then varint-length field names
  */
 
-import { canonicalJson, checkJsonValue, type JsonObject } from '../crdt/lww.ts';
+import { canonicalJson, checkJsonValue, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteReader, ByteWriter, DecodeError } from '../lsm/coding.ts';
 
@@ -72,6 +72,20 @@ export function checkFields(fields: unknown): asserts fields is JsonObject {
     throw new InvalidArgumentError('document fields must be a plain JSON object');
   }
   checkJsonValue(fields);
+  for (const name of Object.keys(fields)) checkFieldName(name);
+}
+
+/** Checks a top-level field name against the CRDT layer's limit (it keys a register). */
+export function checkFieldName(name: string): void {
+  const n = utf8.encode(name).length;
+  if (n > MAX_FIELD_NAME_BYTES) {
+    throw new LimitExceededError({
+      limit: 'MAX_FIELD_NAME_BYTES',
+      max: MAX_FIELD_NAME_BYTES,
+      actual: n,
+      what: 'field name',
+    });
+  }
 }
 
 /** Validates an operation (throws typed errors; nothing is written for an invalid one). */
@@ -83,6 +97,7 @@ export function checkOp(op: DbOp): void {
     if (!Array.isArray(op.names) || op.names.some((n) => typeof n !== 'string' || n.length === 0)) {
       throw new InvalidArgumentError('unset: names must be non-empty strings');
     }
+    for (const n of op.names) checkFieldName(n);
   } else if (op.kind !== 'delete')
     throw new InvalidArgumentError(`unknown operation ${String((op as DbOp).kind)}`);
 }

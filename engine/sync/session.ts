@@ -25,6 +25,12 @@ import {
   type SyncMessage,
 } from './messages.ts';
 
+/**
+ * Most `need`s in a row that bring nothing new. Past it the session waits for the next
+ * `hello` (the transport's reconnect or tick) instead of asking again.
+ */
+export const NEEDS_WITHOUT_PROGRESS_MAX = 3;
+
 /** What a session needs from the local replica. */
 export interface SyncReplica {
   /** For each author, the last signed sequence held (only signed entries are shared). */
@@ -85,6 +91,8 @@ export class SyncSession {
   /** Authors whose entries were offered because the peer's head hash differed (once each). */
   private readonly forkOffered = new Set<string>();
   private buffered: Uint8Array[] = [];
+  /** `need`s sent since the last progress; bounded so a peer that never delivers cannot make us chatter forever. */
+  private needsWithoutProgress = 0;
   private readonly entriesMax: number;
   private readonly bytesMax: number;
   private readonly bufferMax: number;
@@ -112,6 +120,7 @@ export class SyncSession {
 
   /** Opens (or, after a reconnect or a timeout, re-opens) the exchange. */
   start(): void {
+    this.needsWithoutProgress = 0;
     this.post({ type: 'hello', ...this.knowledge() });
   }
 
@@ -154,7 +163,11 @@ export class SyncSession {
         this.noteForks(m.stateVector, m.heads);
         this.sendMissing();
         this.retryBuffered();
-        if (!this.covers(this.replica.stateVector(), m.stateVector)) {
+        if (
+          !this.covers(this.replica.stateVector(), m.stateVector) &&
+          this.needsWithoutProgress < NEEDS_WITHOUT_PROGRESS_MAX
+        ) {
+          this.needsWithoutProgress++;
           this.stats.needsSent++;
           this.post({ type: 'need', ...this.knowledge() });
         }
@@ -243,7 +256,10 @@ export class SyncSession {
       throw new ProtocolError(`peer sent entries that failed verification (${r.code}: ${r.message})`);
     }
     this.buffer(result.gapped);
-    if (result.applied > 0) this.retryBuffered();
+    if (result.applied > 0) {
+      this.needsWithoutProgress = 0;
+      this.retryBuffered();
+    }
   }
 
   private buffer(gapped: Uint8Array[]): void {

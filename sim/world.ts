@@ -348,17 +348,18 @@ export class World {
   private durable(w: OpRecord): boolean {
     const records = this.history.records;
     const seq = (w.result as { seq?: number } | undefined)?.seq;
-    // A destroyed disk keeps nothing: only what another peer held survives it.
-    const wipe = this.wipes.find((x) => x.peer === w.peer && x.index > w.index);
-    if (wipe) return seq !== undefined && seq <= wipe.heldElsewhere;
     const start = w.invokeIndex ?? w.index;
     const invoke = records[start];
-    if (invoke && (invoke.detail as { commit?: boolean } | undefined)?.commit) return true;
+    // Walk this peer's later history in order: a durability point makes the write survive power
+    // loss; a power loss before one loses it; a destroyed disk keeps only what others held.
+    let local = (invoke?.detail as { commit?: boolean } | undefined)?.commit === true;
     for (let i = w.index + 1; i < records.length; i++) {
       const r = records[i]!;
       if (r.peer !== w.peer) continue;
-      if (r.kind === 'crash') return false;
-      if ((r.kind === 'commit' && r.type === 'ok') || (r.kind === 'sync' && r.type === 'info')) return true;
+      const wipe = this.wipes.find((x) => x.index === i);
+      if (wipe) return local && seq !== undefined && seq <= wipe.heldElsewhere;
+      if (r.kind === 'crash' && !local) return false;
+      if ((r.kind === 'commit' && r.type === 'ok') || (r.kind === 'sync' && r.type === 'info')) local = true;
     }
     return true;
   }

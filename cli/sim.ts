@@ -13,6 +13,7 @@ import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { getScenario, SCENARIOS } from '../scenarios/index.ts';
+import { shrink } from '../sim/shrink.ts';
 import { type RunResult, runScenario, type Scenario } from '../sim/world.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, EXIT_VIOLATION, UsageError } from './command.ts';
@@ -22,6 +23,7 @@ import { parseIntegerIn } from './options.ts';
 export const SEEDS_MAX = 1_000_000;
 
 interface SimFlags {
+  shrink?: boolean;
   seeds?: string;
   seed?: string;
   json?: string;
@@ -127,8 +129,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function failureFile(io: CliIo, r: RunResult | { scenario: string; seed: number; error: string }): string {
-  const file = join(io.cwd, 'reports', 'out', 'sim-failures', `${r.scenario}-${r.seed}.json`);
+function failureFile(
+  io: CliIo,
+  r: RunResult | { scenario: string; seed: number; error: string },
+  suffix = '',
+): string {
+  const file = join(io.cwd, 'reports', 'out', 'sim-failures', `${r.scenario}-${r.seed}${suffix}.json`);
   mkdirSync(dirname(file), { recursive: true });
   const body =
     'error' in r
@@ -170,6 +176,7 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
           io.err(`  [${v.checker}]${v.peer ? ` ${v.peer}:` : ''} ${v.message.split('\n')[0]}\n`);
         if (s.swarm) io.err(`  fault mix: ${JSON.stringify(s.swarm)}\n`);
         io.err(`  history and trace: ${file}\n  replay: npx aregula sim ${scenario.name} --seed ${seed}\n`);
+        if (flags.shrink !== false && !('error' in r)) reportShrink(io, scenario, seed, r);
       }
       bar?.increment(1, { label: `${scenario.name} seed ${seed}` });
     }
@@ -203,6 +210,20 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
     io.err(`sim: wrote ${file}\n`);
   }
   return violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
+}
+
+/** Shrinks a failing run and reports the smallest failing case it found. */
+function reportShrink(io: CliIo, scenario: Scenario, seed: number, first: RunResult): void {
+  const sh = shrink(scenario, seed, first);
+  const file = failureFile(io, sh.run, '-shrunk');
+  const ops = sh.run.history.records.filter((x) => x.type !== 'info').length;
+  const firstOps = first.history.records.filter((x) => x.type !== 'info').length;
+  io.err(
+    `  shrunk in ${sh.runs} runs: ${sh.kept.length > 0 ? sh.kept.join(', ') : 'nothing could be removed'}\n` +
+      `  smallest failing case: ${sh.run.writes} writes, ${ops} operations (from ${first.writes} writes, ${firstOps} operations), ` +
+      `${sh.run.simulated_ms} ms simulated; first violation: ${sh.run.violations[0]?.message.split('\n')[0] ?? ''}\n` +
+      `  its history: ${file}\n  replay the shrunk case: npx aregula sim ${scenario.name} --seed ${seed} --shrink\n`,
+  );
 }
 
 function printTable(io: CliIo, scenarios: Scenario[], runs: RunSummary[]): void {
@@ -256,6 +277,8 @@ export const simCommand: CommandModule = {
       .option('--seed <s>', 'run exactly this seed (replays a failure)')
       .option('--json <file>', 'write the results as JSON to FILE')
       .option('--shard <i/n>', 'run only the i-th of n interleaved slices of the seeds (for CI matrices)')
+      .option('--shrink', 'shrink every failing run to its smallest failing case (the default)')
+      .option('--no-shrink', 'report failing runs without shrinking them')
       .addHelpText('after', `\nScenarios:\n${list}`)
       .action((names: string[], flags: SimFlags) => {
         context.exitCode = guard(context.io, () => sim(names, flags, context.io));

@@ -23,7 +23,7 @@ import { Lsm, type LsmOptions } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import { checkCollectionName, checkDocId, checkOp, type DbOp, encodePayload } from './payload.ts';
 import { DatabaseReplica } from './replica.ts';
-import { collectionPrefix, hashRows, idOfKey, ViewWriter, viewKey, viewRows } from './views.ts';
+import { collectionPrefix, hashRows, idOfKey, TRUSTED, ViewWriter, viewKey, viewRows } from './views.ts';
 
 /** How to open a database. */
 export interface DatabaseOptions {
@@ -207,7 +207,7 @@ export class Database {
     checkCollectionName(collection);
     const prefix = collectionPrefix(collection);
     for (const [key, value] of this.lsm.scan({ prefix })) {
-      const doc = materialize(decodeState(value));
+      const doc = materialize(decodeState(value, TRUSTED));
       if (doc !== undefined) yield [idOfKey(key, prefix), doc];
     }
   }

@@ -8,6 +8,7 @@
 import type { HlcClock } from '../crdt/hlc.ts';
 import { decodeHlc } from '../crdt/hlc.ts';
 import { AregulaError } from '../errors.ts';
+import { hexToBytes } from '../hex.ts';
 import { decodeEntry, type Entry } from '../log/entry.ts';
 import type { FeedStore } from '../log/feed-store.ts';
 import type { Lsm } from '../lsm/lsm.ts';
@@ -15,12 +16,6 @@ import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
 import type { Database } from './database.ts';
 import { ViewWriter } from './views.ts';
-
-function hexToBytes(hex: string): Uint8Array {
-  const out = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
 
 /** Counters of remote data received. */
 export interface ReplicaStats {

@@ -2,27 +2,19 @@
  * Typed errors of the log layer: why a feed entry or a batch of entries was refused. Each has a
  * stable `code` the sync layer matches on to decide what to do next (re-request on a gap, drop
  * the peer's batch on a bad signature, stop accepting an author on a fork).
- *
- * The four codes below are not yet in `ErrorCode` (engine/errors.ts); until they are, the
- * constructors pass them through a type assertion. The values are stable either way.
  */
 
 import { AregulaError, type ErrorCode } from '../errors.ts';
+import { bytesToHex } from '../hex.ts';
 
-/** Codes this layer adds to the engine's {@link ErrorCode} set. */
-export type LogErrorCode = 'ARE_BAD_SIGNATURE' | 'ARE_SEQUENCE_GAP' | 'ARE_BROKEN_CHAIN' | 'ARE_FORK';
-
-/** Widens a log code to the base class's code type (see the module comment). */
-function code(c: LogErrorCode): ErrorCode {
-  return c as unknown as ErrorCode;
-}
+/** The codes of this layer's errors (members of the engine's {@link ErrorCode}). */
+export type LogErrorCode = Extract<
+  ErrorCode,
+  'ARE_BAD_SIGNATURE' | 'ARE_SEQUENCE_GAP' | 'ARE_BROKEN_CHAIN' | 'ARE_FORK'
+>;
 
 /** Hex of an author key, for messages. */
-export function authorHex(author: Uint8Array): string {
-  let s = '';
-  for (const b of author) s += b.toString(16).padStart(2, '0');
-  return s;
-}
+export const authorHex: (author: Uint8Array) => string = bytesToHex;
 
 /**
  * Entry bytes do not parse: a bad length, an unknown version or flag, trailing bytes. Code
@@ -50,7 +42,7 @@ export class SequenceGapError extends AregulaError {
   readonly actualSeq: number;
   constructor(options: { author: Uint8Array; expectedSeq: number; actualSeq: number }) {
     super(
-      code('ARE_SEQUENCE_GAP'),
+      'ARE_SEQUENCE_GAP',
       `feed ${authorHex(options.author)}: expected seq ${options.expectedSeq}, got ${options.actualSeq}`,
     );
     this.expectedSeq = options.expectedSeq;
@@ -63,10 +55,7 @@ export class BrokenChainError extends AregulaError {
   /** Sequence number of the entry whose `prev` does not match. */
   readonly seq: number;
   constructor(options: { author: Uint8Array; seq: number; detail: string }) {
-    super(
-      code('ARE_BROKEN_CHAIN'),
-      `feed ${authorHex(options.author)} seq ${options.seq}: ${options.detail}`,
-    );
+    super('ARE_BROKEN_CHAIN', `feed ${authorHex(options.author)} seq ${options.seq}: ${options.detail}`);
     this.seq = options.seq;
   }
 }
@@ -82,7 +71,7 @@ export class BadSignatureError extends AregulaError {
   readonly reason: 'missing' | 'invalid';
   constructor(options: { author: Uint8Array; seq: number; reason: 'missing' | 'invalid' }) {
     const what = options.reason === 'missing' ? 'is not signed' : 'has an invalid signature';
-    super(code('ARE_BAD_SIGNATURE'), `feed ${authorHex(options.author)} seq ${options.seq} ${what}`);
+    super('ARE_BAD_SIGNATURE', `feed ${authorHex(options.author)} seq ${options.seq} ${what}`);
     this.seq = options.seq;
     this.reason = options.reason;
   }
@@ -99,10 +88,7 @@ export class ForkError extends AregulaError {
   /** Lowest sequence number with two signed entries. */
   readonly seq: number;
   constructor(options: { author: Uint8Array; seq: number }) {
-    super(
-      code('ARE_FORK'),
-      `feed ${authorHex(options.author)} forked at seq ${options.seq}; author quarantined`,
-    );
+    super('ARE_FORK', `feed ${authorHex(options.author)} forked at seq ${options.seq}; author quarantined`);
     this.author = options.author;
     this.seq = options.seq;
   }

@@ -14,6 +14,7 @@
  */
 
 import { ProtocolError } from '../errors.ts';
+import { bytesToHex, hexToBytes } from '../hex.ts';
 import { ByteReader, ByteWriter, compareBytes, DecodeError } from '../lsm/coding.ts';
 
 /** Protocol version this code speaks. */
@@ -51,23 +52,17 @@ const NO_HASH = new Uint8Array(HEAD_HASH_BYTES);
 
 const TYPE_CODES = { hello: 1, entries: 2, need: 3, done: 4 } as const;
 
-function hexToBytes(hex: string): Uint8Array {
+function authorFromHex(hex: string): Uint8Array {
   if (!/^[0-9a-f]{64}$/.test(hex))
     throw new ProtocolError(`state vector author is not 64 hex digits: ${hex}`);
-  const out = new Uint8Array(AUTHOR_BYTES);
-  for (let i = 0; i < AUTHOR_BYTES; i++) out[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
+  return hexToBytes(hex);
 }
 
 /** Lowercase hex of an author key. */
-export function authorToHex(author: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < author.length; i++) s += author[i]!.toString(16).padStart(2, '0');
-  return s;
-}
+export const authorToHex: (author: Uint8Array) => string = bytesToHex;
 
 function writeStateVector(w: ByteWriter, sv: StateVector, heads: HeadHashes): void {
-  const authors = [...sv.keys()].map(hexToBytes).sort(compareBytes);
+  const authors = [...sv.keys()].map(authorFromHex).sort(compareBytes);
   if (authors.length > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError('state vector has too many authors');
   w.varint(authors.length);
   for (const a of authors) {

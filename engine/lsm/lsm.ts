@@ -34,7 +34,7 @@ import { MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, type SsTableOptions, SsTableRe
 import { tableCovers, type Version, VersionSet } from './version.ts';
 import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
 import { LogWriter } from './wal.ts';
-import { checkKey, decodeBatch, WriteBatch } from './write-batch.ts';
+import { checkKey, insertBatch, WriteBatch } from './write-batch.ts';
 
 export type { ScanOptions } from './scan.ts';
 
@@ -208,11 +208,7 @@ export class Lsm {
         throw err;
       }
     }
-    const owned = decodeBatch(record.slice());
-    for (let i = 0; i < owned.ops.length; i++) {
-      const op = owned.ops[i]!;
-      this.mem.add(first + i, op.kind, op.key, op.value);
-    }
+    insertBatch(record, first, this.mem);
     this.lastSeq = first + batch.count - 1;
     this.afterWrite(batch.count);
   }

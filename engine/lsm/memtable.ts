@@ -4,46 +4,124 @@
  * flushed, so a snapshot or an open iterator sees exactly the state at its sequence number
  * while later writes keep arriving.
  *
- * Iteration is safe while inserts happen: an insert links a fully built node in with plain
- * pointer writes, and a cursor only ever follows `next[0]`, so it sees each node at most once.
- * Heights come from a fixed internal xorshift generator: they affect speed, never results,
- * so they need not come from the `Random` seam.
+ * Layout (LevelDB's arena, in typed arrays): each entry's bytes, `internal key ‖ value`, are
+ * copied into an append-only byte arena, and the skip-list nodes are rows of integer arrays
+ * (`nodes` for where an entry lives, `links` for its tower of next pointers). A memtable of
+ * 100K entries is then a handful of large arrays instead of 400K small objects: inserts
+ * allocate nothing per entry, the garbage collector has nothing to trace, and a search touches
+ * contiguous memory. Each node also keeps the first three bytes of its user key as a small
+ * integer, so most comparisons on the search path never read the arena at all.
+ *
+ * Iteration is safe while inserts happen: an insert writes a fully built node and then links
+ * it in with plain stores, and a cursor only ever follows level-0 links (re-reading the arrays,
+ * which may have grown, on every step), so it sees each node at most once. Heights come from a
+ * fixed internal xorshift generator: they affect speed, never results, so they need not come
+ * from the `Random` seam.
  */
 
 import { assert } from '../assert.ts';
-import {
-  compareInternalKeys,
-  compareUserKeysOf,
-  type EntryKind,
-  encodeInternalKey,
-  seqOf,
-  TRAILER_BYTES,
-} from './internal-key.ts';
+import { type EntryKind, TRAILER_BYTES, writeTrailer } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** Tallest tower in the skip list (enough for ~4^12 = 16M entries at p = 1/4). */
 const MAX_HEIGHT = 12;
 
-/** Approximate per-entry overhead (node object, arrays) counted towards the size limit. */
+/** Approximate per-entry overhead (node row, links) counted towards the size limit. */
 const NODE_OVERHEAD_BYTES = 64;
 
-interface Node {
-  readonly ikey: Uint8Array;
-  readonly value: Uint8Array;
-  readonly next: (Node | undefined)[];
+/** Int32 fields per node row: arena chunk, offset in it, internal key length, value length, key prefix, first link. */
+const NODE_FIELDS = 6;
+const F_CHUNK = 0;
+const F_OFFSET = 1;
+const F_KEY_LEN = 2;
+const F_VALUE_LEN = 3;
+const F_PREFIX = 4;
+const F_LINKS = 5;
+
+/** The "no node" link. Node 0 is the head, which is never a link target. */
+const NIL = 0;
+
+/** First arena chunk; chunks double up to {@link CHUNK_BYTES_MAX}, so tiny memtables stay tiny. */
+const CHUNK_BYTES_MIN = 16 * 1024;
+/** Largest shared arena chunk. An entry above a quarter of it gets a chunk of its own. */
+const CHUNK_BYTES_MAX = 1024 * 1024;
+
+/** Node rows allocated at first. The arrays double when full. */
+const INITIAL_NODES = 64;
+
+/** Entries up to this many bytes are copied with a loop; longer ones with `set` (a native copy). */
+const COPY_LOOP_BYTES_MAX = 64;
+
+/**
+ * The prefix code of a user key: its first three bytes in base 257, an absent byte counting 0
+ * and a present byte b counting b + 1. Codes order like the bytes they summarise, including a
+ * shorter key before a longer one it starts; equal codes mean equal first bytes and, when a key
+ * is shorter than three bytes, equal lengths. The largest code, 257^3 - 1, is a small integer.
+ */
+function prefixCode(src: Uint8Array, at: number, userKeyLen: number): number {
+  const b0 = userKeyLen > 0 ? src[at]! + 1 : 0;
+  const b1 = userKeyLen > 1 ? src[at + 1]! + 1 : 0;
+  const b2 = userKeyLen > 2 ? src[at + 2]! + 1 : 0;
+  return (b0 * 257 + b1) * 257 + b2;
 }
 
-/** True when two internal keys have the same user key and sequence (whatever their kinds). */
-function sameKeyAndSeq(a: Uint8Array, b: Uint8Array): boolean {
-  return compareUserKeysOf(a, b) === 0 && seqOf(a) === seqOf(b);
+/** Reads the 7-byte little-endian sequence number of the trailer at `at`. */
+function trailerSeq(buf: Uint8Array, at: number): number {
+  let s = 0;
+  for (let i = TRAILER_BYTES - 1; i >= 1; i--) s = s * 256 + buf[at + i]!;
+  return s;
+}
+
+/**
+ * Compares the internal key at `a[aAt, aAt + aLen)` with the one at `b[bAt, bAt + bLen)` in
+ * internal-key order (user key ascending, then sequence descending, then kind descending).
+ */
+function compareKeysAt(
+  a: Uint8Array,
+  aAt: number,
+  aLen: number,
+  b: Uint8Array,
+  bAt: number,
+  bLen: number,
+): number {
+  const al = aLen - TRAILER_BYTES;
+  const bl = bLen - TRAILER_BYTES;
+  const n = al < bl ? al : bl;
+  for (let i = 0; i < n; i++) {
+    const d = a[aAt + i]! - b[bAt + i]!;
+    if (d !== 0) return d;
+  }
+  if (al !== bl) return al - bl;
+  const sa = trailerSeq(a, aAt + al);
+  const sb = trailerSeq(b, bAt + bl);
+  if (sa !== sb) return sb - sa;
+  return b[bAt + bl]! - a[aAt + al]!;
+}
+
+/** Where one entry's user key and value lie in a source buffer. */
+export interface EntrySpan {
+  keyAt: number;
+  keyLen: number;
+  valueAt: number;
+  valueLen: number;
 }
 
 /** A sorted in-memory table of internal entries. */
 export class Memtable {
-  private readonly head: Node = { ikey: new Uint8Array(TRAILER_BYTES), value: new Uint8Array(0), next: [] };
+  /** Arena chunks holding `internal key ‖ value` of every entry. */
+  private readonly chunks: Uint8Array[] = [];
+  private chunk: Uint8Array = new Uint8Array(0);
+  private chunkUsed = 0;
+  private nextChunkBytes = CHUNK_BYTES_MIN;
+  /** Node rows, {@link NODE_FIELDS} each; row 0 is the head. */
+  private nodes = new Int32Array(INITIAL_NODES * NODE_FIELDS);
+  private nodeCount = 1;
+  /** Towers of next pointers (node indices, {@link NIL} for none), one slice per node. */
+  private links = new Int32Array(INITIAL_NODES * 2);
+  private linksUsed = MAX_HEIGHT;
   private height = 1;
   private rngState = 0x2545f491;
-  private readonly prev: Node[] = new Array(MAX_HEIGHT);
+  private readonly prev = new Int32Array(MAX_HEIGHT);
   /** Approximate memory used, for the flush threshold. */
   approximateBytes = 0;
   /** Number of entries. */
@@ -54,7 +132,8 @@ export class Memtable {
   maxSeq = -1;
 
   constructor() {
-    for (let i = 0; i < MAX_HEIGHT; i++) this.head.next.push(undefined);
+    // The head's row: no bytes, and a full tower of NIL links at links[0, MAX_HEIGHT).
+    this.nodes[F_LINKS] = 0;
   }
 
   private randomHeight(): number {
@@ -71,83 +150,225 @@ export class Memtable {
     return h;
   }
 
-  /** Finds the first node >= `ikey`, filling `prev` with the last node < `ikey` per level. */
-  private findGreaterOrEqual(ikey: Uint8Array, prev: Node[] | undefined): Node | undefined {
-    let x = this.head;
-    for (let level = this.height - 1; level >= 0; level--) {
-      for (;;) {
-        const nx = x.next[level];
-        if (nx !== undefined && compareInternalKeys(nx.ikey, ikey) < 0) x = nx;
-        else break;
-      }
-      if (prev) prev[level] = x;
-    }
-    return x.next[0];
+  /** Compares node `n` (not the head) with the key at `key[at, at + len)`, of prefix code `prefix`. */
+  private compareNode(n: number, key: Uint8Array, at: number, len: number, prefix: number): number {
+    const row = n * NODE_FIELDS;
+    const p = this.nodes[row + F_PREFIX]!;
+    if (p !== prefix) return p - prefix;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    return compareKeysAt(buf, this.nodes[row + F_OFFSET]!, this.nodes[row + F_KEY_LEN]!, key, at, len);
   }
 
-  /** Inserts one entry. The (key, seq) pair must be new. */
+  /**
+   * Finds the first node >= the internal key at `key[at, at + len)` (NIL when none), filling
+   * `prev` with the last node < it per level when asked to.
+   */
+  private findGreaterOrEqual(key: Uint8Array, at: number, len: number, fillPrev: boolean): number {
+    const prefix = prefixCode(key, at, len - TRAILER_BYTES);
+    const nodes = this.nodes;
+    const links = this.links;
+    let x = 0;
+    for (let level = this.height - 1; level >= 0; level--) {
+      for (;;) {
+        const nx = links[nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
+        if (nx !== NIL && this.compareNode(nx, key, at, len, prefix) < 0) x = nx;
+        else break;
+      }
+      if (fillPrev) this.prev[level] = x;
+    }
+    return links[nodes[x * NODE_FIELDS + F_LINKS]!]!;
+  }
+
+  /** True when node `n` holds the same user key and sequence as the key at `key[at, at + len)`. */
+  private sameKeyAndSeq(n: number, key: Uint8Array, at: number, len: number): boolean {
+    if (n === NIL) return false;
+    const row = n * NODE_FIELDS;
+    if (this.nodes[row + F_KEY_LEN]! !== len) return false;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    const nodeAt = this.nodes[row + F_OFFSET]!;
+    const ul = len - TRAILER_BYTES;
+    for (let i = 0; i < ul; i++) if (buf[nodeAt + i] !== key[at + i]) return false;
+    for (let i = 1; i < TRAILER_BYTES; i++) if (buf[nodeAt + ul + i] !== key[at + ul + i]) return false;
+    return true;
+  }
+
+  /** Inserts one entry, copying `userKey` and `value`. The (key, seq) pair must be new. */
   add(seq: number, kind: EntryKind, userKey: Uint8Array, value: Uint8Array): void {
-    const ikey = encodeInternalKey(userKey, seq, kind);
-    const prev = this.prev;
-    const found = this.findGreaterOrEqual(ikey, prev);
-    // The same (key, seq) with the other kind sorts right after or right before `ikey`.
-    assert(found === undefined || !sameKeyAndSeq(found.ikey, ikey), 'memtable: duplicate sequence');
-    assert(prev[0] === this.head || !sameKeyAndSeq(prev[0]!.ikey, ikey), 'memtable: duplicate sequence');
-    const h = this.randomHeight();
-    if (h > this.height) {
-      for (let i = this.height; i < h; i++) prev[i] = this.head;
-      this.height = h;
-    }
-    const node: Node = { ikey, value, next: new Array(h) };
-    for (let i = 0; i < h; i++) {
-      node.next[i] = prev[i]!.next[i];
-      prev[i]!.next[i] = node;
-    }
+    const at = this.allocate(userKey.length + TRAILER_BYTES + value.length);
+    const buf = this.chunk;
+    copyBytes(userKey, 0, userKey.length, buf, at);
+    writeTrailer(buf, at + userKey.length, seq, kind);
+    copyBytes(value, 0, value.length, buf, at + userKey.length + TRAILER_BYTES);
+    this.insertStored(seq, at, userKey.length + TRAILER_BYTES, value.length);
+  }
+
+  /**
+   * Inserts one entry whose user key is `src[keyAt, keyAt + keyLen)` and whose value is
+   * `src[valueAt, valueAt + valueLen)`, copying both, so `src` may be reused afterwards. This
+   * is how a write batch's encoded record goes in without slicing it into per-entry arrays.
+   */
+  addFrom(seq: number, kind: EntryKind, src: Uint8Array, span: EntrySpan): void {
+    const ikeyLen = span.keyLen + TRAILER_BYTES;
+    const at = this.allocate(ikeyLen + span.valueLen);
+    const buf = this.chunk;
+    copyBytes(src, span.keyAt, span.keyLen, buf, at);
+    writeTrailer(buf, at + span.keyLen, seq, kind);
+    copyBytes(src, span.valueAt, span.valueLen, buf, at + ikeyLen);
+    this.insertStored(seq, at, ikeyLen, span.valueLen);
+  }
+
+  /**
+   * Links in the entry just written at `chunk[at, ...)`: its internal key of `keyLen` bytes,
+   * then its value. The search compares against the stored bytes themselves, so an insert
+   * builds no key array.
+   */
+  private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
+    const buf = this.chunk;
+    const found = this.findGreaterOrEqual(buf, at, keyLen, true);
+    // The same (key, seq) with the other kind sorts right after or right before the new key.
+    assert(!this.sameKeyAndSeq(found, buf, at, keyLen), 'memtable: duplicate sequence');
+    assert(!this.sameKeyAndSeq(this.prev[0]!, buf, at, keyLen), 'memtable: duplicate sequence');
+    this.link(at, keyLen, valueLen, prefixCode(buf, at, keyLen - TRAILER_BYTES));
     this.entries++;
-    this.approximateBytes += ikey.length + value.length + NODE_OVERHEAD_BYTES;
+    this.approximateBytes += keyLen + valueLen + NODE_OVERHEAD_BYTES;
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
   }
 
+  /** Reserves `bytes` in the arena and returns their offset in the current chunk. */
+  private allocate(bytes: number): number {
+    if (this.chunkUsed + bytes > this.chunk.length) {
+      const shared = bytes <= CHUNK_BYTES_MAX / 4;
+      const size = shared ? this.nextChunkBytes : bytes;
+      if (shared) this.nextChunkBytes = Math.min(CHUNK_BYTES_MAX, size * 2);
+      this.chunk = new Uint8Array(size);
+      this.chunks.push(this.chunk);
+      this.chunkUsed = 0;
+    }
+    const offset = this.chunkUsed;
+    this.chunkUsed += bytes;
+    return offset;
+  }
+
+  /**
+   * Writes a node row for the entry at `chunk[offset, ...)` and links it in after the nodes
+   * left in `prev` by the last search.
+   */
+  private link(offset: number, keyLen: number, valueLen: number, prefix: number): void {
+    const h = this.randomHeight();
+    const prev = this.prev;
+    if (h > this.height) {
+      for (let i = this.height; i < h; i++) prev[i] = 0;
+      this.height = h;
+    }
+    this.ensureCapacity(h);
+    const n = this.nodeCount;
+    const row = n * NODE_FIELDS;
+    const base = this.linksUsed;
+    const nodes = this.nodes;
+    const links = this.links;
+    nodes[row + F_CHUNK] = this.chunks.length - 1;
+    nodes[row + F_OFFSET] = offset;
+    nodes[row + F_KEY_LEN] = keyLen;
+    nodes[row + F_VALUE_LEN] = valueLen;
+    nodes[row + F_PREFIX] = prefix;
+    nodes[row + F_LINKS] = base;
+    for (let i = 0; i < h; i++) {
+      const p = nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i;
+      links[base + i] = links[p]!;
+      links[p] = n;
+    }
+    this.nodeCount = n + 1;
+    this.linksUsed = base + h;
+  }
+
+  /** Grows the node and link arrays to take one more node of height `h`. */
+  private ensureCapacity(h: number): void {
+    if ((this.nodeCount + 1) * NODE_FIELDS > this.nodes.length) {
+      const grown = new Int32Array(this.nodes.length * 2);
+      grown.set(this.nodes);
+      this.nodes = grown;
+    }
+    if (this.linksUsed + h > this.links.length) {
+      const grown = new Int32Array(Math.max(this.links.length * 2, this.linksUsed + h));
+      grown.set(this.links);
+      this.links = grown;
+    }
+  }
+
   /**
    * The newest version of `userKey` with sequence <= `seqMax`, or undefined when the memtable
-   * holds none. `seekKey` is `encodeInternalKey(userKey, seqMax, Value)`, built once by the caller.
+   * holds none. `seekKey` is `encodeInternalKey(userKey, seqMax, Value)`, built once by the
+   * caller. The value is a view of the arena: it never changes, but copy it to keep it
+   * without keeping the whole memtable alive.
    */
   find(seekKey: Uint8Array): { kind: EntryKind; value: Uint8Array } | undefined {
-    const node = this.findGreaterOrEqual(seekKey, undefined);
-    if (node === undefined) return undefined;
-    const a = node.ikey;
-    const ul = seekKey.length - TRAILER_BYTES;
-    if (a.length !== seekKey.length) return undefined;
-    for (let i = 0; i < ul; i++) if (a[i] !== seekKey[i]) return undefined;
-    return { kind: a[ul] as EntryKind, value: node.value };
+    const n = this.findGreaterOrEqual(seekKey, 0, seekKey.length, false);
+    if (n === NIL) return undefined;
+    const row = n * NODE_FIELDS;
+    const len = this.nodes[row + F_KEY_LEN]!;
+    if (len !== seekKey.length) return undefined;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    const at = this.nodes[row + F_OFFSET]!;
+    const ul = len - TRAILER_BYTES;
+    for (let i = 0; i < ul; i++) if (buf[at + i] !== seekKey[i]) return undefined;
+    const valueAt = at + len;
+    return {
+      kind: buf[at + ul] as EntryKind,
+      value: buf.subarray(valueAt, valueAt + this.nodes[row + F_VALUE_LEN]!),
+    };
   }
 
   /** A cursor over every entry in internal-key order. */
   iterator(): InternalIterator {
-    return new MemtableIterator(this, this.head);
+    return new MemtableIterator(this);
   }
 
-  /** @internal Used by the iterator's seek. */
-  seekNode(ikey: Uint8Array): Node | undefined {
-    return this.findGreaterOrEqual(ikey, undefined);
+  /** @internal The first node >= `ikey` (0 when none), for the iterator's seek. */
+  seekNode(ikey: Uint8Array): number {
+    return this.findGreaterOrEqual(ikey, 0, ikey.length, false);
+  }
+
+  /** @internal The node after `n` on level 0 (0 when none); `n` = 0 is the head. */
+  nextNode(n: number): number {
+    return this.links[this.nodes[n * NODE_FIELDS + F_LINKS]!]!;
+  }
+
+  /** @internal The internal key of node `n` (a view of the arena). */
+  nodeKey(n: number): Uint8Array {
+    const row = n * NODE_FIELDS;
+    const at = this.nodes[row + F_OFFSET]!;
+    return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_KEY_LEN]!);
+  }
+
+  /** @internal The value of node `n` (a view of the arena). */
+  nodeValue(n: number): Uint8Array {
+    const row = n * NODE_FIELDS;
+    const at = this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]!;
+    return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_VALUE_LEN]!);
+  }
+}
+
+/** Copies `src[from, from + length)` to `dst[to, ...)`: a loop for short runs, `set` for long ones. */
+function copyBytes(src: Uint8Array, from: number, length: number, dst: Uint8Array, to: number): void {
+  if (length <= COPY_LOOP_BYTES_MAX) {
+    for (let i = 0; i < length; i++) dst[to + i] = src[from + i]!;
+  } else {
+    dst.set(src.subarray(from, from + length), to);
   }
 }
 
 class MemtableIterator implements InternalIterator {
-  private node: Node | undefined;
+  private node = NIL;
 
-  constructor(
-    private readonly table: Memtable,
-    private readonly head: Node,
-  ) {}
+  constructor(private readonly table: Memtable) {}
 
   valid(): boolean {
-    return this.node !== undefined;
+    return this.node !== NIL;
   }
 
   seekToFirst(): void {
-    this.node = this.head.next[0];
+    this.node = this.table.nextNode(0);
   }
 
   seek(target: Uint8Array): void {
@@ -155,17 +376,17 @@ class MemtableIterator implements InternalIterator {
   }
 
   next(): void {
-    assert(this.node !== undefined, 'memtable iterator: next() past the end');
-    this.node = this.node.next[0];
+    assert(this.node !== NIL, 'memtable iterator: next() past the end');
+    this.node = this.table.nextNode(this.node);
   }
 
   key(): Uint8Array {
-    assert(this.node !== undefined, 'memtable iterator: key() past the end');
-    return this.node.ikey;
+    assert(this.node !== NIL, 'memtable iterator: key() past the end');
+    return this.table.nodeKey(this.node);
   }
 
   value(): Uint8Array {
-    assert(this.node !== undefined, 'memtable iterator: value() past the end');
-    return this.node.value;
+    assert(this.node !== NIL, 'memtable iterator: value() past the end');
+    return this.table.nodeValue(this.node);
   }
 }

@@ -144,7 +144,7 @@ export function replayLogs(
       const at = log.offsets[i]!;
       let batch: ReturnType<typeof decodeBatch>;
       try {
-        batch = decodeBatch(log.records[i]!.slice());
+        batch = decodeBatch(log.records[i]!);
       } catch (err) {
         if (err instanceof DecodeError)
           throw new CorruptionError({ file: name, offset: at, detail: err.message });

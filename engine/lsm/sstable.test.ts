@@ -662,8 +662,11 @@ describe('misuse and lifecycle', () => {
   it('refuses further use after a failed write, so no table silently loses a block', () => {
     const fs = new MemoryFs({ capacityBytes: 300 });
     const w = new SsTableWriter(fs.open('w', { create: true }), { blockBytes: 64 });
+    // Blocks are buffered and appended in large writes, so the values are big enough to
+    // overflow the writer's buffer (and so reach the full disk) within the loop.
+    const value = new Uint8Array(2000).fill(7);
     const e = catchError(() => {
-      for (let i = 0; i < 100; i++) w.add(ik(`key${String(i).padStart(3, '0')}`, 1), utf8('value'));
+      for (let i = 0; i < 400; i++) w.add(ik(`key${String(i).padStart(3, '0')}`, 1), value);
     });
     expect(e).toBeInstanceOf(NoSpaceError);
     expect(() => w.add(ik('zzz', 1), utf8('x'))).toThrow(AssertionError);
@@ -716,5 +719,33 @@ describe('misuse and lifecycle', () => {
     expect(stats.open).toBe(1);
     r.close();
     expect(stats.open).toBe(0);
+  });
+});
+
+describe('buffered writes', () => {
+  it('a full disk at finish() is reported, and the writer refuses further use', () => {
+    // Small tables are buffered whole until finish(), so that is where the disk fills.
+    const fs = new MemoryFs({ capacityBytes: 300 });
+    const w = new SsTableWriter(fs.open('w', { create: true }), { blockBytes: 64 });
+    for (let i = 0; i < 100; i++) w.add(ik(`key${String(i).padStart(3, '0')}`, 1), utf8('value'));
+    expect(catchError(() => w.finish())).toBeInstanceOf(NoSpaceError);
+    expect(() => w.add(ik('zzz', 1), utf8('x'))).toThrow(AssertionError);
+  });
+
+  it('tables larger than the write buffer and blocks larger than it read back whole', () => {
+    const fs = new MemoryFs();
+    const w = new SsTableWriter(fs.open('big', { create: true }), { blockBytes: 4096 });
+    const huge = new Uint8Array(600 * 1024).map((_, i) => i % 251);
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      w.add(ik(`k${String(i).padStart(4, '0')}`, 1), i === 150 ? huge : utf8(`v${i}`.repeat(500)));
+    }
+    const meta = w.finish();
+    expect(fs.open('big').size()).toBe(meta.fileBytes);
+    const r = SsTableReader.open({ fs, name: 'big' });
+    for (let i = 0; i < n; i++) {
+      const got = r.find(utf8(`k${String(i).padStart(4, '0')}`), 1);
+      expect(got?.value).toEqual(i === 150 ? huge : utf8(`v${i}`.repeat(500)));
+    }
   });
 });

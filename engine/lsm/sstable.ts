@@ -104,16 +104,76 @@ function checkOption(name: string, value: number, min: number, max: number): num
   return value;
 }
 
-/** Appends `contents` and its trailer to `file` at `offset`; returns the block's handle. */
-function writeBlock(file: FileHandle, offset: number, contents: Uint8Array): BlockHandle {
-  const out = new Uint8Array(contents.length + BLOCK_TRAILER_BYTES);
-  out.set(contents);
-  out[contents.length] = BLOCK_TYPE_UNCOMPRESSED;
-  const crc = maskCrc(crc32c(out, 0, contents.length + 1));
-  new DataView(out.buffer).setUint32(contents.length + 1, crc, true);
-  const at = file.append(out);
-  assert(at === offset, 'nothing else writes to a table being built');
-  return { offset, size: contents.length };
+/** Most bytes of finished blocks a writer gathers before it appends them to the file in one write. */
+const WRITE_BUFFER_BYTES_MAX = 256 * 1024;
+/** A writer's first buffer; it doubles up to the maximum, so small tables stay cheap. */
+const WRITE_BUFFER_BYTES_MIN = 16 * 1024;
+
+/**
+ * Gathers finished blocks (with their trailers) and appends them to the file in large writes:
+ * a table of 4 KiB blocks would otherwise cost one system call per block.
+ */
+class BlockWriteBuffer {
+  private buf = new Uint8Array(WRITE_BUFFER_BYTES_MIN);
+  private used = 0;
+  /** File offset of `buf[0]`: everything before it has been appended. */
+  private flushedBytes = 0;
+
+  constructor(private readonly file: FileHandle) {}
+
+  /** Bytes appended or buffered so far: the offset the next block gets. */
+  get offset(): number {
+    return this.flushedBytes + this.used;
+  }
+
+  /** Buffers `contents` and its trailer (type byte, masked CRC32C); returns the block's handle. */
+  addBlock(contents: Uint8Array): BlockHandle {
+    const total = contents.length + BLOCK_TRAILER_BYTES;
+    this.reserve(total);
+    const at = this.used;
+    const out = this.buf;
+    out.set(contents, at);
+    out[at + contents.length] = BLOCK_TYPE_UNCOMPRESSED;
+    const crc = maskCrc(crc32c(out, at, at + contents.length + 1));
+    const c = at + contents.length + 1;
+    out[c] = crc & 0xff;
+    out[c + 1] = (crc >>> 8) & 0xff;
+    out[c + 2] = (crc >>> 16) & 0xff;
+    out[c + 3] = (crc >>> 24) & 0xff;
+    const handle = { offset: this.flushedBytes + at, size: contents.length };
+    this.used += total;
+    return handle;
+  }
+
+  /** Buffers raw bytes (the footer). */
+  addRaw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  /** Makes room for `bytes` more: grows the buffer up to its maximum, else flushes it. */
+  private reserve(bytes: number): void {
+    const need = this.used + bytes;
+    if (need <= this.buf.length) return;
+    if (need <= WRITE_BUFFER_BYTES_MAX) {
+      const grown = new Uint8Array(Math.min(WRITE_BUFFER_BYTES_MAX, Math.max(need, this.buf.length * 2)));
+      grown.set(this.buf.subarray(0, this.used));
+      this.buf = grown;
+      return;
+    }
+    this.flush();
+    if (bytes > this.buf.length) this.buf = new Uint8Array(bytes);
+  }
+
+  /** Appends everything buffered to the file. */
+  flush(): void {
+    if (this.used === 0) return;
+    const at = this.file.append(this.buf.subarray(0, this.used));
+    assert(at === this.flushedBytes, 'nothing else writes to a table being built');
+    this.flushedBytes += this.used;
+    this.used = 0;
+  }
 }
 
 /**
@@ -125,7 +185,7 @@ export class SsTableWriter {
   private readonly data: BlockBuilder;
   private readonly index = new BlockBuilder(INDEX_RESTART_INTERVAL);
   private readonly filter: BloomFilterBuilder | undefined;
-  private offset = 0;
+  private readonly out: BlockWriteBuffer;
   private count = 0;
   private smallest: Uint8Array = new Uint8Array(0);
   private lastKey: Uint8Array = new Uint8Array(0);
@@ -151,6 +211,7 @@ export class SsTableWriter {
     checkOption('bloomBitsPerKey', bits, 0, MAX_BLOOM_BITS_PER_KEY);
     this.filter = bits > 0 ? new BloomFilterBuilder(bits) : undefined;
     assert(file.size() === 0, 'an SSTable is written into an empty file');
+    this.out = new BlockWriteBuffer(file);
   }
 
   /** Entries added so far. */
@@ -161,7 +222,7 @@ export class SsTableWriter {
   /** Bytes written plus bytes buffered (block, index, filter), to decide when to split outputs. */
   estimatedBytes(): number {
     const tail = this.index.estimatedBytes() + (this.filter?.estimatedBytes() ?? 0) + FOOTER_BYTES;
-    return this.offset + this.data.estimatedBytes() + tail + 3 * BLOCK_TRAILER_BYTES;
+    return this.out.offset + this.data.estimatedBytes() + tail + 3 * BLOCK_TRAILER_BYTES;
   }
 
   /** Adds an entry; `ikey` must be an internal key greater than every key added before. */
@@ -191,8 +252,7 @@ export class SsTableWriter {
 
   private append(contents: Uint8Array): BlockHandle {
     this.failed = true;
-    const h = writeBlock(this.file, this.offset, contents);
-    this.offset += h.size + BLOCK_TRAILER_BYTES;
+    const h = this.out.addBlock(contents);
     this.failed = false;
     return h;
   }
@@ -218,10 +278,16 @@ export class SsTableWriter {
     w.u32(maskCrc(crc32c(w.peek())));
     w.bytes(SSTABLE_MAGIC);
     assert(w.length === FOOTER_BYTES, 'footer has its fixed size');
-    const at = this.file.append(w.finish());
-    assert(at === this.offset, 'nothing else writes to a table being built');
-    this.offset += FOOTER_BYTES;
-    return { fileBytes: this.offset, entries: this.count, smallest: this.smallest, largest: this.lastKey };
+    this.failed = true;
+    this.out.addRaw(w.finish());
+    this.out.flush();
+    this.failed = false;
+    return {
+      fileBytes: this.out.offset,
+      entries: this.count,
+      smallest: this.smallest,
+      largest: this.lastKey,
+    };
   }
 }
 

@@ -13,9 +13,10 @@
 
 import { assert } from '../assert.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, ByteWriter, DecodeError } from './coding.ts';
+import { ByteReader, ByteWriter, DecodeError, getU32 } from './coding.ts';
 import { EntryKind, MAX_SEQUENCE } from './internal-key.ts';
 import { MAX_BATCH_BYTES, MAX_BATCH_OPS, MAX_KEY_BYTES, MAX_VALUE_BYTES } from './limits.ts';
+import type { EntrySpan, Memtable } from './memtable.ts';
 
 /** Bytes of the batch header (sequence + count). */
 export const BATCH_HEADER_BYTES = 12;
@@ -160,4 +161,49 @@ export function decodeBatch(record: Uint8Array): { firstSeq: number; ops: BatchO
   if (r.remaining() !== 0) throw new DecodeError('trailing bytes after batch', r.pos);
   assert(ops.length === count, 'decoded op count matches header');
   return { firstSeq, ops };
+}
+
+/** Reads the varint at `record[at]`; returns its value and sets `out.next` past it. */
+function readTrustedVarint(record: Uint8Array, at: number, out: { next: number }): number {
+  let result = 0;
+  let mul = 1;
+  let pos = at;
+  for (let i = 0; i < 8; i++) {
+    const b = record[pos++]!;
+    result += (b & 0x7f) * mul;
+    if ((b & 0x80) === 0) {
+      out.next = pos;
+      return result;
+    }
+    mul *= 128;
+  }
+  assert(false, 'write batch: varint longer than 8 bytes');
+}
+
+/**
+ * Inserts every operation of an encoded batch into `mem`, the i-th at `firstSeq + i`, copying
+ * keys and values straight from `record` (no per-operation arrays). Only for a record this
+ * process built with {@link WriteBatch}, whose contents were checked as they were added; a
+ * record read from disk goes through {@link decodeBatch}, which validates everything.
+ */
+export function insertBatch(record: Uint8Array, firstSeq: number, mem: Memtable): void {
+  const count = getU32(record, 8);
+  const span: EntrySpan = { keyAt: 0, keyLen: 0, valueAt: 0, valueLen: 0 };
+  const cursor = { next: BATCH_HEADER_BYTES };
+  for (let i = 0; i < count; i++) {
+    const kind = record[cursor.next]! as EntryKind;
+    span.keyLen = readTrustedVarint(record, cursor.next + 1, cursor);
+    span.keyAt = cursor.next;
+    if (kind === EntryKind.Value) {
+      span.valueLen = readTrustedVarint(record, span.keyAt + span.keyLen, cursor);
+      span.valueAt = cursor.next;
+      cursor.next = span.valueAt + span.valueLen;
+    } else {
+      span.valueLen = 0;
+      span.valueAt = span.keyAt + span.keyLen;
+      cursor.next = span.valueAt;
+    }
+    mem.addFrom(firstSeq + i, kind, record, span);
+  }
+  assert(cursor.next === record.length, 'write batch: record length matches its operations');
 }

@@ -86,7 +86,7 @@ function compareKeysAt(
 ): number {
   const al = aLen - TRAILER_BYTES;
   const bl = bLen - TRAILER_BYTES;
-  const n = al < bl ? al : bl;
+  const n = Math.min(al, bl);
   for (let i = 0; i < n; i++) {
     const d = a[aAt + i]! - b[bAt + i]!;
     if (d !== 0) return d;

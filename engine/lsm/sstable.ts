@@ -196,7 +196,7 @@ export class SsTableWriter {
   private failed = false;
 
   constructor(
-    private readonly file: FileHandle,
+    file: FileHandle,
     options: SsTableOptions = {},
   ) {
     this.blockBytes = checkOption(

@@ -62,14 +62,38 @@ const DETAILS_PER_PEER_MAX = 5;
 /** Longest rendering of a value in a message. */
 const MESSAGE_VALUE_CHARS_MAX = 200;
 
+/**
+ * While a checker runs, the canonical text of each object it renders, by identity: the same
+ * ops are compared once per peer and per write, and canonical JSON was most of the checkers'
+ * cost. Only set inside {@link memoizingCanon}, during which the inputs are not mutated.
+ */
+let canonMemo: WeakMap<object, string> | undefined;
+
+/** Runs `fn` with {@link canon} remembering its results (nested calls share the outer memo). */
+function memoizingCanon<T>(fn: () => T): T {
+  const outer = canonMemo;
+  canonMemo ??= new WeakMap();
+  try {
+    return fn();
+  } finally {
+    canonMemo = outer;
+  }
+}
+
 /** Canonical JSON of `v`, or a marker that equals no canonical text when `v` is not JSON. */
 function canon(v: unknown): string {
   if (v === undefined) return '<absent>';
+  const memo = typeof v === 'object' && v !== null ? canonMemo : undefined;
+  const hit = memo?.get(v as object);
+  if (hit !== undefined) return hit;
+  let text: string;
   try {
-    return canonicalJson(v);
+    text = canonicalJson(v);
   } catch (err) {
-    return `<not JSON: ${(err as Error).message}>`;
+    text = `<not JSON: ${(err as Error).message}>`;
   }
+  memo?.set(v as object, text);
+  return text;
 }
 
 function show(v: unknown): string {
@@ -294,13 +318,15 @@ function lostWrites(
     const held = new Map(p.feedWrites.map((w) => [slotOf(w.author, w.seq), w]));
     const messages: string[] = [];
     for (const { slot, invoke, result } of mustSurvive) {
-      const what = `durable write #${invoke.index} by ${invoke.peer} (${showSlot(result.author, result.seq)}, ops ${show(opsOf(invoke))})`;
+      // Built only for a message: rendering every write's ops up front was most of this loop.
+      const what = () =>
+        `durable write #${invoke.index} by ${invoke.peer} (${showSlot(result.author, result.seq)}, ops ${show(opsOf(invoke))})`;
       const entry = held.get(slot);
-      if (entry === undefined) messages.push(`${p.name} lost ${what}`);
+      if (entry === undefined) messages.push(`${p.name} lost ${what()}`);
       else if (canon(entry.ops) !== canon(opsOf(invoke)))
-        messages.push(`${p.name} holds ops ${show(entry.ops)} in place of ${what}`);
+        messages.push(`${p.name} holds ops ${show(entry.ops)} in place of ${what()}`);
       else if (!sameHlc(entry.hlc, result.hlc))
-        messages.push(`${p.name} holds HLC ${show(entry.hlc)} in place of ${show(result.hlc)} for ${what}`);
+        messages.push(`${p.name} holds HLC ${show(entry.hlc)} in place of ${show(result.hlc)} for ${what()}`);
     }
     out.push(...capped('lost-write', p.name, messages));
   }
@@ -451,14 +477,16 @@ export function checkNoLostWrites(
   peers: readonly PeerFinal[],
   options: { durable: (write: OpRecord) => boolean },
 ): Violation[] {
-  const log = collectWrites(history);
-  return [
-    ...log.problems,
-    ...lostWrites(log, peers, options.durable),
-    ...feedAgreement(peers),
-    ...phantomWrites(log, peers),
-    ...modelAgreement(peers),
-  ];
+  return memoizingCanon(() => {
+    const log = collectWrites(history);
+    return [
+      ...log.problems,
+      ...lostWrites(log, peers, options.durable),
+      ...feedAgreement(peers),
+      ...phantomWrites(log, peers),
+      ...modelAgreement(peers),
+    ];
+  });
 }
 
 /** Events on a peer after which its reads are no longer checked against its earlier writes. */
@@ -616,10 +644,10 @@ export function runCheckers(input: {
   peers: PeerFinal[];
   durable: (w: OpRecord) => boolean;
 }): Violation[] {
-  return [
+  return memoizingCanon(() => [
     ...checkIntegrity(input.peers),
     ...checkConvergence(input.peers),
     ...checkNoLostWrites(input.history, input.peers, { durable: input.durable }),
     ...checkReadYourWrites(input.history),
-  ];
+  ]);
 }

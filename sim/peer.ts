@@ -17,6 +17,7 @@ import { AregulaError } from '../engine/errors.ts';
 import { type CrashPolicy, MemoryFs } from '../engine/io/memory-fs.ts';
 import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
+import type { Signer } from '../engine/log/signer.ts';
 import { authorToHex } from '../engine/sync/messages.ts';
 import { SyncSession } from '../engine/sync/session.ts';
 import type { ModelWrite, PeerFinal } from './checkers.ts';
@@ -42,6 +43,8 @@ export interface SimPeerOptions {
   clockOffsetMs: number;
   clockDriftPpm: number;
   groupCommitEntries: number;
+  /** Signing backend; default `nodeSigner`. A world shares one `MemoSigner` among its peers. */
+  signer?: Signer;
 }
 
 /** Sync tick per profile: how often a peer says hello to its neighbours. */
@@ -95,7 +98,7 @@ export class SimPeer {
         fs: this.fs,
         identity: this.identity,
         clock: this.clock,
-        signer: nodeSigner,
+        signer: this.options.signer ?? nodeSigner,
         groupCommitEntries: this.options.groupCommitEntries,
         lsm: { memtableBytes: 64 * 1024, blockCacheBytes: 1 << 20 },
       });
@@ -224,8 +227,12 @@ export class SimPeer {
     }
   }
 
-  /** Everything the checkers need from this peer (the device must be up). */
-  final(): PeerFinal {
+  /**
+   * Everything the checkers need from this peer (the device must be up). `decoded` shares
+   * decoded payloads between the peers of a world, keyed by the payload's bytes: every peer
+   * holds the same entries, and one decoded object per entry lets the checkers render it once.
+   */
+  final(decoded: Map<string, DbOp[] | null> = new Map()): PeerFinal {
     const db = this.db;
     if (!db) throw new Error(`${this.name} is down at the end of the run`);
     const documents = new Map<string, Record<string, unknown>>();
@@ -238,12 +245,8 @@ export class SimPeer {
       const hex = authorToHex(author);
       for (let from = 1; from <= head.seq; from += 512) {
         for (const e of db.feeds.readEntries(author, from, Math.min(head.seq, from + 511))) {
-          let ops: DbOp[];
-          try {
-            ops = decodePayload(e.payload);
-          } catch {
-            continue;
-          }
+          const ops = decodeShared(e.payload, decoded);
+          if (ops === null) continue;
           for (const op of ops) collections.add(op.collection);
           feedWrites.push({ author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops });
         }
@@ -285,6 +288,24 @@ function verifyFeed(db: Database, author: Uint8Array, seq: number, signedSeq: nu
     from = to + 1;
   }
   if (seq < signedSeq) throw new Error('head below its signed sequence');
+}
+
+/** Most decoded payloads a world shares between its peers' final states. */
+const DECODED_PAYLOADS_MAX = 100_000;
+
+/** `decodePayload`, remembered in `cache` by the payload's bytes; null when it does not decode. */
+function decodeShared(payload: Uint8Array, cache: Map<string, DbOp[] | null>): DbOp[] | null {
+  const key = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
+  const hit = cache.get(key);
+  if (hit !== undefined) return hit;
+  let ops: DbOp[] | null;
+  try {
+    ops = decodePayload(payload);
+  } catch {
+    ops = null;
+  }
+  if (cache.size < DECODED_PAYLOADS_MAX) cache.set(key, ops);
+  return ops;
 }
 
 function seedBytes(n: number): Uint8Array {

@@ -14,8 +14,10 @@
 
 import type { DbOp } from '../engine/db/payload.ts';
 import { CrashPolicy } from '../engine/io/memory-fs.ts';
+import { nodeSigner } from '../engine/log/node-signer.ts';
 import { type PeerFinal, runCheckers, type Violation } from './checkers.ts';
 import { History, type OpRecord } from './history.ts';
+import { MemoSigner } from './memo-signer.ts';
 import { CALM, type LinkFaults, Network } from './network.ts';
 import { type Profile, SimPeer, SYNC_INTERVAL_MS } from './peer.ts';
 import { SimRandom } from './random.ts';
@@ -114,6 +116,8 @@ export class World {
   readonly history: History;
   readonly peers: SimPeer[] = [];
   readonly swarm: Swarm;
+  /** The signing backend every peer uses: node:crypto, with verifications remembered. */
+  readonly signer = new MemoSigner(nodeSigner);
   /** True during the chaos phase; faults and the random workload stop when it ends. */
   chaos = true;
   private crashes = 0;
@@ -149,6 +153,7 @@ export class World {
           clockOffsetMs: skew === 0 ? 0 : clocks.range(-skew, skew),
           clockDriftPpm: clocks.range(-200, 200),
           groupCommitEntries: this.swarm.groupCommitEntries,
+          signer: this.signer,
         }),
       );
     });
@@ -334,7 +339,8 @@ export class World {
         message: `peers did not converge within ${this.scenario.livenessMs ?? 60_000} ms after healing`,
       });
     }
-    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final());
+    const decoded = new Map<string, DbOp[] | null>();
+    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final(decoded));
     violations.push(
       ...runCheckers({ history: this.history, peers: finals, durable: (w) => this.durable(w) }),
     );
@@ -352,17 +358,57 @@ export class World {
     const invoke = records[start];
     // Walk this peer's later history in order: a durability point makes the write survive power
     // loss; a power loss before one loses it; a destroyed disk keeps only what others held.
+    // Only the records that can decide it are visited (an index built once per run).
     let local = (invoke?.detail as { commit?: boolean } | undefined)?.commit === true;
-    for (let i = w.index + 1; i < records.length; i++) {
-      const r = records[i]!;
-      if (r.peer !== w.peer) continue;
-      const wipe = this.wipes.find((x) => x.index === i);
-      if (wipe) return local && seq !== undefined && seq <= wipe.heldElsewhere;
-      if (r.kind === 'crash' && !local) return false;
-      if ((r.kind === 'commit' && r.type === 'ok') || (r.kind === 'sync' && r.type === 'info')) local = true;
+    let from = w.index;
+    if (!local) {
+      const marks = this.durabilityMarks().get(w.peer) ?? [];
+      for (let k = firstAfter(marks, w.index); k < marks.length && !local; k++) {
+        const r = records[marks[k]!]!;
+        // A crash before any durability point, the destruction of the disk included.
+        if (r.kind === 'crash') return false;
+        local = true;
+        from = r.index;
+      }
+      if (!local) return true;
     }
-    return true;
+    // Durable on its own disk from `from` on: only a destroyed disk can still lose it.
+    const wipe = this.wipes.find((x) => x.peer === w.peer && x.index > from);
+    return wipe === undefined || (seq !== undefined && seq <= wipe.heldElsewhere);
   }
+
+  private marks: Map<string, number[]> | undefined;
+
+  /** Per peer, in order, the indexes of its records that can decide a write's durability. */
+  private durabilityMarks(): Map<string, number[]> {
+    if (this.marks) return this.marks;
+    const marks = new Map<string, number[]>();
+    for (const r of this.history.records) {
+      // A wiped disk's record is a crash record of its peer (sim/peer.ts), so it is among these.
+      const decides =
+        r.kind === 'crash' ||
+        (r.kind === 'commit' && r.type === 'ok') ||
+        (r.kind === 'sync' && r.type === 'info');
+      if (!decides) continue;
+      const list = marks.get(r.peer);
+      if (list) list.push(r.index);
+      else marks.set(r.peer, [r.index]);
+    }
+    this.marks = marks;
+    return marks;
+  }
+}
+
+/** The position of the first element of the ascending `list` greater than `index`. */
+function firstAfter(list: readonly number[], index: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid]! <= index) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function defaultLinks(peers: PeerSpec[]): [string, string][] {

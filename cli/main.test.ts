@@ -20,10 +20,13 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 describe('aregula', () => {
-  it('--help lists the bench command and exits 0', async () => {
+  it('--help lists every command and exits 0', async () => {
     const { code, out } = await run('--help');
     expect(code).toBe(EXIT_OK);
     expect(out).toMatch(/Usage: aregula/);
+    expect(out).toMatch(/^\s+sim \[options\] \[scenarios\.\.\.\]/m);
+    expect(out).toMatch(/^\s+replay \[options\] \[scenario\] \[seed\]/m);
+    expect(out).toMatch(/^\s+export-feeds \[options\]/m);
     expect(out).toMatch(/^\s+bench \[options\] \[suites\.\.\.\]/m);
   });
 
@@ -64,14 +67,14 @@ describe('aregula bench', () => {
     ]) {
       expect(out).toContain(option);
     }
-    expect(out).toMatch(/Suites:\n\s+lsm\s/);
+    expect(out).toMatch(/Suites:\n\s+lsm\s.*\n\s+seed\s.*\n\s+sim\s/);
   });
 
   it('names an unknown suite on stderr and exits 2 without running anything', async () => {
     const { code, out, err } = await run('bench', 'lsm', 'nosuch');
     expect(code).toBe(EXIT_CANNOT_RUN);
     expect(out).toBe('');
-    expect(err).toContain('unknown suite "nosuch" (known suites: lsm, seed)');
+    expect(err).toContain('unknown suite "nosuch" (known suites: lsm, seed, sim)');
   });
 
   it.each([

@@ -1,6 +1,7 @@
 /**
- * The `aregula` command line: a program with one subcommand per registered module. Later
- * subcommands (`sim`, `replay`, `hub`, `report`) are added to {@link COMMANDS}.
+ * The `aregula` command line: a program with one subcommand per registered module (`sim`,
+ * `replay`, `export-feeds`, `bench`). Later subcommands (`hub`, `report`) are added to
+ * {@link COMMANDS}.
  */
 
 import { readFileSync } from 'node:fs';
@@ -8,10 +9,17 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
+import { exportFeedsCommandModule } from './export-feeds.ts';
+import { replayCommand } from './replay.ts';
 import { simCommand } from './sim.ts';
 
 /** Every subcommand, in `--help` order. */
-export const COMMANDS: readonly CommandModule[] = [simCommand, benchCommand];
+export const COMMANDS: readonly CommandModule[] = [
+  simCommand,
+  replayCommand,
+  exportFeedsCommandModule,
+  benchCommand,
+];
 
 /** The package version, from package.json. */
 export function packageVersion(): string {

@@ -1,26 +1,49 @@
 /**
  * `aregula sim [SCENARIO...] --seeds N [--seed S] [--json FILE] [--shard i/n]`: runs the
  * convergence scenarios in the deterministic simulator, prints a summary table, and for any
- * violation the seed, what failed, and the one command that replays it. `aregula replay
- * SCENARIO SEED` runs one seed twice and proves the trace is identical.
+ * violation the seed, what failed, the one command that replays it, and a failure file under
+ * `reports/out/sim-failures/` (history, trace tail, replay command) for the report.
+ * `aregula replay SCENARIO SEED` (registered in cli/replay.ts) runs one seed twice and proves
+ * the trace is identical.
  *
  * Exit codes (design.md): 0 every check held, 1 a check found a violation, 2 could not run.
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import { getScenario, SCENARIOS } from '../scenarios/index.ts';
+import { TRACE_TAIL_LINES } from '../sim/scheduler.ts';
 import { shrink } from '../sim/shrink.ts';
-import { type RunResult, runScenario, type Scenario } from '../sim/world.ts';
+import { type RunResult, runScenario, type Scenario, World } from '../sim/world.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, EXIT_VIOLATION, UsageError } from './command.ts';
 import { parseIntegerIn } from './options.ts';
 
 /** Most seeds one invocation may run. */
 export const SEEDS_MAX = 1_000_000;
+
+/** Trace lines a failure file keeps: the scheduler's whole tail ring. */
+export const FAILURE_TRACE_LINES = TRACE_TAIL_LINES;
+
+/** Version of the failure files' shape (`reports/out/sim-failures/*.json`). */
+export const FAILURE_FILE_VERSION = 1;
+
+/** A failing run's file, as the `sim` JSON lists it for the report. */
+export interface FailureFile {
+  scenario: string;
+  seed: number;
+  /** Path relative to the working directory. */
+  file: string;
+  /** The command that replays the run exactly. */
+  replay: string;
+  /** The shrunk case's file, when the run was shrunk. */
+  shrunk_file?: string;
+  /** The command that replays the shrunk case. */
+  shrunk_replay?: string;
+}
 
 interface SimFlags {
   shrink?: boolean;
@@ -77,13 +100,21 @@ export function seedList(flags: SimFlags): number[] {
   return seeds.filter((_, i) => i % count === index - 1);
 }
 
-/** Runs one seed, turning an unexpected exception into a violation (it is a finding). */
+/**
+ * Runs one seed, turning an unexpected exception into a violation (it is a finding). A failing
+ * run keeps the scheduler's whole trace tail ({@link FAILURE_TRACE_LINES} lines) for its
+ * failure file.
+ */
 export function safeRun(
   scenario: Scenario,
   seed: number,
 ): RunResult | { scenario: string; seed: number; error: string } {
   try {
-    return runScenario(scenario, seed);
+    const world = new World(scenario, seed);
+    const r = world.run();
+    return r.violations.length === 0
+      ? r
+      : { ...r, trace_tail: world.scheduler.traceTail(FAILURE_TRACE_LINES) };
   } catch (err) {
     const e = err as Error;
     return { scenario: scenario.name, seed, error: `${e.name}: ${e.message}\n${e.stack ?? ''}` };
@@ -129,19 +160,31 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function failureFile(
+/**
+ * Writes a failing run's file, `reports/out/sim-failures/SCENARIO-SEED[-shrunk].json`: what
+ * failed, the fault mix, the command that replays it, the trace tail and the whole history.
+ * Returns its path relative to the working directory.
+ */
+export function failureFile(
   io: CliIo,
   r: RunResult | { scenario: string; seed: number; error: string },
-  suffix = '',
+  options: { shrunk: boolean; replay: string },
 ): string {
-  const file = join(io.cwd, 'reports', 'out', 'sim-failures', `${r.scenario}-${r.seed}${suffix}.json`);
+  const name = `${r.scenario}-${r.seed}${options.shrunk ? '-shrunk' : ''}.json`;
+  const file = join(io.cwd, 'reports', 'out', 'sim-failures', name);
   mkdirSync(dirname(file), { recursive: true });
+  const head = {
+    kind: 'sim-failure',
+    version: FAILURE_FILE_VERSION,
+    shrunk: options.shrunk,
+    replay: options.replay,
+  };
   const body =
     'error' in r
-      ? { scenario: r.scenario, seed: r.seed, error: r.error }
-      : { ...summarize(r), trace_tail: r.trace_tail, history: r.history.toJSON() };
+      ? { ...head, ...summarize(r), trace_tail: [], history: [] }
+      : { ...head, ...summarize(r), trace_tail: r.trace_tail, history: r.history.toJSON() };
   writeFileSync(file, `${JSON.stringify(body, null, 1)}\n`);
-  return file;
+  return relative(io.cwd, file);
 }
 
 /** Runs the sim command; returns its exit code. */
@@ -163,21 +206,14 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
   bar?.start(total, 0, { label: '' });
   const started = performance.now();
   const runs: RunSummary[] = [];
+  const failures: FailureFile[] = [];
   for (const scenario of scenarios) {
     if (!bar) io.err(`sim: ${scenario.name} x ${seeds.length} seeds\n`);
     for (const seed of seeds) {
       const r = safeRun(scenario, seed);
       const s = summarize(r);
       runs.push(s);
-      if (!s.ok) {
-        const file = failureFile(io, r);
-        io.err(`\nVIOLATION in ${scenario.name} at seed ${seed}:\n`);
-        for (const v of s.violations.slice(0, 10))
-          io.err(`  [${v.checker}]${v.peer ? ` ${v.peer}:` : ''} ${v.message.split('\n')[0]}\n`);
-        if (s.swarm) io.err(`  fault mix: ${JSON.stringify(s.swarm)}\n`);
-        io.err(`  history and trace: ${file}\n  replay: npx aregula sim ${scenario.name} --seed ${seed}\n`);
-        if (flags.shrink !== false && !('error' in r)) reportShrink(io, scenario, seed, r);
-      }
+      if (!s.ok) failures.push(reportViolation(io, { scenario, seed, r, s, shrink: flags.shrink !== false }));
       bar?.increment(1, { label: `${scenario.name} seed ${seed}` });
     }
   }
@@ -205,6 +241,7 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
       wall_ms: wallMs,
       speedup: simulated / Math.max(1, wallMs),
       seeds_per_min: runs.length / Math.max(1e-9, wallMs / 60_000),
+      failures,
     };
     writeFileSync(file, `${JSON.stringify(doc, null, 1)}\n`);
     io.err(`sim: wrote ${file}\n`);
@@ -212,18 +249,48 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
   return violations.length > 0 ? EXIT_VIOLATION : EXIT_OK;
 }
 
+/** Prints a violation, writes its failure file (and the shrunk case's), and says how to replay. */
+function reportViolation(
+  io: CliIo,
+  o: {
+    scenario: Scenario;
+    seed: number;
+    r: RunResult | { scenario: string; seed: number; error: string };
+    s: RunSummary;
+    shrink: boolean;
+  },
+): FailureFile {
+  const replay = `npx aregula sim ${o.scenario.name} --seed ${o.seed}`;
+  const file = failureFile(io, o.r, { shrunk: false, replay });
+  io.err(`\nVIOLATION in ${o.scenario.name} at seed ${o.seed}:\n`);
+  for (const v of o.s.violations.slice(0, 10))
+    io.err(`  [${v.checker}]${v.peer ? ` ${v.peer}:` : ''} ${v.message.split('\n')[0]}\n`);
+  if (o.s.swarm) io.err(`  fault mix: ${JSON.stringify(o.s.swarm)}\n`);
+  io.err(`  history and trace: ${file}\n  replay: ${replay}\n`);
+  const entry: FailureFile = { scenario: o.scenario.name, seed: o.seed, file, replay };
+  if (o.shrink && !('error' in o.r)) return { ...entry, ...reportShrink(io, o.scenario, o.seed, o.r) };
+  return entry;
+}
+
 /** Shrinks a failing run and reports the smallest failing case it found. */
-function reportShrink(io: CliIo, scenario: Scenario, seed: number, first: RunResult): void {
+function reportShrink(
+  io: CliIo,
+  scenario: Scenario,
+  seed: number,
+  first: RunResult,
+): { shrunk_file: string; shrunk_replay: string } {
   const sh = shrink(scenario, seed, first);
-  const file = failureFile(io, sh.run, '-shrunk');
+  const replay = `npx aregula sim ${scenario.name} --seed ${seed} --shrink`;
+  const file = failureFile(io, sh.run, { shrunk: true, replay });
   const ops = sh.run.history.records.filter((x) => x.type !== 'info').length;
   const firstOps = first.history.records.filter((x) => x.type !== 'info').length;
   io.err(
     `  shrunk in ${sh.runs} runs: ${sh.kept.length > 0 ? sh.kept.join(', ') : 'nothing could be removed'}\n` +
       `  smallest failing case: ${sh.run.writes} writes, ${ops} operations (from ${first.writes} writes, ${firstOps} operations), ` +
       `${sh.run.simulated_ms} ms simulated; first violation: ${sh.run.violations[0]?.message.split('\n')[0] ?? ''}\n` +
-      `  its history: ${file}\n  replay the shrunk case: npx aregula sim ${scenario.name} --seed ${seed} --shrink\n`,
+      `  its history: ${file}\n  replay the shrunk case: ${replay}\n`,
   );
+  return { shrunk_file: file, shrunk_replay: replay };
 }
 
 function printTable(io: CliIo, scenarios: Scenario[], runs: RunSummary[]): void {
@@ -283,18 +350,11 @@ export const simCommand: CommandModule = {
       .action((names: string[], flags: SimFlags) => {
         context.exitCode = guard(context.io, () => sim(names, flags, context.io));
       });
-    program
-      .command('replay')
-      .description('run one scenario seed twice and prove the trace is identical')
-      .argument('<scenario>', 'scenario name')
-      .argument('<seed>', 'seed')
-      .action((name: string, seed: string) => {
-        context.exitCode = guard(context.io, () => replay(name, seed, context.io));
-      });
   },
 };
 
-function guard(io: CliIo, fn: () => number): number {
+/** Runs a command's body: a usage error or an unexpected exception exits 2 with a message. */
+export function guard(io: CliIo, fn: () => number): number {
   try {
     return fn();
   } catch (err) {

@@ -83,7 +83,7 @@ export class BlockBuilder {
       .varint(shared)
       .varint(key.length - shared)
       .varint(value.length);
-    this.out.bytes(key.subarray(shared)).bytes(value);
+    this.out.bytesFrom(key, shared, key.length).bytes(value);
     this.lastKey = key.slice();
     this.sinceRestart++;
     this.count++;

@@ -43,6 +43,9 @@ function checkEncodable(v: number): void {
   assert(v >= 0, 'encoded integer must not be negative');
 }
 
+/** Longest run {@link ByteWriter.bytesFrom} copies with a loop instead of `set`. */
+const SHORT_COPY_BYTES_MAX = 48;
+
 /** A growable byte buffer for building encodings. */
 export class ByteWriter {
   private buf: Uint8Array;
@@ -106,9 +109,24 @@ export class ByteWriter {
 
   /** Appends raw bytes. */
   bytes(b: Uint8Array): this {
-    this.ensure(b.length);
-    this.buf.set(b, this.length);
-    this.length += b.length;
+    return this.bytesFrom(b, 0, b.length);
+  }
+
+  /**
+   * Appends `b[start, end)` without creating a view of it. Short runs are copied with a loop,
+   * which beats `set` (a native call) below a few dozen bytes: keys are mostly that short.
+   */
+  bytesFrom(b: Uint8Array, start: number, end: number): this {
+    const n = end - start;
+    this.ensure(n);
+    const buf = this.buf;
+    const at = this.length;
+    if (n <= SHORT_COPY_BYTES_MAX) {
+      for (let i = 0; i < n; i++) buf[at + i] = b[start + i]!;
+    } else {
+      buf.set(b.subarray(start, end), at);
+    }
+    this.length = at + n;
     return this;
   }
 

@@ -184,6 +184,7 @@ export class Memtable {
     if (n === NIL) return false;
     const row = n * NODE_FIELDS;
     if (this.nodes[row + F_KEY_LEN]! !== len) return false;
+    if (this.nodes[row + F_PREFIX]! !== prefixCode(key, at, len - TRAILER_BYTES)) return false;
     const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
     const nodeAt = this.nodes[row + F_OFFSET]!;
     const ul = len - TRAILER_BYTES;

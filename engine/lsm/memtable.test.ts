@@ -313,3 +313,87 @@ describe('edge cases', () => {
     expect(kindOf(prev!)).toBe(EntryKind.Value);
   });
 });
+
+describe('Memtable arena and prefix codes', () => {
+  // Keys of 1..6 bytes over the byte values where a prefix code could go wrong (0, 1, 254,
+  // 255), so keys share 3-byte prefixes, differ only after them, or are prefixes of others.
+  const edgeKeyArb = fc
+    .uint8Array({ minLength: 1, maxLength: 6 })
+    .map((k) => k.map((b) => [0, 1, 254, 255][b % 4]!));
+  const edgeEntriesArb = fc
+    .array(fc.record({ key: edgeKeyArb, kind: kindArb, value: fc.uint8Array({ maxLength: 80 }) }), {
+      maxLength: 120,
+    })
+    .map((raw) => raw.map((r, i) => ({ ...r, seq: ((i * 7919) % raw.length) + 1 })));
+
+  test.prop([edgeEntriesArb])('orders and finds keys that share or extend 3-byte prefixes', (entries) => {
+    const m = fill(entries);
+    expect(drain(m)).toEqual(sortedModel(entries));
+    for (const e of entries) {
+      const want = modelFind(entries, e.key, e.seq);
+      const got = m.find(seekKey(e.key, e.seq));
+      expect(got?.kind).toBe(want?.kind);
+      expect(hex(got!.value)).toBe(want!.kind === EntryKind.Value ? hex(want!.value) : '');
+    }
+  });
+
+  test.prop([edgeEntriesArb])('addFrom stores the same entries as add', (entries) => {
+    const viaAdd = fill(entries);
+    const viaFrom = new Memtable();
+    for (const e of entries) {
+      const value = e.kind === EntryKind.Value ? e.value : new Uint8Array(0);
+      // The key and value sit at an offset inside a larger, reused source buffer.
+      const src = new Uint8Array(3 + e.key.length + value.length + 5).fill(0xee);
+      src.set(e.key, 3);
+      src.set(value, 3 + e.key.length);
+      viaFrom.addFrom(e.seq, e.kind, src, {
+        keyAt: 3,
+        keyLen: e.key.length,
+        valueAt: 3 + e.key.length,
+        valueLen: value.length,
+      });
+      src.fill(0);
+    }
+    expect(drain(viaFrom)).toEqual(drain(viaAdd));
+    expect(viaFrom.approximateBytes).toBe(viaAdd.approximateBytes);
+  });
+
+  it('keeps entries across many arena chunks, huge values in chunks of their own, and grown node arrays', () => {
+    const m = new Memtable();
+    const n = 20_000;
+    const huge = new Uint8Array(700 * 1024).map((_, i) => i % 253);
+    const keyOf = (i: number) => Uint8Array.of(i >>> 16, (i >>> 8) & 255, i & 255, 7);
+    for (let i = 0; i < n; i++) {
+      const value = i % 5000 === 17 ? huge : Uint8Array.of(i & 255, (i >>> 8) & 255);
+      m.add(i + 1, EntryKind.Value, keyOf((i * 7919) % n), value);
+    }
+    expect(m.entries).toBe(n);
+    let count = 0;
+    let last: Uint8Array | undefined;
+    const it = m.iterator();
+    for (it.seekToFirst(); it.valid(); it.next()) {
+      if (last !== undefined) expect(compareInternalKeys(last, it.key())).toBeLessThan(0);
+      last = it.key();
+      count++;
+    }
+    expect(count).toBe(n);
+    for (let i = 0; i < n; i += 997) {
+      const got = m.find(seekKey(keyOf((i * 7919) % n), MAX_SEQUENCE));
+      const want = i % 5000 === 17 ? huge : Uint8Array.of(i & 255, (i >>> 8) & 255);
+      expect(got?.value).toEqual(want);
+    }
+  });
+
+  it('a cursor sees entries inserted ahead of it while the node arrays grow', () => {
+    const m = new Memtable();
+    m.add(1, EntryKind.Value, Uint8Array.of(0), Uint8Array.of(0));
+    const it = m.iterator();
+    it.seekToFirst();
+    // Everything inserted after the cursor's position, enough to reallocate the arrays.
+    for (let i = 1; i <= 5000; i++)
+      m.add(i + 1, EntryKind.Value, Uint8Array.of(i >>> 8, i & 255, 1), Uint8Array.of(1));
+    let seen = 0;
+    for (; it.valid(); it.next()) seen++;
+    expect(seen).toBe(5001);
+  });
+});

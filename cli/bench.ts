@@ -60,6 +60,14 @@ async function bench(names: readonly string[], flags: BenchFlags, io: CliIo): Pr
       repoDir: io.cwd,
     });
     io.out(`${renderTables(report.rows)}\n`);
+    for (const row of report.rows) {
+      // The simulator's figures that the ops/s table does not show (design.md: sim.suite).
+      if (typeof row.speedup === 'number' && typeof row.seeds_per_min === 'number')
+        io.out(
+          `${row.workload} n=${row.n}: ${row.speedup.toFixed(0)}x real time, ${row.seeds_per_min.toFixed(0)} runs/min` +
+            `${typeof row.failed_runs === 'number' && row.failed_runs > 0 ? `, ${row.failed_runs} runs FAILED a check` : ''}\n`,
+        );
+    }
     if (flags.json !== undefined) {
       const file = resolve(io.cwd, flags.json);
       writeReport(file, report);

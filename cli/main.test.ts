@@ -119,6 +119,32 @@ describe('aregula bench', () => {
   });
 });
 
+describe('aregula bench sim', () => {
+  it('runs every scenario at one seed and prints the speed-up and runs per minute', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aregula-cli-test-'));
+    try {
+      const file = join(dir, 'bench.json');
+      const { code, out, err } = await run('bench', 'sim', '--sizes', '1', '--json', file);
+      expect(err).not.toContain('could not run');
+      expect(code).toBe(EXIT_OK);
+      expect(out).toMatch(/sim\.suite n=1: \d+x real time, \d+ runs\/min\n/);
+      const report = JSON.parse(readFileSync(file, 'utf8'));
+      expect(report.suite).toBe('sim');
+      expect(report.rows).toHaveLength(1);
+      expect(report.rows[0]).toMatchObject({
+        workload: 'sim.suite',
+        system: 'aregula',
+        n: 1,
+        failed_runs: 0,
+      });
+      expect(report.rows[0].speedup).toBeGreaterThan(1);
+      expect(report.rows[0].ops_per_sample).toBe(report.rows[0].scenarios);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bin/aregula.js', () => {
   const bin = join(repoDir, 'bin', 'aregula.js');
 

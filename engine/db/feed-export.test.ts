@@ -7,8 +7,11 @@ import type { FileSystem } from '../io/fs.ts';
 import { readWholeFile } from '../io/fs.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { encodeEntry } from '../log/entry.ts';
+import { testHlc, testIdentity } from '../log/feed-fixtures.ts';
+import { FeedStore } from '../log/feed-store.ts';
 import { identityFromSeed } from '../log/identity.ts';
 import { nodeSigner } from '../log/node-signer.ts';
+import { Lsm } from '../lsm/lsm.ts';
 import { Database } from './database.ts';
 import {
   exportFeeds,
@@ -21,6 +24,7 @@ import {
   readFeedExport,
   rebuildStateHash,
 } from './feed-export.ts';
+import { hashRows } from './views.ts';
 
 const signer = nodeSigner;
 
@@ -103,6 +107,59 @@ function failure(fn: () => unknown): { name: string; code: string; problem?: str
   }
   throw new Error('expected a typed error, got none');
 }
+
+/** The worked example of docs/formats/feed-export.md (its checksum checked with Python's hashlib). */
+const DOC_EXAMPLE_FEED =
+  '41524645010000008a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000000000002' +
+  '0000005d' +
+  '018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000000000001' +
+  '0000000000000000000000000000000000000000000000000000000000000000018bcfe56800000000000000000568656c6c6f00' +
+  '00000099' +
+  '018a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c0000000000000002' +
+  '24134084759145a228346a4fd74dbd76b46ca9e1fb83e14f9df106afeff35471018bcfe568000000000100000001ff01' +
+  '902d09eea58f4717259284ad10d46bf9ce56029c120077be1639b7106dd898ba' +
+  '008452f0b3a6912894b7f214f1a3c35b91cb2196cdbe53da954c1a3b1f931204' +
+  'c4a8aa3ea393b2685fa52286f79c997013441fa298437b90516f5d62daacc70b';
+
+describe('feed export: the documented worked example', () => {
+  it('writes the feed file and manifest of docs/formats/feed-export.md byte for byte', () => {
+    const alice = testIdentity(1);
+    const lsm = Lsm.open(new MemoryFs());
+    const feeds = new FeedStore(lsm, signer);
+    const hello = new TextEncoder().encode('hello');
+    feeds.appendLocal(alice, { hlc: testHlc(1_700_000_000_000, 0), payload: hello }, { sign: false });
+    feeds.appendLocal(
+      alice,
+      { hlc: testHlc(1_700_000_000_000, 1), payload: Uint8Array.of(0xff) },
+      { sign: true },
+    );
+    const out = new MemoryFs();
+    exportFeeds({ feeds, stateHash: () => hashRows([]) }, out, { note: 'worked example' });
+    const author = bytesToHex(alice.publicKey);
+    expect(bytesToHex(readWholeFile(out, feedFileName(author)))).toBe(DOC_EXAMPLE_FEED);
+    const empty = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+    const manifest = {
+      format: 'aregula-feed-export',
+      version: 1,
+      stateHash: empty,
+      sourceStateHash: empty,
+      omittedEntries: 0,
+      feeds: [
+        {
+          author,
+          file: feedFileName(author),
+          entries: 2,
+          headHash: '07fc745bcdae877b588e5622ac149ed1bb425bb3bb4fb644b1e07ef695cc2501',
+        },
+      ],
+      note: 'worked example',
+    };
+    expect(new TextDecoder().decode(readWholeFile(out, MANIFEST_FILE))).toBe(
+      `${JSON.stringify(manifest, null, 1)}\n`,
+    );
+    lsm.close();
+  });
+});
 
 describe('feed export: round trip', () => {
   it('writes one file per author and a manifest; reading it back gives the same entries and state', () => {

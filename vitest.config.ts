@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       'engine/**/*.test.ts',
+      'hub/**/*.test.ts',
       'sim/**/*.test.ts',
       'scenarios/**/*.test.ts',
       'chaos/**/*.test.ts',

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
+import { hubCommand } from './hub.ts';
 import { exportFeedsCommandModule } from './export-feeds.ts';
 import { replayCommand } from './replay.ts';
 import { simCommand } from './sim.ts';

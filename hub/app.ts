@@ -1,0 +1,207 @@
+/**
+ * The hub's HTTP API (docs/protocol.md, "The hub's HTTP API") as a Hono app: routing, limits
+ * on every request, authentication, and the translation of answers and refusals to HTTP. The
+ * app speaks only web-standard `Request`/`Response`, so tests drive it in-process with
+ * `app.request(...)` and the server (server.ts) mounts it on Node's HTTP server.
+ */
+
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { Hub } from './hub.ts';
+import { HubError } from './hub-error.ts';
+import { RateLimiter } from './rate-limit.ts';
+
+/** Content type of a request body holding one sync message. */
+export const SYNC_MESSAGE_TYPE = 'application/x-aregula-sync';
+/** Content type of an answer holding framed sync messages. */
+export const SYNC_FRAMES_TYPE = 'application/x-aregula-sync-frames';
+/** Longest `Last-Event-ID` accepted (an id is `EPOCH-CURSOR`, 48 characters at most). */
+export const LAST_EVENT_ID_MAX = 64;
+
+/** Shared between the app and its server: shutdown turns the hub away from new requests. */
+export interface AppState {
+  draining: boolean;
+  startedAtMs: number;
+}
+
+/** Options of {@link createHubApp}. */
+export interface HubAppOptions {
+  /** The client's address, for rate limits before authentication. Default: Node's socket. */
+  clientAddress?: (c: Context) => string;
+  nowMs?: () => number;
+}
+
+function defaultAddress(c: Context): string {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? 'local';
+}
+
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const declared = req.headers.get('content-length');
+  if (declared !== null) {
+    if (!/^[0-9]{1,16}$/.test(declared)) throw new HubError(400, 'bad_request', 'malformed Content-Length');
+    if (Number(declared) > max)
+      throw new HubError(413, 'body_too_large', `body of ${declared} bytes exceeds ${max}`);
+  }
+  if (req.body === null) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw new HubError(413, 'body_too_large', `body exceeds ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+function mediaType(c: Context): string {
+  return (c.req.header('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+async function readJson(c: Context, max: number): Promise<unknown> {
+  if (mediaType(c) !== 'application/json')
+    throw new HubError(415, 'unsupported_media_type', 'send Content-Type: application/json');
+  const bytes = await readBody(c.req.raw, max);
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    throw new HubError(400, 'malformed_json', 'body is not valid UTF-8 JSON');
+  }
+}
+
+function refusal(c: Context, err: HubError): Response {
+  return c.json({ error: err.code, message: err.message }, err.status as 400, err.headers);
+}
+
+/** Builds the app over `hub`. */
+export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions = {}): Hono {
+  const nowMs = options.nowMs ?? (() => Date.now());
+  const address = options.clientAddress ?? defaultAddress;
+  const limits = hub.limits;
+  const rates = new RateLimiter({
+    perSecond: limits.requestsPerSecond,
+    burst: limits.requestBurst,
+    keysMax: limits.rateKeysMax,
+    nowMs,
+  });
+  const app = new Hono();
+
+  const limit = (key: string) => {
+    const waitMs = rates.take(key);
+    if (waitMs > 0)
+      throw new HubError(429, 'rate_limited', `too many requests; retry in ${waitMs} ms`, {
+        'retry-after': String(Math.ceil(waitMs / 1000)),
+      });
+  };
+  const authenticated = (c: Context): string => {
+    const auth = c.req.header('authorization');
+    if (auth !== undefined && auth.length > 256)
+      throw new HubError(401, 'bad_token', 'Authorization header too long');
+    limit(`addr:${address(c)}`);
+    const device = hub.access.deviceOf(auth);
+    limit(`device:${device}`);
+    return device;
+  };
+
+  app.use('*', async (c, next) => {
+    const started = nowMs();
+    if (state.draining && c.req.path !== '/v1/health') {
+      const err = new HubError(503, 'shutting_down', 'the hub is shutting down', { 'retry-after': '5' });
+      c.res = refusal(c, err);
+    } else {
+      await next();
+    }
+    hub.log.log(c.res.status >= 500 ? 'error' : 'info', 'request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      ms: nowMs() - started,
+      error: c.res.status >= 400 ? (c.res.headers.get('aregula-error') ?? undefined) : undefined,
+    });
+  });
+
+  app.get('/v1/health', (c) => {
+    const body = {
+      status: state.draining ? 'draining' : 'ok',
+      protocol: 1,
+      epoch: hub.epoch,
+      entries: hub.index.end,
+      streams: hub.streams.count,
+      uptimeMs: nowMs() - state.startedAtMs,
+    };
+    return c.json(body, state.draining ? 503 : 200);
+  });
+
+  app.post('/v1/auth/challenge', (c) => {
+    limit(`addr:${address(c)}`);
+    return c.json(hub.access.issueChallenge());
+  });
+
+  app.post('/v1/auth/session', async (c) => {
+    limit(`addr:${address(c)}`);
+    const body = await readJson(c, limits.jsonBodyBytesMax);
+    const grant = hub.access.authenticate(body);
+    hub.log.log('info', 'device authenticated', { device: grant.device });
+    return c.json(grant);
+  });
+
+  app.post('/v1/devices/revoke', async (c) => {
+    limit(`addr:${address(c)}`);
+    const body = await readJson(c, limits.jsonBodyBytesMax);
+    return c.json(hub.access.revoke(body));
+  });
+
+  app.post('/v1/sync', async (c) => {
+    const device = authenticated(c);
+    if (mediaType(c) !== SYNC_MESSAGE_TYPE)
+      throw new HubError(415, 'unsupported_media_type', `send Content-Type: ${SYNC_MESSAGE_TYPE}`);
+    const body = await readBody(c.req.raw, limits.bodyBytesMax);
+    const answer = hub.sync(device, body);
+    return c.body(answer.frames as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': SYNC_FRAMES_TYPE,
+      'aregula-applied': String(answer.applied),
+    });
+  });
+
+  app.get('/v1/events', (c) => {
+    const device = authenticated(c);
+    const last = c.req.header('last-event-id');
+    if (last !== undefined && last.length > LAST_EVENT_ID_MAX)
+      throw new HubError(400, 'bad_last_event_id', `Last-Event-ID longer than ${LAST_EVENT_ID_MAX}`);
+    const stream = hub.streams.open(device, last);
+    return new Response(stream, {
+      status: 200,
+      headers: {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-store',
+        'x-accel-buffering': 'no',
+      },
+    });
+  });
+
+  app.notFound((c) =>
+    c.json({ error: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}` }, 404),
+  );
+  app.onError((err, c) => {
+    if (err instanceof HubError) {
+      const res = refusal(c, err);
+      res.headers.set('aregula-error', err.code);
+      return res;
+    }
+    hub.log.log('error', 'internal error', { path: c.req.path, error: String((err as Error)?.stack ?? err) });
+    return c.json({ error: 'internal', message: 'internal error' }, 500);
+  });
+  return app;
+}

@@ -9,8 +9,8 @@ import { Command, CommanderError } from 'commander';
 import { benchCommand } from './bench.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
-import { hubCommand } from './hub.ts';
 import { exportFeedsCommandModule } from './export-feeds.ts';
+import { hubCommand } from './hub.ts';
 import { replayCommand } from './replay.ts';
 import { simCommand } from './sim.ts';
 
@@ -20,6 +20,7 @@ export const COMMANDS: readonly CommandModule[] = [
   replayCommand,
   exportFeedsCommandModule,
   benchCommand,
+  hubCommand,
 ];
 
 /** The package version, from package.json. */

@@ -28,6 +28,7 @@
  */
 
 import { InvalidArgumentError } from '../engine/errors.ts';
+import { type ActionGate, gated } from './actions.ts';
 import type { SimRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
 
@@ -76,6 +77,11 @@ export interface NetworkOptions {
   random: SimRandom;
   /** Default faults of every link. Default {@link CALM}. */
   faults?: LinkFaults;
+  /**
+   * Records topology and fault changes as actions of a run, and may leave them out
+   * (sim/actions.ts). `calm` and `setDown` are the world's mechanics, never actions.
+   */
+  gate?: ActionGate;
 }
 
 interface NodeState {
@@ -161,6 +167,7 @@ export class Network {
   private readonly counters: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, bytes: 0 };
   private readonly scheduler: Scheduler;
   private readonly random: SimRandom;
+  private readonly gate: ActionGate | undefined;
   private defaults: LinkFaults;
   private readonly nodes = new Map<string, NodeState>();
   private readonly links = new Map<string, LinkState>();
@@ -176,6 +183,7 @@ export class Network {
     validateFaults(faults);
     this.scheduler = options.scheduler;
     this.random = options.random;
+    this.gate = options.gate;
     this.defaults = faults;
     this.stats = this.counters;
   }
@@ -240,13 +248,15 @@ export class Network {
 
   /** Changes the default faults of every link (fields not given keep their value). */
   setFaults(f: Partial<LinkFaults>): void {
-    const next = merge(this.defaults, f) as LinkFaults;
-    validateFaults(next);
-    for (const link of this.links.values()) {
-      if (link.override !== undefined) validateFaults(merge(next, link.override) as LinkFaults);
-    }
-    this.defaults = next;
-    this.scheduler.note(`net faults ${formatFaults(next)}`);
+    gated(this.gate, { kind: 'faults', detail: f }, () => {
+      const next = merge(this.defaults, f) as LinkFaults;
+      validateFaults(next);
+      for (const link of this.links.values()) {
+        if (link.override !== undefined) validateFaults(merge(next, link.override) as LinkFaults);
+      }
+      this.defaults = next;
+      this.scheduler.note(`net faults ${formatFaults(next)}`);
+    });
   }
 
   /**
@@ -255,40 +265,45 @@ export class Network {
    */
   setLinkFaults(from: string, to: string, f: Partial<LinkFaults> | undefined): void {
     const link = this.link(from, to);
-    if (f === undefined) {
-      link.override = undefined;
-      this.scheduler.note(`net faults ${from}->${to} default`);
-      return;
-    }
-    const override = merge(link.override ?? {}, f);
-    validateFaults(merge(this.defaults, override) as LinkFaults);
-    link.override = override;
-    this.scheduler.note(`net faults ${from}->${to} ${formatFaults(override)}`);
+    gated(this.gate, { kind: 'link-faults', peer: from, detail: { to, faults: f ?? 'default' } }, () => {
+      const override = f === undefined ? undefined : merge(link.override ?? {}, f);
+      if (override !== undefined) validateFaults(merge(this.defaults, override) as LinkFaults);
+      link.override = override;
+      this.scheduler.note(
+        `net faults ${from}->${to} ${override === undefined ? 'default' : formatFaults(override)}`,
+      );
+    });
   }
 
   /** Cuts the directed link `from -> to` only: `to` still reaches `from`. */
   block(from: string, to: string): void {
     const key = linkKey(from, to);
     this.link(from, to);
-    this.blocked.add(key);
-    this.refreshTopology();
-    this.scheduler.note(`net block ${from}->${to}`);
+    gated(this.gate, { kind: 'block', peer: from, detail: { to } }, () => {
+      this.blocked.add(key);
+      this.refreshTopology();
+      this.scheduler.note(`net block ${from}->${to}`);
+    });
   }
 
   /** Removes a block made by {@link block} (not isolation or partitions). */
   unblock(from: string, to: string): void {
     this.link(from, to);
-    this.blocked.delete(linkKey(from, to));
-    this.refreshTopology();
-    this.scheduler.note(`net unblock ${from}->${to}`);
+    gated(this.gate, { kind: 'unblock', peer: from, detail: { to } }, () => {
+      this.blocked.delete(linkKey(from, to));
+      this.refreshTopology();
+      this.scheduler.note(`net unblock ${from}->${to}`);
+    });
   }
 
   /** Cuts every link to and from `name` until {@link heal}. */
   isolate(name: string): void {
     this.node(name);
-    this.isolated.add(name);
-    this.refreshTopology();
-    this.scheduler.note(`net isolate ${name}`);
+    gated(this.gate, { kind: 'isolate', peer: name }, () => {
+      this.isolated.add(name);
+      this.refreshTopology();
+      this.scheduler.note(`net isolate ${name}`);
+    });
   }
 
   /**
@@ -308,15 +323,19 @@ export class Network {
         set.add(index);
       }
     });
-    this.groups = membership;
-    this.refreshTopology();
-    this.scheduler.note(`net partition ${groups.map((g) => g.join(',')).join(' | ')}`);
+    gated(this.gate, { kind: 'partition', detail: { groups } }, () => {
+      this.groups = membership;
+      this.refreshTopology();
+      this.scheduler.note(`net partition ${groups.map((g) => g.join(',')).join(' | ')}`);
+    });
   }
 
   /** Removes every block, isolation and partition (faults and down nodes are unchanged). */
   heal(): void {
-    this.clearTopology();
-    this.scheduler.note('net heal');
+    gated(this.gate, { kind: 'heal' }, () => {
+      this.clearTopology();
+      this.scheduler.note('net heal');
+    });
   }
 
   /** {@link heal}, and every link back to {@link CALM} faults. */

@@ -20,6 +20,7 @@ import { nodeSigner } from '../engine/log/node-signer.ts';
 import type { Signer } from '../engine/log/signer.ts';
 import { authorToHex } from '../engine/sync/messages.ts';
 import { SyncSession } from '../engine/sync/session.ts';
+import { type ActionGate, gated } from './actions.ts';
 import type { ModelWrite, PeerFinal } from './checkers.ts';
 import type { History } from './history.ts';
 import type { Network } from './network.ts';
@@ -45,6 +46,8 @@ export interface SimPeerOptions {
   groupCommitEntries: number;
   /** Signing backend; default `nodeSigner`. A world shares one `MemoSigner` among its peers. */
   signer?: Signer;
+  /** Records writes, reads, commits, starts and clock changes as actions, and may leave them out. */
+  gate?: ActionGate;
 }
 
 /** Sync tick per profile: how often a peer says hello to its neighbours. */
@@ -78,6 +81,7 @@ export class SimPeer {
       name: options.name,
       offsetMs: options.clockOffsetMs,
       driftPpm: options.clockDriftPpm,
+      gate: options.gate,
     });
     this.identity = identityFromSeed(seedBytes(options.identitySeed));
     this.fs = new MemoryFs({ random: options.random.stream(`disk ${options.name}`) });
@@ -91,6 +95,10 @@ export class SimPeer {
 
   /** Starts (or restarts) the device on whatever its disk kept. */
   start(): void {
+    gated(this.options.gate, { kind: 'start', peer: this.name }, () => this.open());
+  }
+
+  private open(): void {
     if (this.db) return;
     const h = this.options.history;
     try {
@@ -134,6 +142,12 @@ export class SimPeer {
 
   /** Runs one transaction, recording it in the history. */
   write(ops: DbOp[], commit = false): void {
+    gated(this.options.gate, { kind: 'write', peer: this.name, detail: { ops, commit } }, () =>
+      this.transact(ops, commit),
+    );
+  }
+
+  private transact(ops: DbOp[], commit: boolean): void {
     const h = this.options.history;
     const i = h.invoke(this.name, 'write', { ops, commit });
     if (!this.db) {
@@ -168,6 +182,12 @@ export class SimPeer {
 
   /** Reads a document, recording it. */
   read(collection: string, id: string): void {
+    gated(this.options.gate, { kind: 'read', peer: this.name, detail: { collection, id } }, () =>
+      this.lookup(collection, id),
+    );
+  }
+
+  private lookup(collection: string, id: string): void {
     const h = this.options.history;
     const i = h.invoke(this.name, 'read', { collection, id });
     if (!this.db) {
@@ -183,6 +203,10 @@ export class SimPeer {
 
   /** A durability point: signs and syncs every local write so far. */
   commit(): void {
+    gated(this.options.gate, { kind: 'commit', peer: this.name }, () => this.commitNow());
+  }
+
+  private commitNow(): void {
     const h = this.options.history;
     const i = h.invoke(this.name, 'commit');
     if (!this.db) {

@@ -1,20 +1,28 @@
 /**
- * Shrinking a failing run. Starting from a `(scenario, seed)` that violates a check, tries
- * reductions one at a time: a shorter chaos phase, then each fault switched off (loss,
- * duplication, crashes, partitions, clock skew, slow links), fewer writes, no scripted story.
- * A reduction is kept when the run still fails, and the passes repeat until none helps or the
- * budget of runs is spent. The seed stays the same and every reduction is a pure function of
- * the scenario, so the shrunk case replays exactly (`aregula sim NAME --seed S --shrink`).
+ * Shrinking a failing run, in two passes, each keeping a change only while the run still fails
+ * the same way (a violation from one of the checkers that caught the original run):
  *
- * This shrinks the fault schedule and the workload's size, not individual events: the user
- * gets the smallest combination of faults and the shortest story that still fails.
+ * 1. Parameters. Reductions of the scenario, one at a time: a shorter chaos phase, then each
+ *    fault switched off (loss, duplication, crashes, partitions, clock skew, slow links),
+ *    fewer writes, no scripted story. The passes repeat until none helps or the budget of runs
+ *    is spent.
+ * 2. Events. The run's actions (sim/actions.ts: every write, read, commit, crash, restart,
+ *    partition, heal, clock jump...) are cut down by delta debugging (Zeller's ddmin, after a
+ *    search for the shortest failing prefix): the world replays with a subset of its actions,
+ *    the others skipped where they would have happened, so a handful of steps remain.
+ *
+ * The seed stays the same, every reduction is a pure function of the scenario and action ids
+ * are stable under filtering, so the result is a {@link ShrunkCase} that replays exactly with
+ * {@link runCase}: `reductions:actions`, e.g. `half-chaos,no-loss:3,17,42`.
  */
 
+import { InvalidArgumentError } from '../engine/errors.ts';
 import { CALM } from './network.ts';
-import { type RunResult, runScenario, type Scenario, type Swarm } from './world.ts';
+import { type RunResult, runScenario, type Scenario, type Swarm, swarmOf } from './world.ts';
 
-/** One reduction: a name for the report and how it changes the scenario. */
+/** One reduction: a stable id (for replay), a name for the report, how it changes the scenario. */
 interface Reduction {
+  id: string;
   name: string;
   apply(s: Scenario): Scenario | undefined;
 }
@@ -24,20 +32,24 @@ function patchSwarm(s: Scenario, patch: (w: Swarm) => Swarm): Scenario {
   return { ...s, swarm: (w, r) => patch(inner ? inner(w, r) : w) };
 }
 
-const REDUCTIONS: Reduction[] = [
+const REDUCTIONS: readonly Reduction[] = [
   {
+    id: 'half-chaos',
     name: 'half the chaos phase',
     apply: (s) => (s.durationMs <= 500 ? undefined : { ...s, durationMs: Math.round(s.durationMs / 2) }),
   },
   {
+    id: 'no-loss',
     name: 'no message loss',
     apply: (s) => patchSwarm(s, (w) => ({ ...w, faults: { ...w.faults, lossRate: 0 } })),
   },
   {
+    id: 'no-dup',
     name: 'no duplication',
     apply: (s) => patchSwarm(s, (w) => ({ ...w, faults: { ...w.faults, duplicateRate: 0 } })),
   },
   {
+    id: 'calm-links',
     name: 'calm links',
     apply: (s) =>
       patchSwarm(s, (w) => ({
@@ -46,45 +58,124 @@ const REDUCTIONS: Reduction[] = [
       })),
   },
   {
+    id: 'no-crashes',
     name: 'no random crashes',
     apply: (s) => patchSwarm(s, (w) => ({ ...w, crashEveryMs: Number.POSITIVE_INFINITY })),
   },
   {
+    id: 'no-partitions',
     name: 'no random partitions',
     apply: (s) => patchSwarm(s, (w) => ({ ...w, partitionEveryMs: Number.POSITIVE_INFINITY })),
   },
-  { name: 'no clock skew', apply: (s) => patchSwarm(s, (w) => ({ ...w, clockSkewMsMax: 0 })) },
+  { id: 'no-skew', name: 'no clock skew', apply: (s) => patchSwarm(s, (w) => ({ ...w, clockSkewMsMax: 0 })) },
   {
+    id: 'half-writes',
     name: 'half the write rate',
-    apply: (s) => patchSwarm(s, (w) => ({ ...w, writeEveryMs: w.writeEveryMs * 2 })),
+    // Past a mean interval of the whole chaos phase, halving again changes little.
+    apply: (s) =>
+      patchSwarm(s, (w) => ({
+        ...w,
+        writeEveryMs: Math.min(w.writeEveryMs * 2, Math.max(s.durationMs, w.writeEveryMs)),
+      })),
   },
-  { name: 'no scripted story', apply: (s) => (s.script ? { ...s, script: undefined } : undefined) },
   {
+    id: 'no-script',
+    name: 'no scripted story',
+    apply: (s) => (s.script ? { ...s, script: undefined } : undefined),
+  },
+  {
+    id: 'no-workload',
     name: 'no random workload',
     apply: (s) => (s.randomWorkload === false ? undefined : { ...s, randomWorkload: false }),
   },
 ];
 
+/** Default budget of runs for the parameter pass. */
+export const PARAMETER_RUNS_MAX = 40;
+/** Default budget of runs for the event pass. */
+export const ACTION_RUNS_MAX = 200;
+
+/** A shrunk failing case: reductions applied in order, then the actions kept (all if absent). */
+export interface ShrunkCase {
+  /** Reduction ids (`half-chaos`, `no-loss`, ...), in the order they were applied. */
+  reductions: string[];
+  /** Ids of the actions that happen (sim/actions.ts); undefined keeps them all. */
+  actions?: number[];
+}
+
 /** What shrinking found. */
 export interface ShrinkResult {
-  /** The reductions kept, in the order they were applied. */
+  /** Names of the reductions kept, in the order they were applied. */
   kept: string[];
   /** The smallest failing run found. */
   run: RunResult;
   /** The scenario with every kept reduction applied. */
   scenario: Scenario;
-  /** Runs spent. */
+  /** Runs spent (both passes). */
   runs: number;
+  /** The case that replays {@link run} exactly with {@link runCase}. */
+  case: ShrunkCase;
+  /** Actions performed by the first failing run and by the shrunk one. */
+  steps: { before: number; after: number };
 }
 
-function fails(scenario: Scenario, seed: number): RunResult | undefined {
+/** The reduction ids, in the order the parameter pass tries them. */
+export const REDUCTION_IDS: readonly string[] = REDUCTIONS.map((r) => r.id);
+
+/** `scenario` with the reductions `ids` applied in order; throws on an unknown or inapplicable one. */
+export function reduceScenario(scenario: Scenario, ids: readonly string[]): Scenario {
+  let s = scenario;
+  for (const id of ids) {
+    const red = REDUCTIONS.find((r) => r.id === id);
+    if (red === undefined)
+      throw new InvalidArgumentError(`unknown reduction "${id}" (known: ${REDUCTION_IDS.join(', ')})`);
+    const next = red.apply(s);
+    if (next === undefined) throw new InvalidArgumentError(`reduction "${id}" does not apply here`);
+    s = next;
+  }
+  return s;
+}
+
+/** Runs a shrunk case: its reductions, then only its actions. */
+export function runCase(scenario: Scenario, seed: number, c: ShrunkCase): RunResult {
+  const keepActions = c.actions === undefined ? undefined : new Set(c.actions);
+  return runScenario(reduceScenario(scenario, c.reductions), seed, { keepActions });
+}
+
+/** `half-chaos,no-loss:3,17,42`; without actions, `half-chaos,no-loss`. */
+export function formatCase(c: ShrunkCase): string {
+  const reductions = c.reductions.join(',');
+  return c.actions === undefined ? reductions : `${reductions}:${c.actions.join(',')}`;
+}
+
+/** Parses {@link formatCase}'s text; throws `InvalidArgumentError` on anything else. */
+export function parseCase(text: string): ShrunkCase {
+  const m = /^([a-z-]+(?:,[a-z-]+)*)?(?::(\d+(?:,\d+)*)?)?$/.exec(text);
+  if (m === null)
+    throw new InvalidArgumentError(`a shrunk case looks like "half-chaos,no-loss:3,17,42", got "${text}"`);
+  const reductions = m[1] === undefined ? [] : m[1].split(',');
+  for (const id of reductions) {
+    if (!REDUCTION_IDS.includes(id))
+      throw new InvalidArgumentError(`unknown reduction "${id}" (known: ${REDUCTION_IDS.join(', ')})`);
+  }
+  if (!text.includes(':')) return { reductions };
+  const actions = m[2] === undefined ? [] : m[2].split(',').map(Number);
+  return { reductions, actions };
+}
+
+/** A run that fails like the original: one of its violations comes from a checker that caught it. */
+function failsLike(checkers: ReadonlySet<string>, run: () => RunResult): RunResult | undefined {
   try {
-    const r = runScenario(scenario, seed);
-    return r.violations.length > 0 ? r : undefined;
+    const r = run();
+    return r.violations.some((v) => checkers.has(v.checker)) ? r : undefined;
   } catch {
     // A run that throws is a failure too, but it gives no history to show: keep looking.
     return undefined;
   }
+}
+
+function performed(r: RunResult): number[] {
+  return r.actions.filter((a) => a.performed).map((a) => a.id);
 }
 
 /** Shrinks a failing `(scenario, seed)`; `first` is its failing run. */
@@ -92,9 +183,34 @@ export function shrink(
   scenario: Scenario,
   seed: number,
   first: RunResult,
-  options: { runsMax?: number } = {},
+  options: { runsMax?: number; actionRunsMax?: number } = {},
 ): ShrinkResult {
-  const runsMax = options.runsMax ?? 40;
+  const checkers = new Set(first.violations.map((v) => v.checker));
+  const params = shrinkParameters(scenario, seed, first, checkers, options.runsMax ?? PARAMETER_RUNS_MAX);
+  const events = shrinkActions(
+    params.scenario,
+    seed,
+    params.run,
+    checkers,
+    options.actionRunsMax ?? ACTION_RUNS_MAX,
+  );
+  return {
+    kept: params.kept.map((id) => REDUCTIONS.find((r) => r.id === id)!.name),
+    run: events.run,
+    scenario: params.scenario,
+    runs: params.runs + events.runs,
+    case: { reductions: params.kept, actions: events.keep },
+    steps: { before: performed(first).length, after: events.keep.length },
+  };
+}
+
+function shrinkParameters(
+  scenario: Scenario,
+  seed: number,
+  first: RunResult,
+  checkers: ReadonlySet<string>,
+  runsMax: number,
+): { kept: string[]; run: RunResult; scenario: Scenario; runs: number } {
   let current = scenario;
   let best = first;
   const kept: string[] = [];
@@ -104,16 +220,137 @@ export function shrink(
     for (const red of REDUCTIONS) {
       if (runs >= runsMax) break;
       const candidate = red.apply(current);
-      if (candidate === undefined) continue;
+      if (candidate === undefined || sameRun(current, candidate, seed)) continue;
       runs++;
-      const r = fails(candidate, seed);
+      const r = failsLike(checkers, () => runScenario(candidate, seed));
       if (r) {
         current = candidate;
         best = r;
-        kept.push(red.name);
+        kept.push(red.id);
         progress = true;
       }
     }
   }
   return { kept, run: best, scenario: current, runs };
+}
+
+/** Whether a reduction changed nothing (the fault it switches off was already off). */
+function sameRun(a: Scenario, b: Scenario, seed: number): boolean {
+  if (a.durationMs !== b.durationMs || a.script !== b.script || a.randomWorkload !== b.randomWorkload)
+    return false;
+  const x = swarmOf(a, seed);
+  const y = swarmOf(b, seed);
+  const keys = Object.keys(x.faults) as (keyof Swarm['faults'])[];
+  const swarmKeys = Object.keys(x) as (keyof Swarm)[];
+  // Without the random workload, its rates change nothing.
+  const unused = new Set<keyof Swarm>(['faults']);
+  if (a.randomWorkload === false) for (const k of ['writeEveryMs', 'commitRate'] as const) unused.add(k);
+  return (
+    keys.every((k) => Object.is(x.faults[k], y.faults[k])) &&
+    swarmKeys.every((k) => unused.has(k) || Object.is(x[k], y[k]))
+  );
+}
+
+/** Memoised test of action subsets against a budget of runs. */
+class ActionOracle {
+  runs = 0;
+  private readonly seen = new Map<string, RunResult | undefined>();
+
+  constructor(
+    private readonly scenario: Scenario,
+    private readonly seed: number,
+    private readonly checkers: ReadonlySet<string>,
+    private readonly runsMax: number,
+  ) {}
+
+  get spent(): boolean {
+    return this.runs >= this.runsMax;
+  }
+
+  /** The failing run with only `keep`, or undefined if it passes (or the budget is spent). */
+  test(keep: readonly number[]): RunResult | undefined {
+    const key = keep.join(',');
+    if (this.seen.has(key)) return this.seen.get(key);
+    if (this.spent) return undefined;
+    this.runs++;
+    const set = new Set(keep);
+    const r = failsLike(this.checkers, () => runScenario(this.scenario, this.seed, { keepActions: set }));
+    this.seen.set(key, r);
+    return r;
+  }
+}
+
+function splitInto(list: readonly number[], n: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const part = list.slice(Math.floor((i * list.length) / n), Math.floor(((i + 1) * list.length) / n));
+    if (part.length > 0) out.push(part);
+  }
+  return out;
+}
+
+/**
+ * The event pass: the shortest failing prefix of the actions (binary search), then ddmin over
+ * what is left. Returns the kept ids (ascending) and their failing run.
+ */
+function shrinkActions(
+  scenario: Scenario,
+  seed: number,
+  failing: RunResult,
+  checkers: ReadonlySet<string>,
+  runsMax: number,
+): { keep: number[]; run: RunResult; runs: number } {
+  const oracle = new ActionOracle(scenario, seed, checkers, runsMax);
+  let current = performed(failing);
+  let best = failing;
+  // The shortest failing prefix: failures usually need a few early steps, not the whole story.
+  let lo = 0;
+  let hi = current.length;
+  while (lo < hi && !oracle.spent) {
+    const mid = (lo + hi) >> 1;
+    const r = oracle.test(current.slice(0, mid));
+    if (r) {
+      hi = mid;
+      best = r;
+    } else lo = mid + 1;
+  }
+  if (hi < current.length) current = current.slice(0, hi);
+  // ddmin: try each chunk alone, then each complement, refining the chunks when neither fails.
+  let n = 2;
+  while (current.length >= 2 && !oracle.spent) {
+    const chunks = splitInto(current, n);
+    let next: number[] | undefined;
+    for (const chunk of chunks) {
+      const r = oracle.test(chunk);
+      if (r) {
+        [next, best] = [chunk, r];
+        n = 2;
+        break;
+      }
+    }
+    if (next === undefined && chunks.length > 2) {
+      for (const chunk of chunks) {
+        const out = new Set(chunk);
+        const rest = current.filter((id) => !out.has(id));
+        const r = oracle.test(rest);
+        if (r) {
+          [next, best] = [rest, r];
+          n = Math.max(n - 1, 2);
+          break;
+        }
+      }
+    }
+    if (next !== undefined) {
+      current = next;
+      continue;
+    }
+    if (n >= current.length) break;
+    n = Math.min(n * 2, current.length);
+  }
+  // A single action may be removable too (ddmin stops at two).
+  if (current.length === 1 && !oracle.spent) {
+    const r = oracle.test([]);
+    if (r) [current, best] = [[], r];
+  }
+  return { keep: current, run: best, runs: oracle.runs };
 }

@@ -19,6 +19,7 @@
 
 import { InvalidArgumentError } from '../engine/errors.ts';
 import type { Clock } from '../engine/io/clock.ts';
+import { type ActionGate, gated } from './actions.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** Default wall time at virtual time 0: 2023-11-14T22:13:20Z, a fixed, recent instant. */
@@ -36,6 +37,8 @@ export interface VirtualClockOptions {
   driftPpm?: number;
   /** Names the device in trace notes of jumps and drift changes. Default `clock`. */
   name?: string;
+  /** Records jumps and drift changes as actions of a run, and may leave them out (sim/actions.ts). */
+  gate?: ActionGate;
 }
 
 function checkFinite(what: string, value: number): void {
@@ -53,6 +56,7 @@ function checkDrift(ppm: number): void {
 export class VirtualClock implements Clock {
   private readonly scheduler: Scheduler;
   private readonly name: string;
+  private readonly gate: ActionGate | undefined;
   /** epochMs + offsetMs + every jump so far. */
   private baseMs: number;
   private driftPpm: number;
@@ -72,6 +76,7 @@ export class VirtualClock implements Clock {
     checkDrift(driftPpm);
     this.scheduler = scheduler;
     this.name = options.name ?? 'clock';
+    this.gate = options.gate;
     this.baseMs = epochMs + offsetMs;
     this.driftPpm = driftPpm;
   }
@@ -87,17 +92,21 @@ export class VirtualClock implements Clock {
   /** Steps the clock by `deltaMs` (negative steps it back), as a waking laptop or NTP would. */
   jump(deltaMs: number): void {
     checkFinite('jump deltaMs', deltaMs);
-    this.baseMs += deltaMs;
-    this.scheduler.note(`clock ${this.name} jump ${deltaMs}`);
+    gated(this.gate, { kind: 'clock-jump', peer: this.name, detail: { deltaMs } }, () => {
+      this.baseMs += deltaMs;
+      this.scheduler.note(`clock ${this.name} jump ${deltaMs}`);
+    });
   }
 
   /** Changes the rate error from now on; the reading itself does not jump. */
   setDrift(ppm: number): void {
     checkDrift(ppm);
-    this.driftedBeforeMs = this.driftedElapsedMs();
-    this.driftSinceMs = this.scheduler.nowMs;
-    this.driftPpm = ppm;
-    this.scheduler.note(`clock ${this.name} drift ${ppm}ppm`);
+    gated(this.gate, { kind: 'clock-drift', peer: this.name, detail: { ppm } }, () => {
+      this.driftedBeforeMs = this.driftedElapsedMs();
+      this.driftSinceMs = this.scheduler.nowMs;
+      this.driftPpm = ppm;
+      this.scheduler.note(`clock ${this.name} drift ${ppm}ppm`);
+    });
   }
 
   private driftedElapsedMs(): number {

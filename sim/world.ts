@@ -15,6 +15,7 @@
 import type { DbOp } from '../engine/db/payload.ts';
 import { CrashPolicy } from '../engine/io/memory-fs.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
+import { ActionLog, type SimAction } from './actions.ts';
 import { type PeerFinal, runCheckers, type Violation } from './checkers.ts';
 import { History, type OpRecord } from './history.ts';
 import { MemoSigner } from './memo-signer.ts';
@@ -83,6 +84,17 @@ export interface RunResult {
   crashes: number;
   history: History;
   trace_tail: string[];
+  /** Every action call of the chaos phase (sim/actions.ts), performed or left out. */
+  actions: readonly SimAction[];
+}
+
+/** Options of a {@link World}. */
+export interface WorldOptions {
+  /**
+   * Ids of the actions that happen (sim/actions.ts); every other action call is skipped where
+   * it would have happened. Default: all of them. Event-level shrinking replays with this.
+   */
+  keepActions?: ReadonlySet<number>;
 }
 
 const COLLECTIONS = ['notes', 'lists'];
@@ -108,6 +120,17 @@ export function drawSwarm(r: SimRandom): Swarm {
   };
 }
 
+/** The fault mix of `scenario` at the seed of `random` (its `swarm` and `scenario-swarm` streams). */
+function scenarioSwarm(scenario: Scenario, random: SimRandom): Swarm {
+  const base = drawSwarm(random.stream('swarm'));
+  return scenario.swarm ? scenario.swarm(base, random.stream('scenario-swarm')) : base;
+}
+
+/** The fault mix a world of `scenario` at `seed` runs with, without building the world. */
+export function swarmOf(scenario: Scenario, seed: number): Swarm {
+  return scenarioSwarm(scenario, new SimRandom(seed));
+}
+
 /** A simulated world for one scenario and seed. */
 export class World {
   readonly random: SimRandom;
@@ -118,23 +141,34 @@ export class World {
   readonly swarm: Swarm;
   /** The signing backend every peer uses: node:crypto, with verifications remembered. */
   readonly signer = new MemoSigner(nodeSigner);
+  /** The actions of the chaos phase: numbered, recorded and, in a replay with a subset, filtered. */
+  readonly actions: ActionLog;
   /** True during the chaos phase; faults and the random workload stop when it ends. */
   chaos = true;
   private crashes = 0;
+  /** Calls of {@link crash}, performed or not: names each crash's random stream stably. */
+  private crashCalls = 0;
   private readonly wipes: { peer: string; index: number; heldElsewhere: number }[] = [];
 
   constructor(
     readonly scenario: Scenario,
     readonly seed: number,
+    options: WorldOptions = {},
   ) {
+    this.actions = new ActionLog(
+      () => this.scheduler.nowMs,
+      options.keepActions,
+      (a) =>
+        this.scheduler.note(`left out action ${a.id} ${a.kind}${a.peer === undefined ? '' : ` ${a.peer}`}`),
+    );
     this.random = new SimRandom(seed);
-    const base = drawSwarm(this.random.stream('swarm'));
-    this.swarm = scenario.swarm ? scenario.swarm(base, this.random.stream('scenario-swarm')) : base;
+    this.swarm = scenarioSwarm(scenario, this.random);
     this.history = new History(() => this.scheduler.nowMs);
     this.network = new Network({
       scheduler: this.scheduler,
       random: this.random.stream('network'),
       faults: this.swarm.faults,
+      gate: this.actions,
     });
     const specs =
       typeof scenario.peers === 'function' ? scenario.peers(this.random.stream('peers')) : scenario.peers;
@@ -154,6 +188,7 @@ export class World {
           clockDriftPpm: clocks.range(-200, 200),
           groupCommitEntries: this.swarm.groupCommitEntries,
           signer: this.signer,
+          gate: this.actions,
         }),
       );
     });
@@ -173,12 +208,19 @@ export class World {
 
   /** Crashes `peer` with a random crash policy from the disk stream, and restarts it later. */
   crash(peer: SimPeer, restartAfterMs: number | undefined): void {
-    if (!peer.up) return;
-    this.crashes++;
-    this.scheduler.note(`crash ${peer.name}`);
-    peer.crash(CrashPolicy.random(this.random.stream(`crash ${this.crashes}`)));
-    if (restartAfterMs !== undefined)
-      this.scheduler.after(restartAfterMs, `restart ${peer.name}`, () => peer.start());
+    const n = ++this.crashCalls;
+    this.actions.run({ kind: 'crash', peer: peer.name, detail: { restartAfterMs } }, () => {
+      if (!peer.up) return;
+      this.crashes++;
+      this.scheduler.note(`crash ${peer.name}`);
+      peer.crash(CrashPolicy.random(this.random.stream(`crash ${n}`)));
+      if (restartAfterMs !== undefined) {
+        // The restart belongs to the crash: left out with it, never an action of its own.
+        this.scheduler.after(restartAfterMs, `restart ${peer.name}`, () =>
+          this.actions.internal(() => peer.start()),
+        );
+      }
+    });
   }
 
   /**
@@ -187,6 +229,10 @@ export class World {
    * highest sequence of its own feed that some other running peer held at that moment.
    */
   wipe(peer: SimPeer): void {
+    this.actions.run({ kind: 'wipe', peer: peer.name }, () => this.destroyDisk(peer));
+  }
+
+  private destroyDisk(peer: SimPeer): void {
     const author = peer.identity.publicKey;
     let held = 0;
     for (const other of this.peers) {
@@ -202,6 +248,7 @@ export class World {
   run(): RunResult {
     const wall = performance.now();
     for (const p of this.peers) p.start();
+    this.actions.recording = true;
     this.schedulePeriodic();
     if (this.scenario.randomWorkload !== false) this.scheduleWorkload();
     this.scheduleNemesis();
@@ -223,6 +270,7 @@ export class World {
       crashes: this.crashes,
       history: this.history,
       trace_tail: this.scheduler.traceTail(40),
+      actions: this.actions.actions,
     };
   }
 
@@ -313,8 +361,12 @@ export class World {
   private liveness(): number | undefined {
     this.chaos = false;
     this.scheduler.note('liveness: heal, restart, stop faults');
-    this.network.calm();
-    for (const p of this.peers) p.start();
+    // The world's own mechanics, not actions. (Scripted events still pending after the chaos
+    // phase, e.g. when shrinking shortened it, are actions and run as before.)
+    this.actions.internal(() => {
+      this.network.calm();
+      for (const p of this.peers) p.start();
+    });
     const budget = this.scenario.livenessMs ?? 60_000;
     const start = this.scheduler.nowMs;
     for (let t = start + 250; t <= start + budget; t += 250) {
@@ -424,8 +476,8 @@ function defaultLinks(peers: PeerSpec[]): [string, string][] {
 }
 
 /** Runs one scenario at one seed. */
-export function runScenario(scenario: Scenario, seed: number): RunResult {
-  return new World(scenario, seed).run();
+export function runScenario(scenario: Scenario, seed: number, options: WorldOptions = {}): RunResult {
+  return new World(scenario, seed, options).run();
 }
 
 export { CALM };

@@ -7,6 +7,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Scenario } from '../world.ts';
 import { firstViolation } from './find.ts';
+import { expectSmallShrunkCase } from './shrunk.ts';
 
 vi.mock('../../engine/crdt/lww.ts', async (importOriginal) => {
   const real = await importOriginal<typeof import('../../engine/crdt/lww.ts')>();
@@ -46,5 +47,6 @@ describe('broken variant: LWW tie-break ignoring the author', () => {
     const r = firstViolation(ties, 20);
     expect(r, 'the simulator missed a broken tie-break').toBeDefined();
     expect(r!.violations.map((v) => v.checker).join(' ')).toMatch(/model|lost-write|convergence|documents/);
+    expectSmallShrunkCase(ties, r!, 8);
   });
 });

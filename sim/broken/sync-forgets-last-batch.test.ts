@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { SyncSession } from '../../engine/sync/session.ts';
 import { SCENARIOS } from '../../scenarios/index.ts';
 import { firstViolation } from './find.ts';
+import { expectSmallShrunkCase } from './shrunk.ts';
 
 interface SessionInternals {
   replica: SyncSession extends never
@@ -50,8 +51,10 @@ interface SessionInternals {
 
 describe('broken variant: a sync that forgets the last batch', () => {
   it('is caught (no convergence after healing) within 10 seeds', () => {
-    const r = firstViolation(SCENARIOS.find((s) => s.name === 'offline-edit')!, 10);
+    const scenario = SCENARIOS.find((s) => s.name === 'offline-edit')!;
+    const r = firstViolation(scenario, 10);
     expect(r, 'the simulator missed a sync that drops its last batch').toBeDefined();
     expect(r!.violations.some((v) => v.checker === 'liveness' || v.checker === 'convergence')).toBe(true);
+    expectSmallShrunkCase(scenario, r!, 8);
   });
 });

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { Database } from '../../engine/db/database.ts';
 import { SCENARIOS } from '../../scenarios/index.ts';
 import { firstViolation } from './find.ts';
+import { expectSmallShrunkCase } from './shrunk.ts';
 
 interface DbInternals {
   unsigned: number;
@@ -26,7 +27,9 @@ interface DbInternals {
 
 describe('broken variant: an unsynced WAL treated as durable', () => {
   it('is caught (lost or forked writes after crashes) within 20 seeds', () => {
-    const r = firstViolation(SCENARIOS.find((s) => s.name === 'tab-closed')!, 20);
+    const scenario = SCENARIOS.find((s) => s.name === 'tab-closed')!;
+    const r = firstViolation(scenario, 20);
     expect(r, 'the simulator missed entries shared before they were durable').toBeDefined();
+    expectSmallShrunkCase(scenario, r!, 8);
   });
 });

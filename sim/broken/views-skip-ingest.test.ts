@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ViewWriter } from '../../engine/db/views.ts';
 import { SCENARIOS } from '../../scenarios/index.ts';
 import { firstViolation } from './find.ts';
+import { expectSmallShrunkCase } from './shrunk.ts';
 
 const original = ViewWriter.prototype.applyEntry;
 // Ingest (whose ViewWriter reads the live rows: a one-argument reader) silently skips every
@@ -20,7 +21,9 @@ ViewWriter.prototype.applyEntry = function (this: ViewWriter, entry) {
 
 describe('broken variant: remote entries never reach the views', () => {
   it('is caught within 5 seeds', () => {
-    const r = firstViolation(SCENARIOS.find((s) => s.name === 'offline-edit')!, 5);
+    const scenario = SCENARIOS.find((s) => s.name === 'offline-edit')!;
+    const r = firstViolation(scenario, 5);
     expect(r, 'the simulator missed views that ignore remote entries').toBeDefined();
+    expectSmallShrunkCase(scenario, r!, 8);
   });
 });

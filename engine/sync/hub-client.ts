@@ -109,7 +109,9 @@ export class HubClient {
   private streamFailures = 0;
   private restartPending = false;
   private readonly pendingTimers = new Set<TimerHandle>();
+  private readonly sleepers = new Set<() => void>();
   private streamAbort: AbortController | undefined;
+  private streamReader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private lastEventId: string | undefined;
   private status_: HubClientStatus = 'connecting';
   private stopped = false;
@@ -172,7 +174,12 @@ export class HubClient {
     this.outbox = [];
     for (const t of this.pendingTimers) this.timers.clearTimeout(t);
     this.pendingTimers.clear();
+    for (const wake of [...this.sleepers]) wake();
     this.streamAbort?.abort();
+    // An aborted fetch ends its body, but a body that is not tied to the signal (an
+    // in-process server, some polyfills) only ends when its reader cancels. Not awaited: some
+    // bodies (msw's) settle the pending read but never the cancel itself.
+    void this.streamReader?.cancel().catch(() => undefined);
     this.setStatus('closed');
     await this.streamLoop;
   }
@@ -197,13 +204,16 @@ export class HubClient {
     this.pendingTimers.add(handle);
   }
 
+  /** Waits `ms`, or less if the client closes meanwhile. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const handle = this.timers.setTimeout(() => {
-        this.pendingTimers.delete(handle);
+      const wake = () => {
+        this.sleepers.delete(wake);
+        this.timers.clearTimeout(handle);
         resolve();
-      }, ms);
-      this.pendingTimers.add(handle);
+      };
+      const handle = this.timers.setTimeout(wake, ms);
+      this.sleepers.add(wake);
     });
   }
 
@@ -227,12 +237,17 @@ export class HubClient {
   private enqueue(message: Uint8Array): void {
     if (this.stopped || message[1] === DONE_TYPE) return;
     this.outbox.push(message);
-    if (!this.draining) {
-      this.draining = true;
-      void this.drain().finally(() => {
-        this.draining = false;
-      });
-    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = true;
+    void this.drain().finally(() => {
+      this.draining = false;
+      // A message may have arrived after the loop's last check and before this callback.
+      if (this.outbox.length > 0 && !this.stopped) this.kick();
+    });
   }
 
   private async drain(): Promise<void> {
@@ -401,6 +416,7 @@ export class HubClient {
       if (res.body === null) throw new HubRequestError(res.status, 'protocol', 'event stream without a body');
       this.stats.streamsOpened++;
       reader = res.body.getReader();
+      this.streamReader = reader;
       const parser = new SseParser();
       for (;;) {
         let chunk: ReadableStreamReadResult<Uint8Array>;
@@ -420,7 +436,8 @@ export class HubClient {
       this.timers.clearTimeout(idle);
       abort.abort();
       // Cancelling tells the server (or an in-process stream) that nobody reads any more.
-      await reader?.cancel().catch(() => undefined);
+      this.streamReader = undefined;
+      void reader?.cancel().catch(() => undefined);
     }
   }
 

@@ -1,0 +1,232 @@
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { SeededRandom } from '../engine/io/random.ts';
+import { nodeSigner } from '../engine/log/node-signer.ts';
+import { toBase64Url } from '../engine/sync/base64.ts';
+import { HubClient, type HubClientOptions, type HubClientStatus } from '../engine/sync/hub-client.ts';
+import { issueRevocation } from '../engine/sync/pairing.ts';
+import { identityOf, makeDevice, openTestHub, type TestDevice, type TestHub, writeDocs } from './testing.ts';
+
+const owner = identityOf(1);
+let hubs: TestHub[] = [];
+let clients: HubClient[] = [];
+afterEach(async () => {
+  for (const c of clients) await c.close();
+  for (const h of hubs) h.close();
+  hubs = [];
+  clients = [];
+});
+
+function client(device: TestDevice, options: Partial<HubClientOptions> & { url: string }): HubClient {
+  const c = new HubClient({
+    replica: device.db.replica,
+    identity: device.identity,
+    certificate: device.certificate,
+    signer: nodeSigner,
+    random: new SeededRandom(7),
+    backoffMsMin: 5,
+    backoffMsMax: 100,
+    resyncIntervalMs: 2_000,
+    ...options,
+  });
+  clients.push(c);
+  return c;
+}
+
+/** Waits (bounded) until `cond` holds; fails with `what` otherwise. */
+async function until(cond: () => boolean, what: string, rounds = 3000): Promise<void> {
+  for (let i = 0; i < rounds; i++) {
+    if (cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+describe('hub client, in process', () => {
+  test('two devices writing concurrently converge through the hub, live', async () => {
+    const t = openTestHub(owner);
+    hubs.push(t);
+    const a = makeDevice(owner, 10);
+    const b = makeDevice(owner, 11);
+    const statuses: HubClientStatus[] = [];
+    const ca = client(a, { url: 'http://hub.local', fetch: t.fetch, onStatus: (s) => statuses.push(s) });
+    const cb = client(b, { url: 'http://hub.local', fetch: t.fetch });
+    ca.start();
+    cb.start();
+    await Promise.all([ca.synced(), cb.synced()]);
+    for (let round = 0; round < 5; round++) {
+      writeDocs(a, `a${round}`, 30);
+      writeDocs(b, `b${round}`, 30);
+      a.db.collection('shared').patch('doc', { [`a${round}`]: round });
+      b.db.collection('shared').patch('doc', { [`b${round}`]: round });
+      ca.pushLocal();
+      cb.pushLocal();
+    }
+    a.db.commit();
+    b.db.commit();
+    ca.pushLocal();
+    cb.pushLocal();
+    await until(
+      () => a.db.stateHash() === b.db.stateHash() && t.hub.stateHash() === a.db.stateHash(),
+      'a, b and the hub hold the same documents',
+    );
+    expect(b.db.collection('shared').get('doc')).toMatchObject({ a4: 4, b4: 4 });
+    expect(statuses).toContain('synced');
+    expect(ca.stats.eventsApplied + cb.stats.eventsApplied).toBeGreaterThan(0);
+  });
+
+  test('a revoked device stops, with status revoked', async () => {
+    const t = openTestHub(owner);
+    hubs.push(t);
+    const a = makeDevice(owner, 10);
+    const ca = client(a, { url: 'http://hub.local', fetch: t.fetch });
+    ca.start();
+    await ca.synced();
+    const revocation = issueRevocation({
+      owner,
+      device: a.identity.publicKey,
+      revokedAtMs: 1,
+      signer: nodeSigner,
+    });
+    await t.app.request('/v1/devices/revoke', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ revocation: toBase64Url(revocation.bytes) }),
+    });
+    await until(() => ca.status === 'revoked', 'the client notices the revocation');
+  });
+
+  test('a hub restart voids the token; the client logs in again and goes on', async () => {
+    const t = openTestHub(owner);
+    hubs.push(t);
+    const a = makeDevice(owner, 10);
+    const ca = client(a, { url: 'http://hub.local', fetch: t.fetch });
+    ca.start();
+    await ca.synced();
+    t.reopen();
+    writeDocs(a, 'after', 10);
+    ca.pushLocal();
+    await until(() => t.hub.stateHash() === a.db.stateHash(), 'the hub gets the writes after its restart');
+    expect(ca.stats.authentications).toBeGreaterThanOrEqual(2);
+  });
+});
+
+// ---- msw: a misbehaving relay in front of a real (in-process) hub ------------------------------
+
+const RELAY = 'http://relay.test';
+let relayHub: TestHub | undefined;
+const faults = {
+  random: new SeededRandom(1),
+  failRate: 0,
+  slowRate: 0,
+  dropRate: 0,
+  truncateRate: 0,
+  dupRate: 0,
+};
+const seen = { errors500: 0, slow: 0, dropped: 0, truncated: 0, duplicated: 0 };
+
+function sabotageStream(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let events = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) return controller.close();
+      events++;
+      const r = faults.random;
+      if (events > 1 && r.next() < faults.dropRate) {
+        seen.dropped++;
+        await reader.cancel();
+        return controller.close();
+      }
+      if (events > 1 && r.next() < faults.truncateRate) {
+        seen.truncated++;
+        controller.enqueue(value.subarray(0, Math.max(1, value.length >> 1)));
+        await reader.cancel();
+        return controller.close();
+      }
+      controller.enqueue(value);
+      if (r.next() < faults.dupRate) {
+        seen.duplicated++;
+        controller.enqueue(value.slice());
+      }
+    },
+    async cancel() {
+      await reader.cancel();
+    },
+  });
+}
+
+const server = setupServer(
+  http.all(`${RELAY}/*`, async ({ request }) => {
+    const hub = relayHub!;
+    const r = faults.random;
+    if (r.next() < faults.failRate) {
+      seen.errors500++;
+      return HttpResponse.json({ error: 'internal', message: 'relay failed' }, { status: 500 });
+    }
+    if (r.next() < faults.slowRate) {
+      seen.slow++;
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    const url = new URL(request.url);
+    const res = await hub.app.fetch(new Request(`http://hub.local${url.pathname}`, request));
+    // Sometimes the hub did the work and the answer is lost on the way back.
+    if (url.pathname === '/v1/sync' && r.next() < faults.failRate) {
+      seen.errors500++;
+      return HttpResponse.json({ error: 'internal', message: 'relay lost the answer' }, { status: 502 });
+    }
+    if (url.pathname === '/v1/events' && res.body !== null && res.status === 200)
+      return new Response(sabotageStream(res.body), { status: 200, headers: res.headers });
+    return res;
+  }),
+);
+
+describe('hub client against a misbehaving relay (msw)', () => {
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterAll(() => server.close());
+
+  test('500s, slow answers, dropped, truncated and duplicated events: the clients recover and converge', async () => {
+    relayHub = openTestHub(owner);
+    hubs.push(relayHub);
+    Object.assign(faults, {
+      random: new SeededRandom(42),
+      failRate: 0.15,
+      slowRate: 0.05,
+      dropRate: 0.1,
+      truncateRate: 0.1,
+      dupRate: 0.2,
+    });
+    const a = makeDevice(owner, 10);
+    const b = makeDevice(owner, 11);
+    const ca = client(a, { url: RELAY, requestTimeoutMs: 250 });
+    const cb = client(b, { url: RELAY, requestTimeoutMs: 250 });
+    ca.start();
+    cb.start();
+    for (let round = 0; round < 10; round++) {
+      writeDocs(a, `a${round}`, 15);
+      writeDocs(b, `b${round}`, 15);
+      ca.pushLocal();
+      cb.pushLocal();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const hub = relayHub;
+    await until(
+      () => a.db.stateHash() === b.db.stateHash() && hub.hub.stateHash() === a.db.stateHash(),
+      `convergence through the relay (faults so far: ${JSON.stringify(seen)})`,
+    );
+    expect(hub.hub.index.end).toBe(300);
+    // The faults really happened.
+    expect(seen.errors500).toBeGreaterThan(0);
+    expect(seen.slow).toBeGreaterThan(0);
+    expect(seen.duplicated).toBeGreaterThan(0);
+    expect(seen.dropped + seen.truncated).toBeGreaterThan(0);
+    expect(ca.stats.failures + cb.stats.failures).toBeGreaterThan(0);
+    // Live updates still flow once the relay calms down.
+    Object.assign(faults, { failRate: 0, slowRate: 0, dropRate: 0, truncateRate: 0, dupRate: 0 });
+    writeDocs(a, 'calm', 5);
+    ca.pushLocal();
+    await until(() => b.db.stateHash() === a.db.stateHash(), 'b sees a’s last writes');
+  });
+});

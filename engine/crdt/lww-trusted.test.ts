@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyOp, canonicalEncodeState, decodeState } from './lww.ts';
+import { applyOp } from './lww.ts';
+import { canonicalEncodeState, decodeState } from './state-codec.ts';
 
 describe('decodeState without the canonical check', () => {
   const author = new Uint8Array(32).fill(7);

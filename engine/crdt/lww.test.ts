@@ -15,14 +15,12 @@ import { HLC_BYTES } from './hlc.ts';
 import {
   AUTHOR_BYTES,
   applyOp,
-  canonicalEncodeState,
   canonicalJson,
   checkJsonValue,
   compareStamp,
   compareUtf8,
   DEFAULT_JSON_LIMITS,
   type DocState,
-  decodeState,
   EMPTY_DOC_STATE,
   type JsonLimits,
   type JsonObject,
@@ -36,6 +34,7 @@ import {
   STAMP_BYTES,
   type Stamp,
 } from './lww.ts';
+import { canonicalEncodeState, decodeState } from './state-codec.ts';
 
 function author(fill: number, last = fill): Uint8Array {
   const a = new Uint8Array(AUTHOR_BYTES).fill(fill);

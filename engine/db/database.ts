@@ -12,7 +12,8 @@
  */
 
 import { decodeHlc, encodeHlc, type Hlc, HlcClock } from '../crdt/hlc.ts';
-import { decodeState, type JsonObject, materialize } from '../crdt/lww.ts';
+import type { JsonObject } from '../crdt/lww.ts';
+import { materializeEncoded } from '../crdt/state-codec.ts';
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
 import type { Clock } from '../io/clock.ts';
 import type { FileSystem } from '../io/fs.ts';
@@ -21,9 +22,20 @@ import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import { Lsm, type LsmOptions } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
-import { checkCollectionName, checkDocId, checkOp, type DbOp, encodePayload } from './payload.ts';
+import { DocCache, type DocCacheOptions } from './doc-cache.ts';
+import {
+  collectionNameBytes,
+  type DbOp,
+  docIdBytes,
+  encodePreparedPayload,
+  type PreparedOp,
+  prepareOp,
+} from './payload.ts';
 import { DatabaseReplica } from './replica.ts';
-import { collectionPrefix, hashRows, idOfKey, TRUSTED, ViewWriter, viewKey, viewRows } from './views.ts';
+import { collectionPrefixOf, hashRows, idOfKey, ViewWriter, viewKeyOf, viewRows } from './views.ts';
+
+/** Most collection names whose UTF-8 a database remembers (names past it are encoded per call). */
+export const COLLECTION_NAMES_CACHED_MAX = 1024;
 
 /** How to open a database. */
 export interface DatabaseOptions {
@@ -41,6 +53,11 @@ export interface DatabaseOptions {
   groupCommitEntries?: number;
   /** How far a remote timestamp may pull the local clock ahead of the wall clock. */
   maxForwardDriftMs?: number;
+  /**
+   * Bounds of the cache of materialized documents that serves repeated `get`s (see
+   * doc-cache.ts). Default 16,384 documents and 8 MiB; `{ entriesMax: 0 }` disables it.
+   */
+  documentCache?: DocCacheOptions;
 }
 
 /** Per-write options. */
@@ -69,40 +86,47 @@ export class Collection {
     private readonly db: Database,
     /** The collection's name. */
     readonly name: string,
+    private readonly nameBytes: Uint8Array,
   ) {}
 
   /** Replaces document `id` with `doc`. */
   put(id: string, doc: JsonObject, options?: DbWriteOptions): WriteReceipt {
-    return this.db.transaction((tx) => tx.put(this.name, id, doc), options)!;
+    return this.db.writeOne({ kind: 'put', collection: this.name, id, fields: doc }, this.nameBytes, options);
   }
 
   /** Sets the given top-level fields of document `id`. */
   patch(id: string, fields: JsonObject, options?: DbWriteOptions): WriteReceipt {
-    return this.db.transaction((tx) => tx.patch(this.name, id, fields), options)!;
+    return this.db.writeOne({ kind: 'patch', collection: this.name, id, fields }, this.nameBytes, options);
   }
 
   /** Removes the named fields of document `id`. */
   unset(id: string, names: string[], options?: DbWriteOptions): WriteReceipt {
-    return this.db.transaction((tx) => tx.unset(this.name, id, names), options)!;
+    return this.db.writeOne({ kind: 'unset', collection: this.name, id, names }, this.nameBytes, options);
   }
 
   /** Deletes document `id`. */
   delete(id: string, options?: DbWriteOptions): WriteReceipt {
-    return this.db.transaction((tx) => tx.delete(this.name, id), options)!;
+    return this.db.writeOne({ kind: 'delete', collection: this.name, id }, this.nameBytes, options);
   }
 
-  /** Document `id`, or undefined. */
+  /** Document `id` (deep-frozen), or undefined. */
   get(id: string): JsonObject | undefined {
     return this.db.get(this.name, id);
   }
 
-  /** Every visible document, in id order (bytewise UTF-8). */
+  /** Every visible document (deep-frozen), in id order (bytewise UTF-8). */
   *all(): Generator<[string, JsonObject]> {
     yield* this.db.documents(this.name);
   }
 }
 
-/** A local-first database. Create with {@link Database.open}. */
+/**
+ * A local-first database. Create with {@link Database.open}.
+ *
+ * Documents returned by `get` and `all` are deep-frozen: they may be shared with the document
+ * cache and with later callers, so a caller that wants to change one copies it (for example
+ * with `structuredClone`) and writes the copy back.
+ */
 export class Database {
   /** The feeds (entries, heads, signatures, fork proofs). */
   readonly feeds: FeedStore;
@@ -110,10 +134,17 @@ export class Database {
   readonly replica: DatabaseReplica;
   private readonly hlc: HlcClock;
   private readonly groupCommitEntries: number;
+  /** This device's public key, an owned copy (stamps share it). */
+  private readonly author: Uint8Array;
+  private readonly cache: DocCache;
+  /** UTF-8 of checked collection names, at most {@link COLLECTION_NAMES_CACHED_MAX}. */
+  private readonly names = new Map<string, Uint8Array>();
   private unsigned = 0;
   /** True while some local entry may not be durable yet (written without a WAL sync). */
   private unsynced = false;
   private closed = false;
+  /** Reads a live view row (a one-argument reader: the views' sign of a live write). */
+  private readonly readRow = (key: Uint8Array): Uint8Array | undefined => this.lsm.get(key);
 
   private constructor(
     private readonly lsm: Lsm,
@@ -121,6 +152,8 @@ export class Database {
     readonly signer: Signer,
     options: DatabaseOptions,
   ) {
+    this.cache = new DocCache(options.documentCache);
+    this.author = identity.publicKey.slice();
     this.feeds = new FeedStore(lsm, signer);
     const head = this.feeds.head(identity.publicKey);
     let start: Hlc | undefined;
@@ -149,8 +182,17 @@ export class Database {
 
   /** The collection called `name`. */
   collection(name: string): Collection {
-    checkCollectionName(name);
-    return new Collection(this, name);
+    return new Collection(this, name, this.nameBytes(name));
+  }
+
+  /** The checked UTF-8 of a collection name, remembered for the next call. */
+  private nameBytes(name: string): Uint8Array {
+    let bytes = this.names.get(name);
+    if (bytes === undefined) {
+      bytes = collectionNameBytes(name);
+      if (this.names.size < COLLECTION_NAMES_CACHED_MAX) this.names.set(name, bytes);
+    }
+    return bytes;
   }
 
   /**
@@ -159,10 +201,9 @@ export class Database {
    */
   transaction(fn: (tx: Transaction) => void, options: DbWriteOptions = {}): WriteReceipt | undefined {
     this.checkOpen();
-    const ops: DbOp[] = [];
+    const ops: PreparedOp[] = [];
     const add = (op: DbOp) => {
-      checkOp(op);
-      ops.push(op);
+      ops.push(prepareOp(op, this.nameBytes(op.collection)));
     };
     fn({
       put: (collection, id, fields) => add({ kind: 'put', collection, id, fields }),
@@ -174,13 +215,21 @@ export class Database {
     return this.writeLocal(ops, options.commit === true);
   }
 
-  private writeLocal(ops: DbOp[], commit: boolean): WriteReceipt {
-    const payload = encodePayload(ops);
+  /** @internal A transaction of one operation on a collection whose name is already checked. */
+  writeOne(op: DbOp, nameBytes: Uint8Array, options: DbWriteOptions = {}): WriteReceipt {
+    this.checkOpen();
+    return this.writeLocal([prepareOp(op, nameBytes)], options.commit === true);
+  }
+
+  private writeLocal(ops: readonly PreparedOp[], commit: boolean): WriteReceipt {
+    const payload = encodePreparedPayload(ops);
     const hlc = this.hlc.now();
-    const views = new ViewWriter((k) => this.lsm.get(k));
-    views.applyOps(ops, { hlc, author: this.identity.publicKey });
+    const views = new ViewWriter(this.readRow);
+    views.applyPrepared(ops, Object.freeze({ hlc, author: this.author }));
     const batch = new WriteBatch();
     views.writeTo(batch);
+    // Before the write: whether it then succeeds or fails, no cached answer outlives it.
+    for (const p of ops) this.cache.invalidate(p.op.collection, p.op.id);
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
     const entry = this.feeds.appendLocal(
       this.identity,
@@ -192,24 +241,35 @@ export class Database {
     return { seq: entry.seq, hlc };
   }
 
-  /** Document `id` of `collection`, or undefined. */
+  /** Document `id` of `collection` (deep-frozen), or undefined. */
   get(collection: string, id: string): JsonObject | undefined {
     this.checkOpen();
-    checkCollectionName(collection);
-    checkDocId(id);
-    const views = new ViewWriter((k) => this.lsm.get(k));
-    return materialize(views.state(viewKey(collection, id)));
+    // Only checked names and ids are ever cached, so a hit needs no check.
+    const hit = this.cache.get(collection, id);
+    if (hit !== undefined) return hit.doc;
+    const key = viewKeyOf(this.nameBytes(collection), docIdBytes(id));
+    const bytes = this.lsm.get(key);
+    const doc = bytes === undefined ? undefined : materializeEncoded(bytes);
+    this.cache.set(collection, id, doc, key.length + (bytes?.length ?? 0));
+    return doc;
   }
 
-  /** Every visible document of `collection`, in id order. */
+  /** Every visible document of `collection` (deep-frozen), in id order. */
   *documents(collection: string): Generator<[string, JsonObject]> {
     this.checkOpen();
-    checkCollectionName(collection);
-    const prefix = collectionPrefix(collection);
+    const prefix = collectionPrefixOf(this.nameBytes(collection));
     for (const [key, value] of this.lsm.scan({ prefix })) {
-      const doc = materialize(decodeState(value, TRUSTED));
+      const doc = materializeEncoded(value);
       if (doc !== undefined) yield [idOfKey(key, prefix), doc];
     }
+  }
+
+  /**
+   * @internal Forgets the cached documents a remote write is about to change (the replica
+   * calls it with the documents an ingest's views touched, before the write).
+   */
+  forgetDocuments(docs: Iterable<[string, string]>): void {
+    for (const [collection, id] of docs) this.cache.invalidate(collection, id);
   }
 
   /** Ends a group commit: signs unsigned local entries and syncs the WAL. */
@@ -264,15 +324,20 @@ export class Database {
       if (batch.count > 0) this.lsm.write(batch);
       batch = new WriteBatch();
     };
-    for (const [k] of live) {
-      batch.delete(k);
-      if (batch.count >= 10_000) flush();
+    this.cache.clear();
+    try {
+      for (const [k] of live) {
+        batch.delete(k);
+        if (batch.count >= 10_000) flush();
+      }
+      for (const [k, v] of rebuilt) {
+        batch.put(k, v);
+        if (batch.count >= 10_000) flush();
+      }
+      flush();
+    } finally {
+      this.cache.clear();
     }
-    for (const [k, v] of rebuilt) {
-      batch.put(k, v);
-      if (batch.count >= 10_000) flush();
-    }
-    flush();
     return same;
   }
 
@@ -283,6 +348,7 @@ export class Database {
       this.signPending();
     } finally {
       this.closed = true;
+      this.cache.clear();
       this.lsm.close();
     }
   }

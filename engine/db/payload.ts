@@ -9,9 +9,11 @@
  *       ‖ for unset: varint count, then varint-length field names
  */
 
-import { canonicalJson, checkJsonValue, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
+import { assert } from '../assert.ts';
+import { type CanonicalFields, canonicalFields, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
+import { decodeUtf8, utf8ByteLength, utf8Bytes, writeUtf8 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, ByteWriter, DecodeError } from '../lsm/coding.ts';
+import { ByteReader, DecodeError, varintLength } from '../lsm/coding.ts';
 
 /** Payload format version. */
 export const PAYLOAD_VERSION = 1;
@@ -33,51 +35,65 @@ export type DbOp =
   | { kind: 'delete'; collection: string; id: string };
 
 const KIND = { put: 1, patch: 2, unset: 3, delete: 4 } as const;
-const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Checks a collection name: 1..MAX_COLLECTION_BYTES UTF-8 bytes, no NUL (it separates keys). */
-export function checkCollectionName(name: unknown): asserts name is string {
+/** The UTF-8 bytes of a collection name, after checking it: 1..MAX_COLLECTION_BYTES bytes, no NUL. */
+export function collectionNameBytes(name: unknown): Uint8Array {
   if (typeof name !== 'string' || name.length === 0)
     throw new InvalidArgumentError('collection name must be a non-empty string');
   if (name.includes('\0')) throw new InvalidArgumentError('collection name must not contain NUL');
-  const n = utf8.encode(name).length;
-  if (n > MAX_COLLECTION_BYTES) {
+  const bytes = utf8Bytes(name);
+  if (bytes.length > MAX_COLLECTION_BYTES) {
     throw new LimitExceededError({
       limit: 'MAX_COLLECTION_BYTES',
       max: MAX_COLLECTION_BYTES,
-      actual: n,
+      actual: bytes.length,
       what: 'collection name',
     });
   }
+  return bytes;
+}
+
+/** Checks a collection name: 1..MAX_COLLECTION_BYTES UTF-8 bytes, no NUL (it separates keys). */
+export function checkCollectionName(name: unknown): asserts name is string {
+  collectionNameBytes(name);
+}
+
+/** The UTF-8 bytes of a document id, after checking it: 1..MAX_ID_BYTES bytes. */
+export function docIdBytes(id: unknown): Uint8Array {
+  if (typeof id !== 'string' || id.length === 0)
+    throw new InvalidArgumentError('document id must be a non-empty string');
+  const bytes = utf8Bytes(id);
+  if (bytes.length > MAX_ID_BYTES)
+    throw new LimitExceededError({
+      limit: 'MAX_ID_BYTES',
+      max: MAX_ID_BYTES,
+      actual: bytes.length,
+      what: 'document id',
+    });
+  return bytes;
 }
 
 /** Checks a document id: 1..MAX_ID_BYTES UTF-8 bytes. */
 export function checkDocId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0)
-    throw new InvalidArgumentError('document id must be a non-empty string');
-  const n = utf8.encode(id).length;
-  if (n > MAX_ID_BYTES)
-    throw new LimitExceededError({
-      limit: 'MAX_ID_BYTES',
-      max: MAX_ID_BYTES,
-      actual: n,
-      what: 'document id',
-    });
+  docIdBytes(id);
+}
+
+/** Checks a fields object (a plain JSON object within the CRDT layer's limits) and returns it in canonical form. */
+export function prepareFields(fields: unknown): CanonicalFields {
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
+    throw new InvalidArgumentError('document fields must be a plain JSON object');
+  }
+  return canonicalFields(fields);
 }
 
 /** Checks a fields object: a plain JSON object within the CRDT layer's limits. */
 export function checkFields(fields: unknown): asserts fields is JsonObject {
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) {
-    throw new InvalidArgumentError('document fields must be a plain JSON object');
-  }
-  checkJsonValue(fields);
-  for (const name of Object.keys(fields)) checkFieldName(name);
+  prepareFields(fields);
 }
 
 /** Checks a top-level field name against the CRDT layer's limit (it keys a register). */
 export function checkFieldName(name: string): void {
-  const n = utf8.encode(name).length;
+  const n = utf8ByteLength(name);
   if (n > MAX_FIELD_NAME_BYTES) {
     throw new LimitExceededError({
       limit: 'MAX_FIELD_NAME_BYTES',
@@ -88,52 +104,177 @@ export function checkFieldName(name: string): void {
   }
 }
 
-/** Validates an operation (throws typed errors; nothing is written for an invalid one). */
-export function checkOp(op: DbOp): void {
-  checkCollectionName(op.collection);
-  checkDocId(op.id);
-  if (op.kind === 'put' || op.kind === 'patch') checkFields(op.fields);
+/**
+ * An operation checked once and made ready for both of its uses (the entry's payload and the
+ * view update): names and id as UTF-8, a put's or patch's fields in canonical form.
+ */
+export interface PreparedOp {
+  /** The operation as given (for a put or patch, `fields` is the caller's object, unread later). */
+  readonly op: DbOp;
+  /** The collection name in UTF-8. */
+  readonly collectionBytes: Uint8Array;
+  /** The document id in UTF-8. */
+  readonly idBytes: Uint8Array;
+  /** A put's or patch's fields in canonical form; undefined for other kinds. */
+  readonly fields: CanonicalFields | undefined;
+}
+
+/**
+ * Validates an operation (throws typed errors; nothing is written for an invalid one) and
+ * prepares it. `collectionBytes`, when given, must be `op.collection` already checked and encoded.
+ */
+export function prepareOp(op: DbOp, collectionBytes?: Uint8Array): PreparedOp {
+  const c = collectionBytes ?? collectionNameBytes(op.collection);
+  const idBytes = docIdBytes(op.id);
+  let fields: CanonicalFields | undefined;
+  if (op.kind === 'put' || op.kind === 'patch') fields = prepareFields(op.fields);
   else if (op.kind === 'unset') {
     if (!Array.isArray(op.names) || op.names.some((n) => typeof n !== 'string' || n.length === 0)) {
       throw new InvalidArgumentError('unset: names must be non-empty strings');
     }
     for (const n of op.names) checkFieldName(n);
-  } else if (op.kind !== 'delete')
+  } else if (op.kind !== 'delete') {
     throw new InvalidArgumentError(`unknown operation ${String((op as DbOp).kind)}`);
+  }
+  return { op, collectionBytes: c, idBytes, fields };
 }
 
-/** Encodes the operations of one entry. */
-export function encodePayload(ops: readonly DbOp[]): Uint8Array {
-  if (ops.length === 0) throw new InvalidArgumentError('a transaction needs at least one operation');
-  if (ops.length > MAX_OPS_PER_ENTRY) {
+/** Validates an operation (throws typed errors; nothing is written for an invalid one). */
+export function checkOp(op: DbOp): void {
+  prepareOp(op);
+}
+
+function checkOpCount(n: number): void {
+  if (n === 0) throw new InvalidArgumentError('a transaction needs at least one operation');
+  if (n > MAX_OPS_PER_ENTRY) {
     throw new LimitExceededError({
       limit: 'MAX_OPS_PER_ENTRY',
       max: MAX_OPS_PER_ENTRY,
-      actual: ops.length,
+      actual: n,
       what: 'transaction',
     });
   }
-  const w = new ByteWriter(64);
-  w.u8(PAYLOAD_VERSION).varint(ops.length);
-  for (const op of ops) {
-    w.u8(KIND[op.kind]).lengthPrefixed(utf8.encode(op.collection)).lengthPrefixed(utf8.encode(op.id));
-    if (op.kind === 'put' || op.kind === 'patch') w.lengthPrefixed(utf8.encode(canonicalJson(op.fields)));
-    else if (op.kind === 'unset') {
-      w.varint(op.names.length);
-      for (const n of op.names) w.lengthPrefixed(utf8.encode(n));
+}
+
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+function writeBytes(out: Uint8Array, at: number, b: Uint8Array): number {
+  out.set(b, writeVarint(out, at, b.length));
+  return at + varintLength(b.length) + b.length;
+}
+
+/**
+ * Encodes the operations of one entry. The size is computed first and every byte written
+ * once; the fields' canonical text is encoded straight into the payload.
+ */
+export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
+  checkOpCount(ops.length);
+  let size = 1 + varintLength(ops.length);
+  const textBytes: number[] = [];
+  for (const p of ops) {
+    size += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
+    size += varintLength(p.idBytes.length) + p.idBytes.length;
+    if (p.fields !== undefined) {
+      const n = utf8ByteLength(p.fields.text);
+      textBytes.push(n);
+      size += varintLength(n) + n;
+    } else if (p.op.kind === 'unset') {
+      size += varintLength(p.op.names.length);
+      for (const n of p.op.names) {
+        const b = utf8ByteLength(n);
+        size += varintLength(b) + b;
+      }
     }
   }
-  return w.finish();
+  const out = new Uint8Array(size);
+  out[0] = PAYLOAD_VERSION;
+  let at = writeVarint(out, 1, ops.length);
+  let t = 0;
+  for (const p of ops) {
+    out[at++] = KIND[p.op.kind];
+    at = writeBytes(out, at, p.collectionBytes);
+    at = writeBytes(out, at, p.idBytes);
+    if (p.fields !== undefined) {
+      at = writeUtf8(p.fields.text, out, writeVarint(out, at, textBytes[t++]!));
+    } else if (p.op.kind === 'unset') {
+      at = writeVarint(out, at, p.op.names.length);
+      for (const n of p.op.names) at = writeUtf8(n, out, writeVarint(out, at, utf8ByteLength(n)));
+    }
+  }
+  assert(at === size, `payload size computed ${size}, wrote ${at}`);
+  return out;
+}
+
+/** Encodes the operations of one entry (checking each). */
+export function encodePayload(ops: readonly DbOp[]): Uint8Array {
+  checkOpCount(ops.length);
+  return encodePreparedPayload(ops.map((op) => prepareOp(op)));
 }
 
 function text(r: ByteReader): string {
   const at = r.pos;
+  const bytes = r.lengthPrefixed();
   try {
-    return fromUtf8.decode(r.lengthPrefixed());
-  } catch (err) {
-    if (err instanceof DecodeError) throw err;
+    return decodeUtf8(bytes, 0, bytes.length);
+  } catch {
     throw new DecodeError('invalid UTF-8', at);
   }
+}
+
+function decodeOp(r: ByteReader): PreparedOp {
+  const at = r.pos;
+  const kind = r.u8();
+  const collection = text(r);
+  const id = text(r);
+  let op: DbOp;
+  if (kind === KIND.put || kind === KIND.patch) {
+    let fields: unknown;
+    try {
+      fields = JSON.parse(text(r));
+    } catch (err) {
+      if (err instanceof DecodeError) throw err;
+      throw new DecodeError('invalid JSON', at);
+    }
+    op = { kind: kind === KIND.put ? 'put' : 'patch', collection, id, fields: fields as JsonObject };
+  } else if (kind === KIND.unset) {
+    const m = r.varint();
+    if (m > MAX_OPS_PER_ENTRY) throw new DecodeError('too many field names', at);
+    const names: string[] = [];
+    for (let j = 0; j < m; j++) names.push(text(r));
+    op = { kind: 'unset', collection, id, names };
+  } else if (kind === KIND.delete) {
+    op = { kind: 'delete', collection, id };
+  } else {
+    throw new DecodeError(`unknown op kind ${kind}`, at);
+  }
+  try {
+    return prepareOp(op);
+  } catch (err) {
+    throw new DecodeError(`invalid op: ${(err as Error).message}`, at);
+  }
+}
+
+/**
+ * Decodes a payload into checked, prepared operations. Anything malformed (structure, UTF-8,
+ * JSON, names, limits) throws `DecodeError`: the database then ignores the entry's
+ * operations, on every peer alike.
+ */
+export function decodePreparedPayload(payload: Uint8Array): PreparedOp[] {
+  const r = new ByteReader(payload);
+  if (r.u8() !== PAYLOAD_VERSION) throw new DecodeError('unknown payload version', 0);
+  const n = r.varint();
+  if (n === 0 || n > MAX_OPS_PER_ENTRY) throw new DecodeError('op count out of range', 1);
+  const ops: PreparedOp[] = [];
+  for (let i = 0; i < n; i++) ops.push(decodeOp(r));
+  if (r.remaining() !== 0) throw new DecodeError('trailing bytes after the ops', r.pos);
+  return ops;
 }
 
 /**
@@ -141,44 +282,5 @@ function text(r: ByteReader): string {
  * `DecodeError`: the database then ignores the entry's operations, on every peer alike.
  */
 export function decodePayload(payload: Uint8Array): DbOp[] {
-  const r = new ByteReader(payload);
-  if (r.u8() !== PAYLOAD_VERSION) throw new DecodeError('unknown payload version', 0);
-  const n = r.varint();
-  if (n === 0 || n > MAX_OPS_PER_ENTRY) throw new DecodeError('op count out of range', 1);
-  const ops: DbOp[] = [];
-  for (let i = 0; i < n; i++) {
-    const at = r.pos;
-    const kind = r.u8();
-    const collection = text(r);
-    const id = text(r);
-    let op: DbOp;
-    if (kind === KIND.put || kind === KIND.patch) {
-      let fields: unknown;
-      try {
-        fields = JSON.parse(text(r));
-      } catch (err) {
-        if (err instanceof DecodeError) throw err;
-        throw new DecodeError('invalid JSON', at);
-      }
-      op = { kind: kind === KIND.put ? 'put' : 'patch', collection, id, fields: fields as JsonObject };
-    } else if (kind === KIND.unset) {
-      const m = r.varint();
-      if (m > MAX_OPS_PER_ENTRY) throw new DecodeError('too many field names', at);
-      const names: string[] = [];
-      for (let j = 0; j < m; j++) names.push(text(r));
-      op = { kind: 'unset', collection, id, names };
-    } else if (kind === KIND.delete) {
-      op = { kind: 'delete', collection, id };
-    } else {
-      throw new DecodeError(`unknown op kind ${kind}`, at);
-    }
-    try {
-      checkOp(op);
-    } catch (err) {
-      throw new DecodeError(`invalid op: ${(err as Error).message}`, at);
-    }
-    ops.push(op);
-  }
-  if (r.remaining() !== 0) throw new DecodeError('trailing bytes after the ops', r.pos);
-  return ops;
+  return decodePreparedPayload(payload).map((p) => p.op);
 }

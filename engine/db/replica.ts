@@ -84,6 +84,7 @@ export class DatabaseReplica implements SyncReplica {
         const views = new ViewWriter((k) => this.lsm.get(k));
         for (const e of added) views.applyEntry(e);
         views.writeTo(batch);
+        this.db.forgetDocuments(views.touched());
         invalid = views.invalidPayloads;
       },
     });

@@ -10,19 +10,14 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeHlc } from '../crdt/hlc.ts';
-import {
-  applyOp,
-  canonicalEncodeState,
-  type DocState,
-  decodeState,
-  type LwwOp,
-  type Stamp,
-} from '../crdt/lww.ts';
+import { applyOp, type DocState, type LwwOp, type Stamp } from '../crdt/lww.ts';
+import { canonicalEncodeState, decodeState } from '../crdt/state-codec.ts';
+import { decodeUtf8 } from '../crdt/utf8.ts';
 import type { Entry } from '../log/entry.ts';
 import { compareBytes, DecodeError } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import type { WriteBatch } from '../lsm/write-batch.ts';
-import { type DbOp, decodePayload } from './payload.ts';
+import { decodePreparedPayload, type PreparedOp } from './payload.ts';
 
 /**
  * View rows are written by this module with `canonicalEncodeState` into a store that checksums
@@ -33,51 +28,60 @@ export const TRUSTED = { verifyCanonical: false } as const;
 /** First byte of every view row's key. */
 export const VIEW_PREFIX = 0x64;
 
+/** The key of a document's view row, from the UTF-8 of its collection name and id. */
+export function viewKeyOf(collection: Uint8Array, id: Uint8Array): Uint8Array {
+  const key = new Uint8Array(2 + collection.length + id.length);
+  key[0] = VIEW_PREFIX;
+  key.set(collection, 1);
+  key[1 + collection.length] = 0;
+  key.set(id, 2 + collection.length);
+  return key;
+}
+
 const utf8 = new TextEncoder();
-const fromUtf8 = new TextDecoder();
 
 /** The key of a document's view row. */
 export function viewKey(collection: string, id: string): Uint8Array {
-  const c = utf8.encode(collection);
-  const i = utf8.encode(id);
-  const key = new Uint8Array(2 + c.length + i.length);
-  key[0] = VIEW_PREFIX;
-  key.set(c, 1);
-  key[1 + c.length] = 0;
-  key.set(i, 2 + c.length);
-  return key;
+  return viewKeyOf(utf8.encode(collection), utf8.encode(id));
+}
+
+/** The key prefix of a collection's rows, from the UTF-8 of its name. */
+export function collectionPrefixOf(collection: Uint8Array): Uint8Array {
+  const p = new Uint8Array(2 + collection.length);
+  p[0] = VIEW_PREFIX;
+  p.set(collection, 1);
+  return p;
 }
 
 /** The key prefix of a collection's rows. */
 export function collectionPrefix(collection: string): Uint8Array {
-  const c = utf8.encode(collection);
-  const p = new Uint8Array(2 + c.length);
-  p[0] = VIEW_PREFIX;
-  p.set(c, 1);
-  return p;
+  return collectionPrefixOf(utf8.encode(collection));
 }
 
 /** The document id of a row key under `prefix`. */
 export function idOfKey(key: Uint8Array, prefix: Uint8Array): string {
-  return fromUtf8.decode(key.subarray(prefix.length));
+  return decodeUtf8(key, prefix.length, key.length);
 }
 
-function mapKey(key: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < key.length; i++) s += String.fromCharCode(key[i]!);
-  return s;
-}
-
-function toLwwOp(op: DbOp, stamp: Stamp): LwwOp {
+function toLwwOp(prepared: PreparedOp, stamp: Stamp): LwwOp {
+  const op = prepared.op;
   switch (op.kind) {
     case 'put':
     case 'patch':
-      return { kind: op.kind, fields: op.fields, stamp };
+      return { kind: op.kind, fields: op.fields, canonical: prepared.fields, stamp };
     case 'unset':
       return { kind: 'unset', names: op.names, stamp };
     case 'delete':
       return { kind: 'delete', stamp };
   }
+}
+
+/** A document a {@link ViewWriter} changed. */
+interface Pending {
+  readonly collection: string;
+  readonly id: string;
+  readonly key: Uint8Array;
+  state: DocState;
 }
 
 /**
@@ -86,41 +90,50 @@ function toLwwOp(op: DbOp, stamp: Stamp): LwwOp {
  * every changed row into a batch.
  */
 export class ViewWriter {
-  private readonly pending = new Map<string, { key: Uint8Array; state: DocState }>();
+  /** Changed documents by `collection ‖ NUL ‖ id` (unique: names hold no NUL). */
+  private readonly pending = new Map<string, Pending>();
   /** Entries whose payload did not decode (their operations were ignored). */
   invalidPayloads = 0;
 
   constructor(private readonly read: (key: Uint8Array) => Uint8Array | undefined) {}
 
-  /** The current state of a document, pending changes included. */
-  state(key: Uint8Array): DocState | undefined {
-    const p = this.pending.get(mapKey(key));
-    if (p) return p.state;
-    const bytes = this.read(key);
-    return bytes === undefined ? undefined : decodeState(bytes, TRUSTED);
-  }
-
-  /** Applies operations under one stamp. */
-  applyOps(ops: readonly DbOp[], stamp: Stamp): void {
-    for (const op of ops) {
-      const key = viewKey(op.collection, op.id);
-      const next = applyOp(this.state(key), toLwwOp(op, stamp));
-      this.pending.set(mapKey(key), { key, state: next });
+  /** Applies prepared operations under one stamp. */
+  applyPrepared(ops: readonly PreparedOp[], stamp: Stamp): void {
+    for (const p of ops) {
+      const { collection, id } = p.op;
+      const name = `${collection}\0${id}`;
+      let pending = this.pending.get(name);
+      let current: DocState | undefined;
+      if (pending !== undefined) current = pending.state;
+      else {
+        const key = viewKeyOf(p.collectionBytes, p.idBytes);
+        const bytes = this.read(key);
+        current = bytes === undefined ? undefined : decodeState(bytes, TRUSTED);
+        pending = { collection, id, key, state: current as DocState };
+        this.pending.set(name, pending);
+      }
+      pending.state = applyOp(current, toLwwOp(p, stamp));
     }
   }
 
   /** Applies an entry's operations; returns false when its payload is invalid (ignored). */
   applyEntry(entry: Entry): boolean {
-    let ops: DbOp[];
+    let ops: PreparedOp[];
     try {
-      ops = decodePayload(entry.payload);
+      ops = decodePreparedPayload(entry.payload);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.invalidPayloads++;
       return false;
     }
-    this.applyOps(ops, { hlc: decodeHlc(entry.hlc), author: entry.author });
+    const hlc = decodeHlc(entry.hlc);
+    this.applyPrepared(ops, Object.freeze({ hlc, author: entry.author.slice() }));
     return true;
+  }
+
+  /** The documents changed so far, as (collection, id) pairs. */
+  *touched(): Generator<[string, string]> {
+    for (const p of this.pending.values()) yield [p.collection, p.id];
   }
 
   /** Puts every changed row into `batch`. */

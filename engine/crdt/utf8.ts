@@ -1,0 +1,99 @@
+/**
+ * UTF-8 without the per-call cost of `TextEncoder`/`TextDecoder` on the short strings the
+ * write and read paths handle (names, ids, field values): a crossing into the runtime's encoder
+ * costs more than encoding a few dozen characters in JavaScript. Results are exactly those of
+ * the WHATWG encoder and decoder: a lone surrogate encodes as U+FFFD (EF BF BD), like
+ * `TextEncoder`, and decoding is strict (any malformed sequence is an error), like a
+ * `TextDecoder` with `fatal: true`; long or non-ASCII input is handed to them.
+ */
+
+/** Strings at most this long are encoded and decoded in JavaScript; longer ones by the runtime. */
+export const UTF8_INLINE_CHARS_MAX = 64;
+
+const encoder = new TextEncoder();
+// `ignoreBOM: true` keeps a leading U+FEFF as text instead of dropping it.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Bytes `s` takes in UTF-8 (a lone surrogate counts as the 3 bytes of U+FFFD). */
+export function utf8ByteLength(s: string): number {
+  let n = s.length;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) n += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1))) {
+      // A pair: 2 UTF-16 units, 4 bytes.
+      n += 2;
+      i++;
+    } else n += 2;
+  }
+  return n;
+}
+
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
+}
+
+/**
+ * Writes `s` as UTF-8 into `out` at `at` and returns the offset just past it. `out` must have
+ * room for {@link utf8ByteLength}(s) bytes.
+ */
+export function writeUtf8(s: string, out: Uint8Array, at: number): number {
+  if (s.length > UTF8_INLINE_CHARS_MAX) return at + encoder.encodeInto(s, out.subarray(at)).written;
+  for (let i = 0; i < s.length; i++) {
+    let c = s.charCodeAt(i);
+    if (c < 0x80) {
+      out[at++] = c;
+      continue;
+    }
+    if (c < 0x800) {
+      out[at++] = 0xc0 | (c >> 6);
+      out[at++] = 0x80 | (c & 0x3f);
+      continue;
+    }
+    if (c >= 0xd800 && c <= 0xdfff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (c <= 0xdbff && isLowSurrogate(next)) {
+        const cp = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
+        out[at++] = 0xf0 | (cp >> 18);
+        out[at++] = 0x80 | ((cp >> 12) & 0x3f);
+        out[at++] = 0x80 | ((cp >> 6) & 0x3f);
+        out[at++] = 0x80 | (cp & 0x3f);
+        i++;
+        continue;
+      }
+      c = 0xfffd;
+    }
+    out[at++] = 0xe0 | (c >> 12);
+    out[at++] = 0x80 | ((c >> 6) & 0x3f);
+    out[at++] = 0x80 | (c & 0x3f);
+  }
+  return at;
+}
+
+/** `s` in UTF-8, as `TextEncoder.encode` gives it. */
+export function utf8Bytes(s: string): Uint8Array {
+  if (s.length > UTF8_INLINE_CHARS_MAX) return encoder.encode(s);
+  const out = new Uint8Array(utf8ByteLength(s));
+  writeUtf8(s, out, 0);
+  return out;
+}
+
+/**
+ * Decodes `bytes[start, end)` as UTF-8, strictly: throws `TypeError` (as a fatal
+ * `TextDecoder` does) on a malformed sequence. A leading U+FEFF is text like any other (kept, not
+ * stripped as a byte-order mark), so decoding inverts {@link writeUtf8}.
+ */
+export function decodeUtf8(bytes: Uint8Array, start: number, end: number): string {
+  if (end - start <= UTF8_INLINE_CHARS_MAX) {
+    let s = '';
+    let i = start;
+    for (; i < end; i++) {
+      const b = bytes[i]!;
+      if (b >= 0x80) break;
+      s += String.fromCharCode(b);
+    }
+    if (i === end) return s;
+  }
+  return decoder.decode(bytes.subarray(start, end));
+}

@@ -88,7 +88,7 @@ function forgedEntry(signerIdentity = stranger, author = a.identity.publicKey): 
 
 interface Case {
   name: string;
-  request: () => Promise<Response>;
+  request: () => Promise<Response> | Response;
   status: number;
   code: string;
 }

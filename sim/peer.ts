@@ -25,6 +25,7 @@ import type { ModelWrite, PeerFinal } from './checkers.ts';
 import type { History } from './history.ts';
 import type { Network } from './network.ts';
 import type { SimRandom } from './random.ts';
+import { ReplicaCache } from './replica-cache.ts';
 import type { Scheduler } from './scheduler.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
@@ -64,6 +65,8 @@ export class SimPeer {
   /** Neighbours this peer syncs with. */
   readonly neighbours = new Set<string>();
   private sessions = new Map<string, SyncSession>();
+  /** The running store as the sync sessions see it, with reads remembered within one step. */
+  private replica: ReplicaCache | undefined;
   /**
    * A device that lost its disk and kept its identity must first get its own feed back from
    * its peers: writing before that would reuse sequence numbers it already used (a fork).
@@ -116,6 +119,7 @@ export class SimPeer {
       return;
     }
     this.sessions = new Map();
+    this.replica = new ReplicaCache(this.db.replica);
     this.options.network.setDown(this.name, false);
     h.info(this.name, 'restart', 'up');
   }
@@ -125,6 +129,7 @@ export class SimPeer {
     if (!this.db) return;
     this.db = undefined;
     this.sessions = new Map();
+    this.replica = undefined;
     this.fs.crash(policy);
     this.options.network.setDown(this.name, true);
     this.options.history.info(this.name, 'crash', 'power loss');
@@ -224,7 +229,10 @@ export class SimPeer {
   /** Says hello to every neighbour (the periodic sync tick; also after reconnects). */
   syncTick(): void {
     if (!this.db) return;
-    for (const n of [...this.neighbours].sort()) this.session(n).start();
+    const neighbours = [...this.neighbours].sort();
+    this.replica!.during(() => {
+      for (const n of neighbours) this.session(n).start();
+    });
     // Sharing signs and syncs local entries first: from here on they are durable.
     this.options.history.info(this.name, 'sync', 'hello');
   }
@@ -232,8 +240,7 @@ export class SimPeer {
   private session(peer: string): SyncSession {
     let s = this.sessions.get(peer);
     if (!s) {
-      const db = this.db!;
-      s = new SyncSession(db.replica, (bytes) => this.options.network.send(this.name, peer, bytes), {
+      s = new SyncSession(this.replica!, (bytes) => this.options.network.send(this.name, peer, bytes), {
         entriesPerMessageMax: 64,
       });
       this.sessions.set(peer, s);
@@ -244,7 +251,7 @@ export class SimPeer {
   private deliver(from: string, bytes: Uint8Array): void {
     if (!this.db || !this.neighbours.has(from)) return;
     try {
-      this.session(from).receive(bytes);
+      this.replica!.during(() => this.session(from).receive(bytes));
     } catch (err) {
       // An honest world never sends a bad message: any protocol error is a finding.
       this.problems.push(`${this.name} rejected a message from ${from}: ${describe(err)}`);

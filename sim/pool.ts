@@ -1,0 +1,163 @@
+/**
+ * Runs many `(scenario, seed)` pairs of the named scenarios on several cores: each worker
+ * thread takes the next pair when it finishes one, and results come back in the order of the
+ * jobs whatever the order they finished in. A run is a pure function of its pair, so the
+ * results (trace hashes included) are exactly those of running the jobs one by one; only wall
+ * time changes. With one worker, or when worker threads cannot start, the jobs run here.
+ *
+ * Workers return a {@link RunDigest}, not the run's history: a caller that wants the history of
+ * a failing run (to report or shrink it) runs that pair again here, which gives the same run.
+ */
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InvalidArgumentError } from '../engine/errors.ts';
+import { getScenario } from '../scenarios/index.ts';
+import type { Violation } from './checkers.ts';
+import { type RunResult, runScenario, type Swarm } from './world.ts';
+
+/** One run to make: a named scenario (scenarios/index.ts) and a seed. */
+export interface SuiteJob {
+  scenario: string;
+  seed: number;
+}
+
+/** What a run produced, without its history (structured-clone safe). */
+export interface RunDigest {
+  scenario: string;
+  seed: number;
+  trace_hash: string;
+  violations: Violation[];
+  events: number;
+  simulated_ms: number;
+  wall_ms: number;
+  converged_ms: number | undefined;
+  swarm: Swarm | undefined;
+  writes: number;
+  crashes: number;
+  /** Actions the run performed (sim/actions.ts). */
+  actions: number;
+  /** Set when the run threw instead of finishing: `name: message` and the stack. */
+  error?: string;
+}
+
+/** Most worker threads a pool starts. */
+export const POOL_WORKERS_MAX = 64;
+
+/** Options of {@link runSuite}. */
+export interface SuiteOptions {
+  /** Worker threads; default the machine's available parallelism. 1 runs everything here. */
+  workers?: number;
+  /** Called as each run finishes (in completion order), e.g. for a progress bar. */
+  onResult?: (digest: RunDigest, index: number) => void;
+}
+
+/** The digest of a finished run. */
+export function digestOf(r: RunResult): RunDigest {
+  return {
+    scenario: r.scenario,
+    seed: r.seed,
+    trace_hash: r.trace_hash,
+    violations: r.violations,
+    events: r.events,
+    simulated_ms: r.simulated_ms,
+    wall_ms: r.wall_ms,
+    converged_ms: r.converged_ms,
+    swarm: r.swarm,
+    writes: r.writes,
+    crashes: r.crashes,
+    actions: r.actions.filter((a) => a.performed).length,
+  };
+}
+
+/** Runs one job here, turning an exception into a digest with `error` (it is a finding). */
+export function runJob(job: SuiteJob): RunDigest {
+  const scenario = getScenario(job.scenario);
+  if (scenario === undefined) throw new InvalidArgumentError(`unknown scenario "${job.scenario}"`);
+  try {
+    return digestOf(runScenario(scenario, job.seed));
+  } catch (err) {
+    const e = err as Error;
+    return {
+      scenario: job.scenario,
+      seed: job.seed,
+      trace_hash: '0'.repeat(64),
+      violations: [{ checker: 'exception', message: `${e.name}: ${e.message}` }],
+      events: 0,
+      simulated_ms: 0,
+      wall_ms: 0,
+      converged_ms: undefined,
+      swarm: undefined,
+      writes: 0,
+      crashes: 0,
+      actions: 0,
+      error: `${e.name}: ${e.message}\n${e.stack ?? ''}`,
+    };
+  }
+}
+
+function checkJobs(jobs: readonly SuiteJob[]): void {
+  for (const job of jobs) {
+    if (getScenario(job.scenario) === undefined)
+      throw new InvalidArgumentError(`unknown scenario "${job.scenario}"`);
+  }
+}
+
+/** Runs `jobs` on worker threads; resolves with their digests in the order of `jobs`. */
+export async function runSuite(jobs: readonly SuiteJob[], options: SuiteOptions = {}): Promise<RunDigest[]> {
+  checkJobs(jobs);
+  const wanted = options.workers ?? availableParallelism();
+  if (!Number.isSafeInteger(wanted) || wanted < 1 || wanted > POOL_WORKERS_MAX)
+    throw new InvalidArgumentError(`workers must be an integer in 1..${POOL_WORKERS_MAX}, got ${wanted}`);
+  const workers = Math.min(wanted, jobs.length);
+  if (workers <= 1) {
+    return jobs.map((job, i) => {
+      const d = runJob(job);
+      options.onResult?.(d, i);
+      return d;
+    });
+  }
+  const results: (RunDigest | undefined)[] = new Array(jobs.length).fill(undefined);
+  let next = 0;
+  const serve = (worker: Worker): Promise<void> =>
+    new Promise((resolve, reject) => {
+      let current = -1;
+      const give = () => {
+        if (next >= jobs.length) {
+          void worker.terminate().then(() => resolve());
+          return;
+        }
+        current = next++;
+        worker.postMessage(jobs[current]);
+      };
+      worker.on('message', (d: RunDigest) => {
+        results[current] = d;
+        options.onResult?.(d, current);
+        give();
+      });
+      worker.on('error', (err) => reject(err));
+      worker.on('exit', (code) => {
+        if (next < jobs.length || results[current] === undefined)
+          reject(new Error(`a simulator worker exited with code ${code} before its work was done`));
+      });
+      give();
+    });
+  const pool = Array.from({ length: workers }, () => startWorker());
+  await Promise.all(pool.map(serve));
+  return results.map((d, i) => {
+    if (d === undefined) throw new Error(`no result for job ${i}`);
+    return d;
+  });
+}
+
+/**
+ * A worker thread running sim/pool-worker.ts. The TypeScript sources need a loader in the
+ * worker too: it registers tsx's (the one `bin/aregula.js` uses), then imports the body.
+ * (`--import tsx` in the worker's execArgv does not reach the worker's own entry module.)
+ */
+function startWorker(): Worker {
+  const api = import.meta.resolve('tsx/esm/api');
+  const body = new URL('./pool-worker.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(body)}); });`;
+  return new Worker(code, { eval: true });
+}

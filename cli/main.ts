@@ -12,6 +12,7 @@ import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
 import { exportFeedsCommandModule } from './export-feeds.ts';
 import { hubCommand } from './hub.ts';
 import { replayCommand } from './replay.ts';
+import { reportCommand } from './report.ts';
 import { simCommand } from './sim.ts';
 
 /** Every subcommand, in `--help` order. */
@@ -21,6 +22,7 @@ export const COMMANDS: readonly CommandModule[] = [
   exportFeedsCommandModule,
   benchCommand,
   hubCommand,
+  reportCommand,
 ];
 
 /** The package version, from package.json. */

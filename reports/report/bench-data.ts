@@ -1,0 +1,235 @@
+/**
+ * Shaping bench rows for the report: one table per workload (a line per size, and per `ef`
+ * for vector queries, with each system's ops/s and Aregula's ratio to each baseline), and the
+ * flat series the charts plot (ratio bars, scaling curves over n, recall/QPS curves, latency).
+ */
+
+import type { BenchReportInput, BenchRowInput } from './schema.ts';
+
+/** The system every other one is compared against (as in reports/bench/report.ts). */
+export const SUBJECT_SYSTEM = 'aregula';
+
+/** A row field that splits one workload at one size into several lines (one per value). */
+export const VARIANT_FIELDS: readonly string[] = ['ef'];
+
+/**
+ * Extra numeric row fields the tables show beside ops/s (design.md's workload table), in
+ * this order, when a workload's rows carry them.
+ */
+export const EXTRA_FIELDS: readonly string[] = [
+  'recall',
+  'latency_ms',
+  'wire_ratio',
+  'speedup',
+  'seeds_per_min',
+  'failed_runs',
+  'lost_acked',
+  'kills',
+  'score',
+];
+
+/** One line of a workload table: one size (and variant) with every system measured. */
+export interface BenchLine {
+  n: number;
+  /** The variant fields' values (e.g. `{ef: 200}`), empty for most workloads. */
+  variant: Record<string, number | string>;
+  /** The row of each system on this line. */
+  bySystem: Map<string, BenchRowInput>;
+}
+
+/** A workload's table. */
+export interface WorkloadTable {
+  workload: string;
+  /** `unit` of the first row that names one (e.g. `write`), else `op`. */
+  unit: string;
+  /** Systems in order of first appearance, Aregula first when present. */
+  systems: string[];
+  /** Systems Aregula is compared with (all the others, when Aregula was measured). */
+  baselines: string[];
+  /** Variant fields this workload's rows carry. */
+  variantFields: string[];
+  /** Extra fields present, each with the systems that carry it. */
+  extras: { field: string; systems: string[] }[];
+  lines: BenchLine[];
+}
+
+/** One bar of the ratio chart. */
+export interface RatioPoint {
+  workload: string;
+  n: number;
+  /** `workload n=10K` (plus the variant), the chart's category. */
+  label: string;
+  baseline: string;
+  /** Aregula's ops/s over the baseline's; above 1 means Aregula is faster. */
+  ratio: number;
+}
+
+/** One point of a scaling curve or a recall/QPS curve. */
+export interface RatePoint {
+  workload: string;
+  system: string;
+  n: number;
+  ops_per_sec: number;
+}
+
+/** One point of a recall/QPS curve. */
+export interface RecallPoint extends RatePoint {
+  recall: number;
+  /** The search breadth, when the row names one. */
+  ef: number | undefined;
+}
+
+/** One bar of a latency chart (rows with `latency_ms`). */
+export interface LatencyPoint {
+  workload: string;
+  system: string;
+  n: number;
+  latency_ms: number;
+}
+
+/** The suite name(s) of a bench document, as one string. */
+export function suiteName(report: BenchReportInput): string {
+  return Array.isArray(report.suite) ? report.suite.join(', ') : report.suite;
+}
+
+/** The variant of a row (its {@link VARIANT_FIELDS} that are set). */
+function variantOf(row: BenchRowInput): Record<string, number | string> {
+  const variant: Record<string, number | string> = {};
+  for (const field of VARIANT_FIELDS) {
+    const v = row[field];
+    if (typeof v === 'number' || typeof v === 'string') variant[field] = v;
+  }
+  return variant;
+}
+
+/** `10K`, `1M`, `500`: a size as people read it. */
+export function formatCount(n: number): string {
+  if (n >= 1e6 && n % 1e5 === 0) return `${n / 1e6}M`;
+  if (n >= 1e3 && n % 100 === 0) return `${n / 1e3}K`;
+  return String(n);
+}
+
+/** `n=10K` or `n=10K ef=200`. */
+export function lineLabel(line: Pick<BenchLine, 'n' | 'variant'>): string {
+  const parts = [`n=${formatCount(line.n)}`];
+  for (const [k, v] of Object.entries(line.variant)) parts.push(`${k}=${v}`);
+  return parts.join(' ');
+}
+
+/** Systems in order of first appearance, with Aregula first. */
+function orderSystems(rows: readonly BenchRowInput[]): string[] {
+  const seen = [...new Set(rows.map((r) => r.system))];
+  return seen.includes(SUBJECT_SYSTEM) ? [SUBJECT_SYSTEM, ...seen.filter((s) => s !== SUBJECT_SYSTEM)] : seen;
+}
+
+/**
+ * Groups a document's rows into one table per workload (in order of first appearance). Two
+ * rows for the same workload, system, size and variant: the first is kept and a note says so.
+ */
+export function workloadTables(report: BenchReportInput, notes: string[] = []): WorkloadTable[] {
+  const byWorkload = new Map<string, BenchRowInput[]>();
+  for (const row of report.rows) {
+    const list = byWorkload.get(row.workload) ?? [];
+    list.push(row);
+    byWorkload.set(row.workload, list);
+  }
+  return [...byWorkload.entries()].map(([workload, rows]) => {
+    const systems = orderSystems(rows);
+    const lines = new Map<string, BenchLine>();
+    for (const row of rows) {
+      const variant = variantOf(row);
+      const key = JSON.stringify([row.n, variant]);
+      const line = lines.get(key) ?? { n: row.n, variant, bySystem: new Map() };
+      if (line.bySystem.has(row.system)) {
+        notes.push(`${workload} ${row.system} ${lineLabel(line)}: more than one row; the first is shown`);
+        continue;
+      }
+      line.bySystem.set(row.system, row);
+      lines.set(key, line);
+    }
+    const unitRow = rows.find((r) => typeof r.unit === 'string');
+    return {
+      workload,
+      unit: unitRow === undefined ? 'op' : String(unitRow.unit),
+      systems,
+      baselines: systems.includes(SUBJECT_SYSTEM) ? systems.filter((s) => s !== SUBJECT_SYSTEM) : [],
+      variantFields: VARIANT_FIELDS.filter((f) => rows.some((r) => r[f] !== undefined)),
+      extras: EXTRA_FIELDS.flatMap((field) => {
+        const carriers = systems.filter((s) =>
+          rows.some((r) => r.system === s && typeof r[field] === 'number'),
+        );
+        return carriers.length === 0 ? [] : [{ field, systems: carriers }];
+      }),
+      lines: [...lines.values()],
+    };
+  });
+}
+
+/** Aregula's ops/s over `baseline`'s on a line; undefined when either is missing or zero. */
+export function lineRatio(line: BenchLine, baseline: string): number | undefined {
+  const subject = line.bySystem.get(SUBJECT_SYSTEM)?.ops_per_sec;
+  const base = line.bySystem.get(baseline)?.ops_per_sec;
+  if (subject === undefined || base === undefined || base === 0 || subject === 0) return undefined;
+  return subject / base;
+}
+
+/** Every ratio of Aregula to a baseline, for the ratio bars. */
+export function ratioSeries(tables: readonly WorkloadTable[]): RatioPoint[] {
+  return tables.flatMap((t) =>
+    t.lines.flatMap((line) =>
+      t.baselines.flatMap((baseline) => {
+        const ratio = lineRatio(line, baseline);
+        if (ratio === undefined) return [];
+        return [
+          { workload: t.workload, n: line.n, label: `${t.workload} ${lineLabel(line)}`, baseline, ratio },
+        ];
+      }),
+    ),
+  );
+}
+
+/**
+ * Ops/s over n for every workload measured at two sizes or more (scaling curves). Workloads
+ * with variants (one line per `ef`) are left to the recall curves.
+ */
+export function scalingSeries(tables: readonly WorkloadTable[]): RatePoint[] {
+  return tables.flatMap((t) => {
+    if (t.variantFields.length > 0) return [];
+    if (new Set(t.lines.map((l) => l.n)).size < 2) return [];
+    return t.lines.flatMap((line) =>
+      [...line.bySystem.values()].map((row) => ({
+        workload: t.workload,
+        system: row.system,
+        n: row.n,
+        ops_per_sec: row.ops_per_sec,
+      })),
+    );
+  });
+}
+
+/** Queries per second against recall for every row with a numeric `recall` (vector search). */
+export function recallSeries(report: BenchReportInput): RecallPoint[] {
+  return report.rows.flatMap((row) => {
+    const recall = row.recall;
+    if (typeof recall !== 'number' || !Number.isFinite(recall)) return [];
+    return [
+      {
+        workload: row.workload,
+        system: row.system,
+        n: row.n,
+        ops_per_sec: row.ops_per_sec,
+        recall,
+        ef: typeof row.ef === 'number' ? row.ef : undefined,
+      },
+    ];
+  });
+}
+
+/** Every row with a numeric `latency_ms` (live-query latency and the like). */
+export function latencySeries(report: BenchReportInput): LatencyPoint[] {
+  return report.rows.flatMap((row) =>
+    typeof row.latency_ms === 'number' && Number.isFinite(row.latency_ms)
+      ? [{ workload: row.workload, system: row.system, n: row.n, latency_ms: row.latency_ms }]
+      : [],
+  );
+}

@@ -230,6 +230,7 @@ class TrustedReader {
  * Structural damage is still a {@link DecodeError}; canonical form is not re-verified.
  */
 export function materializeEncoded(bytes: Uint8Array): JsonObject | undefined {
+  if (bytes.length < 2) throw new DecodeError('state shorter than its header', 0);
   if (bytes[0] !== STATE_FORMAT_VERSION) throw new DecodeError(`unknown state format version ${bytes[0]}`, 0);
   const flags = bytes[1]!;
   if (flags > 7) throw new DecodeError(`unknown state flags ${flags}`, 1);

@@ -1,0 +1,187 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { ByteWriter, DecodeError } from '../lsm/coding.ts';
+import { encodeHlcInto, HLC_BYTES } from './hlc.ts';
+import { canonicalFields, isCanonicalFields } from './json.ts';
+import {
+  AUTHOR_BYTES,
+  applyOp,
+  compareUtf8,
+  type DocState,
+  EMPTY_DOC_STATE,
+  type JsonObject,
+  type JsonValue,
+  type LwwOp,
+  materialize,
+  type Stamp,
+} from './lww.ts';
+import {
+  canonicalEncodeState,
+  decodeState,
+  materializeEncoded,
+  STATE_FORMAT_VERSION,
+} from './state-codec.ts';
+
+/** The encoder as first written (through a growing ByteWriter): the oracle for the in-place one. */
+function referenceEncode(state: DocState): Uint8Array {
+  const enc = new TextEncoder();
+  const w = new ByteWriter(64);
+  const stamp = (s: Stamp) => {
+    const h = new Uint8Array(HLC_BYTES);
+    encodeHlcInto(s.hlc, h, 0);
+    w.bytes(h).bytes(s.author);
+  };
+  const { writtenAt, clearedAt, deleted } = state;
+  w.u8(STATE_FORMAT_VERSION);
+  w.u8((writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0));
+  for (const s of [writtenAt, clearedAt, deleted]) if (s) stamp(s);
+  const names = [...state.fields.keys()].sort(compareUtf8);
+  w.varint(names.length);
+  for (const name of names) {
+    const reg = state.fields.get(name)!;
+    w.lengthPrefixed(enc.encode(name));
+    stamp(reg.stamp);
+    if (reg.kind === 'unset') w.u8(0);
+    else w.u8(1).lengthPrefixed(enc.encode(reg.json));
+  }
+  return w.finish();
+}
+
+const author = (fill: number) => new Uint8Array(AUTHOR_BYTES).fill(fill);
+const AUTHORS = [author(1), author(2), author(0xff)];
+// Names past the inline limit and non-ASCII ones exercise both UTF-8 paths.
+const NAMES = ['a', 'b', 'é', '\uffff', '😀', '\ufeffbom', 'n'.repeat(70), '__proto__', '10'];
+const arbStamp: fc.Arbitrary<Stamp> = fc.record({
+  hlc: fc.record({
+    wallMs: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constant(2 ** 48 - 1)),
+    logical: fc.oneof(fc.integer({ min: 0, max: 1 }), fc.constant(2 ** 32 - 1)),
+  }),
+  author: fc.constantFrom(...AUTHORS),
+});
+const arbValue: fc.Arbitrary<JsonValue> = fc.oneof(
+  fc.constantFrom<JsonValue>(0, -0, 1.5, 1e21, null, true, '', 'x'.repeat(200), [], {}),
+  fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<JsonValue>,
+);
+const arbFields = fc.dictionary(fc.constantFrom(...NAMES), arbValue, {
+  maxKeys: 4,
+}) as fc.Arbitrary<JsonObject>;
+const arbOp: fc.Arbitrary<LwwOp> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('put' as const, 'patch' as const), fields: arbFields, stamp: arbStamp }),
+  fc.record({
+    kind: fc.constant('unset' as const),
+    names: fc.array(fc.constantFrom(...NAMES), { maxLength: 3 }),
+    stamp: arbStamp,
+  }),
+  fc.record({ kind: fc.constant('delete' as const), stamp: arbStamp }),
+);
+const fold = (ops: readonly LwwOp[]) => ops.reduce<DocState>((s, op) => applyOp(s, op), EMPTY_DOC_STATE);
+
+function expectDeepFrozen(v: unknown): void {
+  if (typeof v !== 'object' || v === null) return;
+  expect(Object.isFrozen(v)).toBe(true);
+  for (const child of Object.values(v)) expectDeepFrozen(child);
+}
+
+describe('state encoding', () => {
+  test.prop([fc.array(arbOp, { maxLength: 16 })], { numRuns: 300 })(
+    'writes exactly the bytes of the reference encoder',
+    (ops) => {
+      const s = fold(ops);
+      expect(canonicalEncodeState(s)).toEqual(referenceEncode(s));
+    },
+  );
+
+  test.prop([fc.array(arbOp, { maxLength: 16 })], { numRuns: 300 })(
+    'materializeEncoded gives materialize of the decoded state, deep-frozen',
+    (ops) => {
+      const s = fold(ops);
+      const bytes = canonicalEncodeState(s);
+      const doc = materializeEncoded(bytes);
+      expect(doc).toEqual(materialize(s));
+      if (doc !== undefined) {
+        expect(Object.keys(doc)).toEqual(Object.keys(materialize(s)!));
+        expectDeepFrozen(doc);
+      }
+      // The trusted decoder gives the same state as the strict one.
+      expect(canonicalEncodeState(decodeState(bytes, { verifyCanonical: false }))).toEqual(bytes);
+      expect(decodeState(bytes, { verifyCanonical: false })).toEqual(decodeState(bytes));
+    },
+  );
+
+  test.prop([fc.array(arbOp, { minLength: 1, maxLength: 16 })])(
+    'a truncated visible document is a DecodeError',
+    (ops) => {
+      const bytes = canonicalEncodeState(fold(ops));
+      if (materializeEncoded(bytes) === undefined) return;
+      for (let n = 0; n < bytes.length; n++)
+        expect(() => materializeEncoded(bytes.subarray(0, n)), `length ${n}`).toThrow(DecodeError);
+      expect(() => materializeEncoded(Uint8Array.of(...bytes, 0))).toThrow(DecodeError);
+    },
+  );
+
+  it('refuses an unknown version, unknown flags and an unknown register kind', () => {
+    const s = applyOp(undefined, {
+      kind: 'put',
+      fields: { a: 1 },
+      stamp: { hlc: { wallMs: 1, logical: 0 }, author: author(1) },
+    });
+    const bytes = canonicalEncodeState(s);
+    const at = (i: number, v: number) => {
+      const b = bytes.slice();
+      b[i] = v;
+      return b;
+    };
+    expect(() => materializeEncoded(at(0, 2))).toThrow(DecodeError);
+    expect(() => materializeEncoded(at(1, 8 | 3))).toThrow(DecodeError);
+    // Register kind: after the header, two stamps, the count, the name "a" and its stamp.
+    const kindAt = 2 + 2 * 42 + 1 + 2 + 42;
+    expect(bytes[kindAt]).toBe(1);
+    expect(() => materializeEncoded(at(kindAt, 7))).toThrow(DecodeError);
+    // Invalid UTF-8 in a name is a DecodeError too, not a TypeError.
+    expect(() => materializeEncoded(at(2 + 2 * 42 + 2, 0xff))).toThrow(DecodeError);
+  });
+});
+
+describe('ops with canonical fields', () => {
+  test.prop([
+    fc.array(arbOp, { maxLength: 12 }),
+    fc.constantFrom('put' as const, 'patch' as const),
+    arbFields,
+    arbStamp,
+  ])('merge exactly as the same op without them', (history, kind, fields, stamp) => {
+    const before = fold(history);
+    const canonical = canonicalFields(fields);
+    expect(isCanonicalFields(canonical)).toBe(true);
+    const plain = applyOp(before, { kind, fields, stamp });
+    const fast = applyOp(before, { kind, fields, canonical, stamp });
+    expect(canonicalEncodeState(fast)).toEqual(canonicalEncodeState(plain));
+    expect(materialize(fast)).toEqual(materialize(plain));
+  });
+
+  it('ignores a canonical form that canonicalFields did not make', () => {
+    const stamp = { hlc: { wallMs: 1, logical: 0 }, author: author(1) };
+    const forged = { text: '{"a":2}', names: ['a'], jsons: ['2'], values: [2] };
+    expect(isCanonicalFields(forged)).toBe(false);
+    const s = applyOp(undefined, { kind: 'put', fields: { a: 1 }, canonical: forged, stamp });
+    expect(materialize(s)).toEqual({ a: 1 });
+    // The real thing is frozen, so it cannot be changed after the check either.
+    const real = canonicalFields({ a: 1 });
+    expect(Object.isFrozen(real)).toBe(true);
+    expect(Object.isFrozen(real.values)).toBe(true);
+  });
+
+  it('checks the fields as canonicalJson checks the whole object', () => {
+    expect(canonicalFields({ b: 1, a: [true, null], é: { z: 1, y: -0 } })).toMatchObject({
+      text: '{"a":[true,null],"b":1,"é":{"y":0,"z":1}}',
+      names: ['a', 'b', 'é'],
+      jsons: ['[true,null]', '1', '{"y":0,"z":1}'],
+    });
+    expect(() => canonicalFields({ a: Number.NaN })).toThrow(/not a JSON number/);
+    expect(() => canonicalFields({ a: undefined })).toThrow(/not a JSON value/);
+    expect(() => canonicalFields({ ['x'.repeat(1025)]: 1 })).toThrow(/MAX_FIELD_NAME_BYTES|field name/);
+    let deep: JsonValue = 1;
+    for (let i = 0; i < 64; i++) deep = [deep];
+    // 64 levels inside a field are 65 counting the document itself: over MAX_JSON_DEPTH.
+    expect(() => canonicalFields({ a: deep })).toThrow(/MAX_JSON_DEPTH|nesting/);
+  });
+});

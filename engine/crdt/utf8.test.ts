@@ -1,0 +1,65 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { decodeUtf8, UTF8_INLINE_CHARS_MAX, utf8ByteLength, utf8Bytes, writeUtf8 } from './utf8.ts';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+// Strings of any UTF-16 code units (lone surrogates included), short and long.
+const anyString = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: UTF8_INLINE_CHARS_MAX + 8 }),
+  fc.string({
+    unit: fc.integer({ min: 0xd7f0, max: 0xe010 }).map((c) => String.fromCharCode(c)),
+    maxLength: 12,
+  }),
+  fc.string({ unit: 'binary', minLength: UTF8_INLINE_CHARS_MAX, maxLength: 3 * UTF8_INLINE_CHARS_MAX }),
+);
+
+describe('utf8', () => {
+  test.prop([anyString], { numRuns: 500 })(
+    'encodes exactly as TextEncoder, lone surrogates as U+FFFD',
+    (s) => {
+      const want = encoder.encode(s);
+      expect(utf8ByteLength(s)).toBe(want.length);
+      expect(utf8Bytes(s)).toEqual(want);
+      const out = new Uint8Array(want.length + 4).fill(0xaa);
+      expect(writeUtf8(s, out, 2)).toBe(2 + want.length);
+      expect(out.subarray(2, 2 + want.length)).toEqual(want);
+      expect([out[0], out[1], out[want.length + 2], out[want.length + 3]]).toEqual([0xaa, 0xaa, 0xaa, 0xaa]);
+    },
+  );
+
+  test.prop([anyString], { numRuns: 300 })(
+    'decodes what it encodes (well-formed text comes back as it was)',
+    (s) => {
+      const bytes = utf8Bytes(s);
+      expect(decodeUtf8(bytes, 0, bytes.length)).toBe(decoder.decode(bytes));
+      if (!/\p{Surrogate}/u.test(s)) expect(decodeUtf8(bytes, 0, bytes.length)).toBe(s);
+    },
+  );
+
+  test.prop([fc.uint8Array({ maxLength: 80 }), fc.nat(), fc.nat()], { numRuns: 500 })(
+    'decodes any bytes as a fatal TextDecoder does: the same text, or an error',
+    (bytes, a, b) => {
+      const start = bytes.length === 0 ? 0 : a % bytes.length;
+      const end = start + (bytes.length === start ? 0 : b % (bytes.length - start + 1));
+      let want: string | undefined;
+      try {
+        want = decoder.decode(bytes.subarray(start, end));
+      } catch {
+        want = undefined;
+      }
+      if (want === undefined) expect(() => decodeUtf8(bytes, start, end)).toThrow(TypeError);
+      else expect(decodeUtf8(bytes, start, end)).toBe(want);
+    },
+  );
+
+  it('keeps a leading U+FEFF instead of dropping it as a byte-order mark', () => {
+    const bytes = utf8Bytes('\ufeffid');
+    expect(bytes).toEqual(Uint8Array.of(0xef, 0xbb, 0xbf, 0x69, 0x64));
+    expect(decodeUtf8(bytes, 0, bytes.length)).toBe('\ufeffid');
+    const long = `\ufeff${'x'.repeat(2 * UTF8_INLINE_CHARS_MAX)}`;
+    const longBytes = utf8Bytes(long);
+    expect(decodeUtf8(longBytes, 0, longBytes.length)).toBe(long);
+  });
+});

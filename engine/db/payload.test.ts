@@ -1,0 +1,127 @@
+import { fc, test } from '@fast-check/vitest';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, type JsonObject } from '../crdt/lww.ts';
+import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
+import { ByteWriter, DecodeError } from '../lsm/coding.ts';
+import {
+  collectionNameBytes,
+  type DbOp,
+  decodePayload,
+  decodePreparedPayload,
+  docIdBytes,
+  encodePayload,
+  encodePreparedPayload,
+  MAX_COLLECTION_BYTES,
+  MAX_ID_BYTES,
+  PAYLOAD_VERSION,
+  prepareOp,
+} from './payload.ts';
+
+/** The payload encoder as first written (a growing ByteWriter): the oracle for the in-place one. */
+function referenceEncode(ops: readonly DbOp[]): Uint8Array {
+  const enc = new TextEncoder();
+  const kind = { put: 1, patch: 2, unset: 3, delete: 4 } as const;
+  const w = new ByteWriter(64);
+  w.u8(PAYLOAD_VERSION).varint(ops.length);
+  for (const op of ops) {
+    w.u8(kind[op.kind]).lengthPrefixed(enc.encode(op.collection)).lengthPrefixed(enc.encode(op.id));
+    if (op.kind === 'put' || op.kind === 'patch') w.lengthPrefixed(enc.encode(canonicalJson(op.fields)));
+    else if (op.kind === 'unset') {
+      w.varint(op.names.length);
+      for (const n of op.names) w.lengthPrefixed(enc.encode(n));
+    }
+  }
+  return w.finish();
+}
+
+const name = fc.oneof(
+  fc.constantFrom('c', 'é', '\ufeffbom', '😀', 'x'.repeat(100)),
+  fc.string({ minLength: 1, maxLength: 8 }),
+);
+const fields = fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 2 }), {
+  maxKeys: 4,
+}) as fc.Arbitrary<JsonObject>;
+const noNul = name.filter((n) => !n.includes('\0') && !/\p{Surrogate}/u.test(n));
+const op: fc.Arbitrary<DbOp> = fc.oneof(
+  fc.record({
+    kind: fc.constantFrom('put' as const, 'patch' as const),
+    collection: noNul,
+    id: noNul,
+    fields,
+  }),
+  fc.record({
+    kind: fc.constant('unset' as const),
+    collection: noNul,
+    id: noNul,
+    names: fc.array(noNul, { minLength: 1, maxLength: 3 }),
+  }),
+  fc.record({ kind: fc.constant('delete' as const), collection: noNul, id: noNul }),
+);
+
+describe('payload', () => {
+  test.prop([fc.array(op, { minLength: 1, maxLength: 5 })], { numRuns: 300 })(
+    'encodes exactly as the reference encoder and decodes back to the same operations',
+    (ops) => {
+      const bytes = encodePayload(ops);
+      expect(bytes).toEqual(referenceEncode(ops));
+      expect(encodePreparedPayload(ops.map((o) => prepareOp(o)))).toEqual(bytes);
+      const back = decodePayload(bytes);
+      expect(back.map((o) => [o.kind, o.collection, o.id])).toEqual(
+        ops.map((o) => [o.kind, o.collection, o.id]),
+      );
+      expect(encodePayload(back)).toEqual(bytes);
+      for (const p of decodePreparedPayload(bytes))
+        if (p.op.kind === 'put' || p.op.kind === 'patch')
+          expect(p.fields!.text).toBe(canonicalJson(p.op.fields));
+    },
+  );
+
+  it('keeps a leading U+FEFF in names and ids through a round trip', () => {
+    const ops: DbOp[] = [{ kind: 'put', collection: '\ufeffc', id: '\ufeffid', fields: { '\ufeffk': 1 } }];
+    expect(decodePayload(encodePayload(ops))).toEqual(ops);
+  });
+
+  it('checks names and ids before encoding them', () => {
+    expect(collectionNameBytes('é')).toEqual(Uint8Array.of(0xc3, 0xa9));
+    expect(() => collectionNameBytes('')).toThrow(InvalidArgumentError);
+    expect(() => collectionNameBytes(7)).toThrow(InvalidArgumentError);
+    expect(() => collectionNameBytes('a\0b')).toThrow(/NUL/);
+    expect(collectionNameBytes('x'.repeat(MAX_COLLECTION_BYTES)).length).toBe(MAX_COLLECTION_BYTES);
+    expect(() => collectionNameBytes('é'.repeat(MAX_COLLECTION_BYTES / 2 + 1))).toThrow(LimitExceededError);
+    expect(docIdBytes('x'.repeat(MAX_ID_BYTES)).length).toBe(MAX_ID_BYTES);
+    expect(() => docIdBytes('€'.repeat(MAX_ID_BYTES / 3 + 1))).toThrow(LimitExceededError);
+    expect(() => docIdBytes('')).toThrow(InvalidArgumentError);
+    expect(() => docIdBytes(null)).toThrow(InvalidArgumentError);
+  });
+
+  it('refuses bad operations with typed errors, and malformed payloads as DecodeError', () => {
+    expect(() => encodePayload([])).toThrow(InvalidArgumentError);
+    expect(() =>
+      prepareOp({ kind: 'put', collection: 'c', id: 'i', fields: [] as unknown as JsonObject }),
+    ).toThrow(/plain JSON object/);
+    expect(() => prepareOp({ kind: 'patch', collection: 'c', id: 'i', fields: { a: Number.NaN } })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => prepareOp({ kind: 'unset', collection: 'c', id: 'i', names: [''] })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => prepareOp({ kind: 'unset', collection: 'c', id: 'i', names: ['x'.repeat(1025)] })).toThrow(
+      LimitExceededError,
+    );
+    expect(() => prepareOp({ kind: 'nope', collection: 'c', id: 'i' } as unknown as DbOp)).toThrow(
+      InvalidArgumentError,
+    );
+    const good = encodePayload([{ kind: 'put', collection: 'c', id: 'i', fields: { a: 1 } }]);
+    for (let n = 0; n < good.length; n++)
+      expect(() => decodePayload(good.subarray(0, n))).toThrow(DecodeError);
+    expect(() => decodePayload(Uint8Array.of(...good, 0))).toThrow(DecodeError);
+    const badUtf8 = good.slice();
+    badUtf8[4] = 0xff; // the collection name's only byte
+    expect(() => decodePayload(badUtf8)).toThrow(DecodeError);
+    // Non-canonical JSON in a remote payload still decodes; the views use its canonical form.
+    const json = new TextEncoder().encode('{"b": 1, "a": 2}');
+    const spaced = Uint8Array.of(PAYLOAD_VERSION, 1, 1, 1, 0x63, 1, 0x69, json.length, ...json);
+    const [decoded] = decodePreparedPayload(spaced);
+    expect(decoded!.fields!.text).toBe('{"a":2,"b":1}');
+  });
+});

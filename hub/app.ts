@@ -109,8 +109,15 @@ export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions =
     const auth = c.req.header('authorization');
     if (auth !== undefined && auth.length > 256)
       throw new HubError(401, 'bad_token', 'Authorization header too long');
-    limit(`addr:${address(c)}`);
-    const device = hub.access.deviceOf(auth);
+    let device: string;
+    try {
+      device = hub.access.deviceOf(auth);
+    } catch (err) {
+      // Failed logins count against the address (devices behind one NAT share it, so
+      // authenticated requests count only against their device).
+      limit(`addr:${address(c)}`);
+      throw err;
+    }
     limit(`device:${device}`);
     return device;
   };

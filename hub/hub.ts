@@ -231,7 +231,7 @@ export class Hub {
       session.receive(body);
       return { frames: encodeFrames(out), applied: 0 };
     }
-    const authors = this.checkEntries(m.entries, device);
+    const authors = this.checkEntries(m.entries);
     const before = new Map<string, number>();
     for (const [hex, a] of authors) before.set(hex, this.db.feeds.head(a.key)?.signedSeq ?? 0);
     let refusal: HubError | undefined;
@@ -242,6 +242,7 @@ export class Hub {
       refusal = new HubError(422, 'rejected_entries', err.message);
     }
     const applied = this.commit(authors, before);
+    if (applied > 0) this.log.log('info', 'entries stored', { device, applied, cursor: this.index.end });
     if (refusal !== undefined) throw refusal;
     for (const [hex, a] of authors) {
       const head = this.db.feeds.head(a.key)?.signedSeq ?? 0;
@@ -255,10 +256,7 @@ export class Hub {
     return { frames: encodeFrames(out), applied };
   }
 
-  private checkEntries(
-    entries: Uint8Array[],
-    device: string,
-  ): Map<string, { key: Uint8Array; maxSeq: number }> {
+  private checkEntries(entries: Uint8Array[]): Map<string, { key: Uint8Array; maxSeq: number }> {
     const { batchEntriesMax, entryBytesMax } = this.limits;
     if (entries.length > batchEntriesMax)
       throw new HubError(
@@ -293,7 +291,6 @@ export class Hub {
       if (a === undefined) authors.set(hex, { key: author, maxSeq: seq });
       else a.maxSeq = Math.max(a.maxSeq, seq);
     }
-    void device;
     return authors;
   }
 

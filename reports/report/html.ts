@@ -279,8 +279,33 @@ ${
 }
 ${hidden.length > 0 ? `<p class="meta">${e(hidden.join('; '))}.</p>` : ''}
 ${r.charts.map(figure).join('\n')}
+${nemesisTable(r)}
 <details><summary>Trace tail (last ${e(r.traceTail.length)} lines)</summary><pre>${e(r.traceTail.join('\n'))}</pre></details>
 </section>`;
+}
+
+/** Most nemesis periods listed in a run's table (the timeline shades them all). */
+const NEMESIS_ROWS_MAX = 100;
+
+/** The nemesis periods as a table, collapsed: what the shading in the timeline stands for. */
+function nemesisTable(r: RunSection): string {
+  const periods = r.timeline.nemesis;
+  if (periods.length === 0)
+    return '<p class="meta">No nemesis period: no peer was down and no network cut is known.</p>';
+  const rows = periods
+    .slice(0, NEMESIS_ROWS_MAX)
+    .map((p) => [
+      td(e(p.kind)),
+      td(p.peer === undefined ? 'every peer' : e(p.peer)),
+      num(`${p.openStart ? '≤ ' : ''}${e(formatMs(p.startMs))}`),
+      num(e(formatMs(p.endMs))),
+      td(e(p.label)),
+    ]);
+  const more =
+    periods.length > NEMESIS_ROWS_MAX
+      ? `<p class="meta">${periods.length - NEMESIS_ROWS_MAX} more not listed.</p>`
+      : '';
+  return `<details class="nemesis"><summary>Nemesis periods (${periods.length})</summary>${table(['kind', 'lane', 'from', 'to', 'what'], rows, { numeric: [2, 3] })}${more}</details>`;
 }
 
 function runsPart(model: ReportModel): string {

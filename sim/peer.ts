@@ -15,9 +15,11 @@ import { Database } from '../engine/db/database.ts';
 import { type DbOp, decodePayload } from '../engine/db/payload.ts';
 import { AregulaError } from '../engine/errors.ts';
 import { type CrashPolicy, MemoryFs } from '../engine/io/memory-fs.ts';
+import type { Entry } from '../engine/log/entry.ts';
 import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import type { Signer } from '../engine/log/signer.ts';
+import { verifySignedRanges } from '../engine/log/verify.ts';
 import { authorToHex } from '../engine/sync/messages.ts';
 import { SyncSession } from '../engine/sync/session.ts';
 import { type ActionGate, gated } from './actions.ts';
@@ -274,16 +276,18 @@ export class SimPeer {
       const head = db.feeds.head(author);
       if (!head) continue;
       const hex = authorToHex(author);
-      for (let from = 1; from <= head.seq; from += 512) {
-        for (const e of db.feeds.readEntries(author, from, Math.min(head.seq, from + 511))) {
-          const ops = decodeShared(e.payload, decoded);
-          if (ops === null) continue;
-          for (const op of ops) collections.add(op.collection);
-          feedWrites.push({ author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops });
-        }
+      const entries: Entry[] = [];
+      for (let from = 1; from <= head.seq; from += FEED_READ_ENTRIES) {
+        entries.push(...db.feeds.readEntries(author, from, Math.min(head.seq, from + FEED_READ_ENTRIES - 1)));
+      }
+      for (const e of entries) {
+        const ops = decodeShared(e.payload, decoded);
+        if (ops === null) continue;
+        for (const op of ops) collections.add(op.collection);
+        feedWrites.push({ author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops });
       }
       try {
-        verifyFeed(db, author, head.seq, head.signedSeq);
+        verifyFeed(entries, head.seq, head.signedSeq, db.signer);
       } catch (err) {
         integrityError = `${hex}: ${describe(err)}`;
       }
@@ -304,21 +308,23 @@ export class SimPeer {
   }
 }
 
-import { verifyBatch } from '../engine/log/verify.ts';
+/** Entries read from a feed at a time for the final state. */
+const FEED_READ_ENTRIES = 512;
 
-/** Re-verifies a stored feed's chain and its signatures up to the last signed entry. */
-function verifyFeed(db: Database, author: Uint8Array, seq: number, signedSeq: number): void {
+/**
+ * Re-verifies a stored feed (`entries`, read in full, from seq 1) up to its last signed entry:
+ * the hash chain, and every signature the store kept (each vouches for the range it ends).
+ */
+function verifyFeed(entries: readonly Entry[], seq: number, signedSeq: number, signer: Signer): void {
   if (signedSeq === 0) return;
-  let head: { seq: number; hash: Uint8Array } | undefined;
-  let from = 1;
-  while (from <= signedSeq) {
-    let to = db.feeds.signedSeqAtOrAfter(author, from) ?? signedSeq;
-    to = Math.min(to, signedSeq);
-    const entries = db.feeds.readEntries(author, from, to);
-    head = verifyBatch(head, entries, db.signer);
-    from = to + 1;
-  }
   if (seq < signedSeq) throw new Error('head below its signed sequence');
+  const signed = entries.slice(0, signedSeq);
+  if (signed.length < signedSeq)
+    throw new Error(`holds ${signed.length} entries below its signed sequence ${signedSeq}`);
+  const ends: number[] = [];
+  for (let i = 0; i < signed.length - 1; i++) if (signed[i]!.signature !== undefined) ends.push(i);
+  ends.push(signed.length - 1);
+  verifySignedRanges(undefined, signed, signer, ends);
 }
 
 /** Most decoded payloads a world shares between its peers' final states. */

@@ -115,6 +115,7 @@ describe('hub client, in process', () => {
 // ---- msw: a misbehaving relay in front of a real (in-process) hub ------------------------------
 
 const RELAY = 'http://relay.test';
+const relaySeed = Number(process.env.AREGULA_RELAY_SEED ?? 42);
 let relayHub: TestHub | undefined;
 const faults = {
   random: new SeededRandom(1),
@@ -126,28 +127,34 @@ const faults = {
 };
 const seen = { errors500: 0, slow: 0, dropped: 0, truncated: 0, duplicated: 0 };
 
+let requestCount = 0;
+let streamCount = 0;
+
 function sabotageStream(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   let events = 0;
+  // Besides the random faults, the first two streams surely break: one dropped, one truncated.
+  const stream = ++streamCount;
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       const { done, value } = await reader.read();
       if (done) return controller.close();
       events++;
       const r = faults.random;
-      if (events > 1 && r.next() < faults.dropRate) {
+      if (events > 1 && (r.next() < faults.dropRate || (stream === 1 && faults.dropRate > 0))) {
         seen.dropped++;
         await reader.cancel();
         return controller.close();
       }
-      if (events > 1 && r.next() < faults.truncateRate) {
+      if (events > 1 && (r.next() < faults.truncateRate || (stream === 2 && faults.truncateRate > 0))) {
         seen.truncated++;
         controller.enqueue(value.subarray(0, Math.max(1, value.length >> 1)));
         await reader.cancel();
         return controller.close();
       }
       controller.enqueue(value);
-      if (r.next() < faults.dupRate) {
+      // Every third event surely comes twice, besides the random duplicates.
+      if (r.next() < faults.dupRate || (faults.dupRate > 0 && events % 3 === 0)) {
         seen.duplicated++;
         controller.enqueue(value.slice());
       }
@@ -166,7 +173,8 @@ const server = setupServer(
       seen.errors500++;
       return HttpResponse.json({ error: 'internal', message: 'relay failed' }, { status: 500 });
     }
-    if (r.next() < faults.slowRate) {
+    // Every tenth request is surely slow, besides the random ones.
+    if (r.next() < faults.slowRate || (faults.slowRate > 0 && ++requestCount % 10 === 3)) {
       seen.slow++;
       await new Promise((resolve) => setTimeout(resolve, 400));
     }
@@ -191,7 +199,7 @@ describe('hub client against a misbehaving relay (msw)', () => {
     relayHub = openTestHub(owner);
     hubs.push(relayHub);
     Object.assign(faults, {
-      random: new SeededRandom(42),
+      random: new SeededRandom(relaySeed),
       failRate: 0.15,
       slowRate: 0.05,
       dropRate: 0.1,
@@ -214,7 +222,7 @@ describe('hub client against a misbehaving relay (msw)', () => {
     const hub = relayHub;
     await until(
       () => a.db.stateHash() === b.db.stateHash() && hub.hub.stateHash() === a.db.stateHash(),
-      `convergence through the relay (faults so far: ${JSON.stringify(seen)})`,
+      `convergence through the relay, seed ${relaySeed} (replay: AREGULA_RELAY_SEED=${relaySeed}; faults so far: ${JSON.stringify(seen)})`,
     );
     expect(hub.hub.index.end).toBe(300);
     // The faults really happened.

@@ -166,7 +166,8 @@ describe('hub and peers as processes over loopback', () => {
     expect(await exited(hub.child)).toBe(0);
     for (let i = 0; i < 200 && (await report(peers[0]!)).written < 250; i++) await pause(20);
     const offline = await Promise.all(peers.map(report));
-    expect(offline.every((r) => r.status === 'offline' || r.status === 'error')).toBe(true);
+    // Offline: their requests fail (the status may read `syncing` during a retry).
+    expect(offline.every((r) => r.failures > 0)).toBe(true);
     hub = await startHub(hubDir, hub.port);
     let reports = await Promise.all(peers.map(report));
     for (let i = 0; i < 1500; i++) {
@@ -236,6 +237,7 @@ describe('hub and peers as processes over loopback', () => {
           if (res.status === 200)
             acked = Math.max(acked, entries.length === 0 ? acked : acked + entries.length);
           else if (res.status === 401) token = undefined;
+          else if (res.status === 429) await new Promise((r) => setTimeout(r, 50));
           else refusals.push(`${res.status} ${await res.text()}`);
         } catch {
           token = undefined;

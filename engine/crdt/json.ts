@@ -326,12 +326,60 @@ export interface CanonicalFields {
  * level shallower, and its text shorter, than the whole object's).
  */
 export function canonicalFields(fields: object): CanonicalFields {
+  const flat = flatFields(fields);
+  if (flat !== undefined) return seal(flat.text, flat.names, flat.jsons, flat.values);
   const { text, names, jsons } = new CanonicalJsonWriter(DEFAULT_JSON_LIMITS).fields(fields);
   const values: JsonValue[] = [];
   for (let i = 0; i < names.length; i++) {
     const name = checkFieldName(names[i], 'field name');
     values.push(frozenValue((fields as Record<string, unknown>)[name], jsons[i]!));
   }
+  return seal(text, names, jsons, values);
+}
+
+/**
+ * {@link canonicalFields} of a plain object whose values are all strings, finite numbers,
+ * booleans or null and whose sizes are far within every limit (three UTF-8 bytes per UTF-16
+ * unit at most): the common document, written without the general walk. Anything else,
+ * including anything that would fail a check, returns undefined and takes the general path,
+ * which then reports it exactly.
+ */
+function flatFields(
+  fields: object,
+): { text: string; names: string[]; jsons: string[]; values: JsonValue[] } | undefined {
+  const proto = Object.getPrototypeOf(fields);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  if (Object.getOwnPropertySymbols(fields).length > 0) return undefined;
+  const names = Object.keys(fields);
+  if (names.length > MAX_JSON_OBJECT_KEYS) return undefined;
+  names.sort(compareUtf8);
+  const jsons: string[] = [];
+  const values: JsonValue[] = [];
+  let text = '{';
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (3 * name.length > MAX_FIELD_NAME_BYTES || LONE_SURROGATE.test(name)) return undefined;
+    const v: unknown = (fields as Record<string, unknown>)[name];
+    let json: string;
+    if (typeof v === 'string') {
+      if (3 * v.length > MAX_JSON_STRING_BYTES || LONE_SURROGATE.test(v)) return undefined;
+      json = JSON.stringify(v);
+    } else if (typeof v === 'number') {
+      if (!Number.isFinite(v)) return undefined;
+      json = JSON.stringify(v); // "0" for -0
+    } else if (typeof v === 'boolean') json = v ? 'true' : 'false';
+    else if (v === null) json = 'null';
+    else return undefined;
+    text += `${i > 0 ? ',' : ''}${JSON.stringify(name)}:${json}`;
+    jsons.push(json);
+    values.push((v === 0 ? 0 : v) as JsonValue);
+  }
+  text += '}';
+  if (3 * text.length > MAX_JSON_BYTES) return undefined;
+  return { text, names, jsons, values };
+}
+
+function seal(text: string, names: string[], jsons: string[], values: JsonValue[]): CanonicalFields {
   const out: CanonicalFields = Object.freeze({
     text,
     names: Object.freeze(names),

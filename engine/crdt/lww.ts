@@ -252,7 +252,11 @@ export function mergeStates(a: DocState, b: DocState): DocState {
  * `fields`, in `canonical`: then they are taken from there, not walked again.
  */
 export function applyOp(state: DocState | undefined, op: LwwOp): DocState {
-  return mergeStates(state ?? EMPTY_DOC_STATE, opState(op));
+  const alone = opState(op);
+  // A lone put or patch with checked fields is already a normalized state (see canonicalOpState).
+  if (state === undefined && (op.kind === 'put' || op.kind === 'patch') && isCanonicalFields(op.canonical))
+    return Object.freeze(alone);
+  return mergeStates(state ?? EMPTY_DOC_STATE, alone);
 }
 
 /**

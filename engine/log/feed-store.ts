@@ -170,7 +170,11 @@ export class FeedStore {
    */
   head(author: Uint8Array): StoredHead | undefined {
     checkBytes(author, PUBLIC_KEY_BYTES, 'author');
-    const id = idOf(author);
+    return this.headOf(author, idOf(author));
+  }
+
+  /** {@link head} of a checked `author` whose map key is `id`. */
+  private headOf(author: Uint8Array, id: string): StoredHead | undefined {
     const cached = this.heads.get(id);
     if (cached !== undefined) return cached ?? undefined;
     const bytes = this.lsm.get(authorKey(HEAD_PREFIX, author));
@@ -211,7 +215,8 @@ export class FeedStore {
     checkIdentity(identity);
     checkBytes(input.hlc, HLC_BYTES, 'hlc');
     const author = identity.publicKey;
-    const head = this.head(author);
+    const id = idOf(author);
+    const head = this.headOf(author, id);
     let entry = createEntry({
       author,
       seq: (head?.seq ?? 0) + 1,
@@ -233,7 +238,7 @@ export class FeedStore {
     if (head === undefined || options.sign || entry.seq % HEAD_RECORD_INTERVAL_ENTRIES === 0)
       batch.put(authorKey(HEAD_PREFIX, author), encodeHead(next));
     this.lsm.write(batch, { sync: options.sync === true });
-    this.heads.set(idOf(author), next);
+    this.heads.set(id, next);
     return entry;
   }
 

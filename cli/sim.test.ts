@@ -52,7 +52,18 @@ interface Failure {
 
 describe('aregula sim: failing-run artifacts', () => {
   it('writes one file per failing run with its history, trace and replay command, and lists them', async () => {
-    const r = await run('sim', 'offline-edit', '--seeds', '5', '--no-shrink', '--json', 'sim.json');
+    // One job: the broken engine part is patched in this thread only, not in worker threads.
+    const r = await run(
+      'sim',
+      'offline-edit',
+      '--seeds',
+      '5',
+      '--jobs',
+      '1',
+      '--no-shrink',
+      '--json',
+      'sim.json',
+    );
     expect(r.code).toBe(EXIT_VIOLATION);
     const doc = JSON.parse(readFileSync(join(cwd, 'sim.json'), 'utf8'));
     const failing = doc.runs.filter((x: { ok: boolean }) => !x.ok).map((x: { seed: number }) => x.seed);
@@ -99,7 +110,9 @@ describe('aregula sim: failing-run artifacts', () => {
     expect(f.shrunk_file).toBe(
       join('reports', 'out', 'sim-failures', `offline-edit-${first.seed}-shrunk.json`),
     );
-    expect(f.shrunk_replay).toBe(`npx aregula sim offline-edit --seed ${first.seed} --shrink`);
+    expect(f.shrunk_replay).toMatch(
+      new RegExp(`^npx aregula sim offline-edit --seed ${first.seed} --case '[a-z,-]*:[0-9,]*'$`),
+    );
     const body = JSON.parse(readFileSync(join(cwd, f.shrunk_file!), 'utf8'));
     expect(body).toMatchObject({
       kind: 'sim-failure',
@@ -108,6 +121,24 @@ describe('aregula sim: failing-run artifacts', () => {
       seed: first.seed,
     });
     expect(body.violations.length).toBeGreaterThan(0);
+    // The shrunk case replays with its command, and fails the same way.
+    const caseText = /--case '([^']*)'/.exec(f.shrunk_replay!)![1]!;
+    const again = await run(
+      'sim',
+      'offline-edit',
+      '--seed',
+      String(first.seed),
+      '--case',
+      caseText,
+      '--json',
+      'case.json',
+    );
+    expect(again.code).toBe(EXIT_VIOLATION);
+    const replayed = JSON.parse(readFileSync(join(cwd, 'case.json'), 'utf8')).runs[0];
+    expect(replayed.trace_hash).toBe(body.trace_hash);
+    const bad = await run('sim', 'offline-edit', '--seed', '1', '--case', 'bogus:1');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('unknown reduction');
   });
 
   it('writes no failure list entries when every run passes', async () => {

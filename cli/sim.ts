@@ -10,13 +10,16 @@
  */
 
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Presets, SingleBar } from 'cli-progress';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
+import { InvalidArgumentError } from '../engine/errors.ts';
 import { getScenario, SCENARIOS } from '../scenarios/index.ts';
+import { POOL_WORKERS_MAX, runSuite } from '../sim/pool.ts';
 import { TRACE_TAIL_LINES } from '../sim/scheduler.ts';
-import { shrink } from '../sim/shrink.ts';
+import { formatCase, parseCase, runCase, type ShrunkCase, shrink } from '../sim/shrink.ts';
 import { type RunResult, runScenario, type Scenario, World } from '../sim/world.ts';
 import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, EXIT_VIOLATION, UsageError } from './command.ts';
@@ -51,6 +54,8 @@ interface SimFlags {
   seed?: string;
   json?: string;
   shard?: string;
+  jobs?: string;
+  case?: string;
 }
 
 /** One run's line in the JSON document (the history stays in the failure files). */
@@ -108,8 +113,10 @@ export function seedList(flags: SimFlags): number[] {
 export function safeRun(
   scenario: Scenario,
   seed: number,
+  shrunk?: ShrunkCase,
 ): RunResult | { scenario: string; seed: number; error: string } {
   try {
+    if (shrunk !== undefined) return runCase(scenario, seed, shrunk);
     const world = new World(scenario, seed);
     const r = world.run();
     return r.violations.length === 0
@@ -187,11 +194,64 @@ export function failureFile(
   return relative(io.cwd, file);
 }
 
+/** The shrunk case of `--case`, which needs one scenario and one `--seed`. */
+function caseFlag(flags: SimFlags, scenarios: readonly Scenario[]): ShrunkCase | undefined {
+  if (flags.case === undefined) return undefined;
+  if (flags.seed === undefined || scenarios.length !== 1)
+    throw new UsageError('--case replays one shrunk case: name one scenario and its --seed');
+  try {
+    return parseCase(flags.case);
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) throw new UsageError(`--case: ${err.message}`);
+    throw err;
+  }
+}
+
+/**
+ * Runs every (scenario, seed) on `jobs` worker threads; returns the runs in order, a failing
+ * one run again here for its history (the same run: a run is a pure function of its seed).
+ */
+async function runParallel(
+  scenarios: readonly Scenario[],
+  seeds: readonly number[],
+  jobs: number,
+  onDone: (label: string) => void,
+): Promise<(RunResult | { scenario: string; seed: number; error: string } | RunSummary)[]> {
+  const work = scenarios.flatMap((s) => seeds.map((seed) => ({ scenario: s.name, seed })));
+  const digests = await runSuite(work, {
+    workers: jobs,
+    onResult: (d) => onDone(`${d.scenario} seed ${d.seed}`),
+  });
+  return digests.map((d, i) => {
+    if (d.violations.length > 0) return safeRun(scenarios[Math.floor(i / seeds.length)]!, d.seed);
+    const summary: RunSummary = {
+      scenario: d.scenario,
+      seed: d.seed,
+      trace_hash: d.trace_hash,
+      ok: true,
+      violations: [],
+      events: d.events,
+      simulated_ms: d.simulated_ms,
+      wall_ms: d.wall_ms,
+      converged_ms: d.converged_ms ?? null,
+      writes: d.writes,
+      crashes: d.crashes,
+      swarm: d.swarm!,
+    };
+    return summary;
+  });
+}
+
 /** Runs the sim command; returns its exit code. */
-export function sim(names: readonly string[], flags: SimFlags, io: CliIo): number {
+export async function sim(names: readonly string[], flags: SimFlags, io: CliIo): Promise<number> {
   const scenarios = resolveScenarios(names);
   const seeds = seedList(flags);
+  const shrunk = caseFlag(flags, scenarios);
   const total = scenarios.length * seeds.length;
+  const jobs =
+    flags.jobs === undefined
+      ? Math.min(availableParallelism(), POOL_WORKERS_MAX)
+      : parseIntegerIn('--jobs', flags.jobs, { min: 1, max: POOL_WORKERS_MAX });
   const bar = io.tty
     ? new SingleBar(
         {
@@ -207,14 +267,27 @@ export function sim(names: readonly string[], flags: SimFlags, io: CliIo): numbe
   const started = performance.now();
   const runs: RunSummary[] = [];
   const failures: FailureFile[] = [];
-  for (const scenario of scenarios) {
-    if (!bar) io.err(`sim: ${scenario.name} x ${seeds.length} seeds\n`);
-    for (const seed of seeds) {
-      const r = safeRun(scenario, seed);
-      const s = summarize(r);
-      runs.push(s);
-      if (!s.ok) failures.push(reportViolation(io, { scenario, seed, r, s, shrink: flags.shrink !== false }));
-      bar?.increment(1, { label: `${scenario.name} seed ${seed}` });
+  const record = (
+    scenario: Scenario,
+    seed: number,
+    r: RunResult | { scenario: string; seed: number; error: string } | RunSummary,
+  ) => {
+    const s = 'ok' in r ? r : summarize(r);
+    runs.push(s);
+    if (s.ok || 'ok' in r) return;
+    failures.push(reportViolation(io, { scenario, seed, r, s, shrink: flags.shrink !== false && !shrunk }));
+  };
+  if (jobs > 1 && total > 1 && shrunk === undefined) {
+    if (!bar) io.err(`sim: ${total} runs on ${jobs} worker threads\n`);
+    const results = await runParallel(scenarios, seeds, jobs, (label) => bar?.increment(1, { label }));
+    results.forEach((r, i) => record(scenarios[Math.floor(i / seeds.length)]!, seeds[i % seeds.length]!, r));
+  } else {
+    for (const scenario of scenarios) {
+      if (!bar) io.err(`sim: ${scenario.name} x ${seeds.length} seeds\n`);
+      for (const seed of seeds) {
+        record(scenario, seed, safeRun(scenario, seed, shrunk));
+        bar?.increment(1, { label: `${scenario.name} seed ${seed}` });
+      }
     }
   }
   bar?.stop();
@@ -280,7 +353,7 @@ function reportShrink(
   first: RunResult,
 ): { shrunk_file: string; shrunk_replay: string } {
   const sh = shrink(scenario, seed, first);
-  const replay = `npx aregula sim ${scenario.name} --seed ${seed} --shrink`;
+  const replay = `npx aregula sim ${scenario.name} --seed ${seed} --case '${formatCase(sh.case)}'`;
   const file = failureFile(io, sh.run, { shrunk: true, replay });
   const ops = sh.run.history.records.filter((x) => x.type !== 'info').length;
   const firstOps = first.history.records.filter((x) => x.type !== 'info').length;
@@ -346,12 +419,28 @@ export const simCommand: CommandModule = {
       .option('--shard <i/n>', 'run only the i-th of n interleaved slices of the seeds (for CI matrices)')
       .option('--shrink', 'shrink every failing run to its smallest failing case (the default)')
       .option('--no-shrink', 'report failing runs without shrinking them')
+      .option('--jobs <n>', 'worker threads running seeds in parallel (default: the cores available)')
+      .option(
+        '--case <text>',
+        'replay a shrunk case (with one scenario and --seed), as a failure report prints it',
+      )
       .addHelpText('after', `\nScenarios:\n${list}`)
-      .action((names: string[], flags: SimFlags) => {
-        context.exitCode = guard(context.io, () => sim(names, flags, context.io));
+      .action(async (names: string[], flags: SimFlags) => {
+        context.exitCode = await guardAsync(context.io, () => sim(names, flags, context.io));
       });
   },
 };
+
+/** {@link guard} for a command whose body is asynchronous. */
+export async function guardAsync(io: CliIo, fn: () => Promise<number>): Promise<number> {
+  try {
+    return await fn();
+  } catch (err) {
+    return guard(io, () => {
+      throw err;
+    });
+  }
+}
 
 /** Runs a command's body: a usage error or an unexpected exception exits 2 with a message. */
 export function guard(io: CliIo, fn: () => number): number {

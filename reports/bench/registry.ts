@@ -7,9 +7,10 @@ import { lsmSuite } from './lsm/suite.ts';
 import { seedSuite } from './seed/suite.ts';
 import { simSuite } from './sim/suite.ts';
 import type { Suite } from './types.ts';
+import { vectorSuite } from './vector/suite.ts';
 
 /** Every registered suite, in the order `aregula bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [lsmSuite, seedSuite, simSuite];
+export const SUITES: readonly Suite[] = [lsmSuite, seedSuite, simSuite, vectorSuite];
 
 /** The suite called `name`, or undefined. */
 export function findSuite(name: string): Suite | undefined {

@@ -8,12 +8,14 @@
 
 import { assert } from '../../../engine/assert.ts';
 import { type Collection, Database } from '../../../engine/db/database.ts';
+import { decodePayload } from '../../../engine/db/payload.ts';
 import { systemClock } from '../../../engine/io/clock.ts';
 import { NodeFs } from '../../../engine/io/node-fs.ts';
 import { type Identity, identityFromSeed } from '../../../engine/log/identity.ts';
 import { nodeSigner } from '../../../engine/log/node-signer.ts';
 import type { Signer } from '../../../engine/log/signer.ts';
-import { COLLECTION, type SeedData } from './data.ts';
+import { type FeedHead, verifySignedRanges } from '../../../engine/log/verify.ts';
+import { COLLECTION, canonicalDocText, type SeedData } from './data.ts';
 import type { DocStore, DocSystem } from './doc-store.ts';
 
 /**
@@ -26,6 +28,9 @@ export const AREGULA_GROUP_COMMIT_ENTRIES = 64;
 export function expectedSignatures(n: number): number {
   return Math.ceil(n / AREGULA_GROUP_COMMIT_ENTRIES);
 }
+
+/** Entries read and verified at a time by {@link AregulaDocStore.checkWrites} (then to the next signature). */
+const CHECK_ENTRIES = 4096;
 
 /** The benchmark device: a fixed seed, so every run signs with the same key. */
 const IDENTITY: Identity = identityFromSeed(new Uint8Array(32).fill(0x5e));
@@ -97,6 +102,42 @@ class AregulaDocStore implements DocStore {
 
   async checkReads(): Promise<(unknown | undefined)[]> {
     return this.readBack(this.data.readIds);
+  }
+
+  /**
+   * The feed after a {@link writeAll} into a fresh store: entry i is write i (one put of
+   * `ids[i]` with `docs[i]`), the chain is unbroken, every group commit ends with a signature,
+   * and every one of those signatures is checked, one range at a time.
+   */
+  async checkWrites(): Promise<void> {
+    const { ids, docs, n } = this.data;
+    const author = IDENTITY.publicKey;
+    const head = this.db.feeds.head(author);
+    assert(head !== undefined, 'aregula wrote no feed');
+    assert(head.seq === n, `aregula feed holds ${head.seq} entries for ${n} writes`);
+    assert(head.signedSeq === n, `aregula feed is signed up to ${head.signedSeq} of ${n}`);
+    let verified: FeedHead | undefined;
+    let signatures = 0;
+    while ((verified?.seq ?? 0) < n) {
+      const from = (verified?.seq ?? 0) + 1;
+      const to = this.db.feeds.signedSeqAtOrAfter(author, Math.min(n, from + CHECK_ENTRIES - 1));
+      assert(to !== undefined, `aregula feed has no signature at or after ${from}`);
+      const entries = this.db.feeds.readEntries(author, from, to);
+      const ends = entries.flatMap((e, i) => (e.signed ? [i] : []));
+      signatures += ends.length;
+      verified = verifySignedRanges(verified, entries, nodeSigner, ends);
+      for (const e of entries) {
+        const ops = decodePayload(e.payload);
+        const i = e.seq - 1;
+        const op = ops[0];
+        assert(ops.length === 1 && op?.kind === 'put', `aregula entry ${e.seq} is not one put`);
+        assert(op.collection === COLLECTION && op.id === ids[i], `aregula entry ${e.seq} writes ${op.id}`);
+        const want = canonicalDocText(docs[i]);
+        assert(canonicalDocText(op.fields) === want, `aregula entry ${e.seq} carries another document`);
+      }
+    }
+    const expected = expectedSignatures(n);
+    assert(signatures === expected, `aregula feed keeps ${signatures} signatures, expected ${expected}`);
   }
 
   async reopen(): Promise<void> {

@@ -184,6 +184,41 @@ describe('the adapters', () => {
     });
   });
 
+  it('aregula checks its feed after timed writes: one verified entry per write, signed per group', async () => {
+    for (const n of [1, 64, 65, 5000]) {
+      await withStore(aregulaDocSystem, generateSeedData(n), async (store) => {
+        await store.writeAll();
+        await store.checkWrites!();
+      });
+    }
+    await withStore(aregulaDocSystem, awkward, async (store) => {
+      await store.writeAll();
+      await store.checkWrites!();
+    });
+    // Writes the check must refuse: one entry too many, entries of other documents.
+    const data = generateSeedData(70);
+    await withStore(aregulaDocSystem, data, async (store) => {
+      await store.writeAll();
+      await store.writeAll();
+      await expect(store.checkWrites!()).rejects.toThrow(/holds 140 entries for 70 writes/);
+    });
+    const dir = freshDir('aregula');
+    const other = await aregulaDocSystem.open(
+      dir,
+      seedDataOf([...data.ids].reverse(), [...data.docs].reverse(), [0]),
+    );
+    await other.writeAll();
+    await other.close();
+    const store = await aregulaDocSystem.open(dir, data);
+    try {
+      await expect(store.checkWrites!()).rejects.toThrow(/entry 1 writes/);
+    } finally {
+      await store.close();
+    }
+    expect(betterSqlite3System.name).toBe('better-sqlite3');
+    await withStore(betterSqlite3System, data, async (s) => expect(s.checkWrites).toBeUndefined());
+  });
+
   it('close twice is allowed', async () => {
     for (const system of SYSTEMS) {
       const store = await system.open(freshDir(system.name), generateSeedData(3));

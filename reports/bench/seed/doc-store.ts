@@ -39,6 +39,13 @@ export interface DocStore {
    * not sign.
    */
   readonly lastWriteSignatures: number | undefined;
+  /**
+   * Untimed, after a {@link writeAll} into a fresh store: throws unless the store holds what
+   * that system promises of each write beyond the document itself (Aregula: one entry of the
+   * device's hash-chained feed per write, in order, carrying that write, and a signature at
+   * the end of every group commit, all verified). Systems that promise nothing more omit it.
+   */
+  checkWrites?(): Promise<void>;
 }
 
 /** A system of the `seed` suite: opens stores. */

@@ -9,8 +9,10 @@
  * - `seed.reads-cold`: the same after closing and reopening the store before every sample.
  *
  * Correctness is checked without timing it: after every write sample and after every load,
- * every document reads back equal to what was written, and the timed read path's answers are
- * checked once per case against the documents they name.
+ * every document reads back equal to what was written; after every write sample Aregula's feed
+ * is verified (one entry per write, in order, carrying that write, hash-chained, every group
+ * commit's signature checked); and the timed read path's answers are checked once per case
+ * against the documents they name.
  */
 
 import { rmSync } from 'node:fs';
@@ -94,6 +96,7 @@ function writeCase(system: DocSystem, data: SeedData, env: CaseEnv): BenchCase {
         const expected = expectedSignatures(data.n);
         assert(signatures === expected, `${system.name} made ${signatures} signatures, expected ${expected}`);
       }
+      await store!.checkWrites?.();
       await checkContents(system.name, store!, data);
       await close();
     },

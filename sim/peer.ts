@@ -88,7 +88,7 @@ export class SimPeer {
       driftPpm: options.clockDriftPpm,
       gate: options.gate,
     });
-    this.identity = identityFromSeed(seedBytes(options.identitySeed));
+    this.identity = identityOf(options.identitySeed);
     this.fs = new MemoryFs({ random: options.random.stream(`disk ${options.name}`) });
     options.network.addNode(this.name, (from, bytes) => this.deliver(from, bytes));
   }
@@ -343,6 +343,21 @@ function decodeShared(payload: Uint8Array, cache: Map<string, DbOp[] | null>): D
   }
   if (cache.size < DECODED_PAYLOADS_MAX) cache.set(key, ops);
   return ops;
+}
+
+/** Identities derived so far, by seed: deriving one (and its signing key) costs milliseconds. */
+const identities = new Map<number, Identity>();
+/** Most identities remembered (worlds use small seeds: peer indexes). */
+const IDENTITIES_MAX = 1024;
+
+/** The identity of seed `n`, the same object for every world (identities are never mutated). */
+function identityOf(n: number): Identity {
+  let identity = identities.get(n);
+  if (identity === undefined) {
+    identity = identityFromSeed(seedBytes(n));
+    if (identities.size < IDENTITIES_MAX) identities.set(n, identity);
+  }
+  return identity;
 }
 
 function seedBytes(n: number): Uint8Array {

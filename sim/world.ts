@@ -84,7 +84,7 @@ export interface RunResult {
   crashes: number;
   history: History;
   trace_tail: string[];
-  /** Every action call of the chaos phase (sim/actions.ts), performed or left out. */
+  /** Every action call of the run after its setup (sim/actions.ts), performed or left out. */
   actions: readonly SimAction[];
 }
 
@@ -141,7 +141,7 @@ export class World {
   readonly swarm: Swarm;
   /** The signing backend every peer uses: node:crypto, with verifications remembered. */
   readonly signer = new MemoSigner(nodeSigner);
-  /** The actions of the chaos phase: numbered, recorded and, in a replay with a subset, filtered. */
+  /** The run's actions: numbered, recorded and, in a replay with a subset, filtered. */
   readonly actions: ActionLog;
   /** True during the chaos phase; faults and the random workload stop when it ends. */
   chaos = true;

@@ -4,10 +4,11 @@
  * flat series the charts plot (ratio bars, scaling curves over n, recall/QPS curves, latency).
  */
 
+import { SUBJECT_SYSTEM } from '../bench/report.ts';
 import type { BenchReportInput, BenchRowInput } from './schema.ts';
 
-/** The system every other one is compared against (as in reports/bench/report.ts). */
-export const SUBJECT_SYSTEM = 'aregula';
+/** The system every other one is compared against (the bench's own). */
+export { SUBJECT_SYSTEM };
 
 /** A row field that splits one workload at one size into several lines (one per value). */
 export const VARIANT_FIELDS: readonly string[] = ['ef'];

@@ -33,7 +33,7 @@ import type { HnswOptions, ResolvedOptions, SearchOptions } from './options.ts';
 import { checkFraction, checkId, checkRandom, resolveOptions, resolveSearch } from './options.ts';
 import { loadGraph, saveGraph } from './persist.ts';
 import type { NodeFilter, NodeHits } from './search.ts';
-import { drainResults, scanExact, searchGraph, sortedHits } from './search.ts';
+import { scanExact, searchGraph, topResults } from './search.ts';
 
 export type { VectorMetric } from './metric.ts';
 export type { HnswOptions, SearchOptions } from './options.ts';
@@ -313,9 +313,7 @@ export class HnswIndex {
         : Math.max(FILTER_VISIT_MIN, g.count * FILTER_VISIT_FRACTION_MAX);
     const complete = searchGraph(g, g.store.queryAt, { ef, filter, visitBudget });
     if (!complete || g.results.size < Math.min(k, g.liveCount)) return this.scan(k, filter, compareTies);
-    const found = drainResults(g);
-    const order = Array.from({ length: found.nodes.length }, (_, i) => i);
-    return sortedHits({ nodes: found.nodes, distances: found.distances, order, k, compareTies });
+    return topResults(g, k, compareTies);
   }
 
   private scan(

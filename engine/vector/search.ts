@@ -108,10 +108,11 @@ export interface NodeHits {
 }
 
 /**
- * Drains `g.results` into arrays ordered by distance, closest first (ties in heap order; the
- * caller breaks ties by id).
+ * The `k` closest nodes in `g.results`, closest first, nodes at equal distance ordered by
+ * `compareTies` (also at the k-th place). Drains the heap into typed arrays (ascending), so
+ * only runs of equal distance, which are rare, need the comparator.
  */
-export function drainResults(g: HnswGraph): NodeHits {
+export function topResults(g: HnswGraph, k: number, compareTies: (a: number, b: number) => number): NodeHits {
   const res = g.results;
   const n = res.size;
   const nodes = new Int32Array(n);
@@ -120,7 +121,21 @@ export function drainResults(g: HnswGraph): NodeHits {
     distances[i] = -res.peekKey();
     nodes[i] = res.pop();
   }
-  return { nodes, distances };
+  // Take the first k, plus every node tied with the k-th, and order each run of ties.
+  let end = Math.min(k, n);
+  while (end > 0 && end < n && distances[end] === distances[end - 1]) end++;
+  for (let i = 1; i < end; i++) {
+    const node = nodes[i]!;
+    const d = distances[i]!;
+    let j = i - 1;
+    while (j >= 0 && distances[j] === d && compareTies(nodes[j]!, node) > 0) {
+      nodes[j + 1] = nodes[j]!;
+      j--;
+    }
+    nodes[j + 1] = node;
+  }
+  const count = Math.min(k, n);
+  return { nodes: nodes.subarray(0, count), distances: distances.subarray(0, count) };
 }
 
 /**

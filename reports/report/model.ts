@@ -28,6 +28,7 @@ import {
 import type { LoadedRun, ReportInputs } from './inputs.ts';
 import type { MachineInput, RunSummaryInput } from './schema.ts';
 import {
+  caseFromReplay,
   convergenceSeries,
   type FailingSeed,
   type FaultMixRow,
@@ -199,7 +200,11 @@ async function runSection(loaded: LoadedRun): Promise<RunSection> {
     file: loaded.file,
     source: loaded.source,
     run,
-    replay: replayCommand(run.scenario, run.seed, run.shrunk === true),
+    replay: replayCommand(
+      run.scenario,
+      run.seed,
+      run.shrunk === true ? { caseText: caseFromReplay(loaded.run.replay) } : undefined,
+    ),
     timeline,
     charts,
     traceTail: trace_tail.slice(-TRACE_LINES_SHOWN),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSim, type SimReportInput } from './schema.ts';
 import {
+  caseFromReplay,
   convergenceSeries,
   failingSeeds,
   faultMixRows,
@@ -144,7 +145,15 @@ describe('failing seeds', () => {
 
   it('builds replay commands from the name and seed, never copying a hostile name into a shell line', () => {
     expect(replayCommand('tab-closed', 17)).toBe('npx aregula sim tab-closed --seed 17');
-    expect(replayCommand('tab-closed', 17, true)).toBe('npx aregula sim tab-closed --seed 17 --shrink');
+    expect(replayCommand('tab-closed', 17, { caseText: 'half-chaos,no-loss:3,17' })).toBe(
+      "npx aregula sim tab-closed --seed 17 --case 'half-chaos,no-loss:3,17'",
+    );
+    expect(replayCommand('tab-closed', 17, { caseText: undefined })).toBe(
+      'npx aregula sim tab-closed --seed 17 --shrink',
+    );
+    for (const caseText of ["x'; rm -rf ~; '", '$(id)', 'a b', 'A']) {
+      expect(replayCommand('tab-closed', 17, { caseText })).toBeUndefined();
+    }
     for (const name of ['a; rm -rf /', '$(id)', '-x', 'a b', '`id`', '', 'x'.repeat(101)]) {
       expect(replayCommand(name, 1)).toBeUndefined();
     }
@@ -155,10 +164,22 @@ describe('failing seeds', () => {
 
   it('offers the shrunk replay when the sim wrote a shrunk case', () => {
     const doc = simFixture();
-    (doc.failures as Record<string, unknown>[])[0]!.shrunk_file = 'reports/out/sim-failures/b-2-shrunk.json';
+    const ref = (doc.failures as Record<string, unknown>[])[0]!;
+    ref.shrunk_file = 'reports/out/sim-failures/b-2-shrunk.json';
+    ref.shrunk_replay = "npx aregula sim b --seed 2 --case 'no-loss:4,9'";
     const [f] = failingSeeds(parseSim('s', doc));
-    expect(f?.shrunkReplay).toBe('npx aregula sim b --seed 2 --shrink');
+    expect(f?.shrunkReplay).toBe("npx aregula sim b --seed 2 --case 'no-loss:4,9'");
     expect(f?.shrunkFile).toBe('reports/out/sim-failures/b-2-shrunk.json');
+    ref.shrunk_replay = "npx aregula sim b --seed 2 --case 'x'''; id'";
+    expect(failingSeeds(parseSim('s', doc))[0]?.shrunkReplay).toBeUndefined();
+  });
+
+  it('finds the case text at the end of a replay command', () => {
+    expect(caseFromReplay("npx aregula sim b --seed 2 --case 'no-loss:4,9'")).toBe('no-loss:4,9');
+    expect(caseFromReplay("npx aregula sim b --seed 2 --case ''")).toBe('');
+    expect(caseFromReplay('npx aregula sim b --seed 2')).toBeUndefined();
+    expect(caseFromReplay(undefined)).toBeUndefined();
+    expect(caseFromReplay("npx aregula sim b --seed 2 --case 'a' ; id")).toBe("'a' ; id");
   });
 });
 

@@ -86,15 +86,39 @@ export interface ConvergencePoint {
 
 /** Scenario names a replay command may contain: a shell word that needs no quoting. */
 const PLAIN_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+/** A shrunk case's text (`half-chaos,no-loss:3,17,42`): safe inside single quotes. */
+const CASE_TEXT = /^[a-z0-9,:-]{0,100000}$/;
+
+/**
+ * The `--case` argument of a replay command as the sim writes it (`... --case 'TEXT'`), without
+ * its quotes; anything after `--case` as it is when it is not one quoted word (so that
+ * {@link replayCommand} refuses it); undefined when there is no `--case`.
+ */
+export function caseFromReplay(replay: string | undefined): string | undefined {
+  if (replay === undefined) return undefined;
+  const at = replay.indexOf(' --case ');
+  if (at < 0) return undefined;
+  const arg = replay.slice(at + ' --case '.length);
+  return /^'([^']*)'$/.exec(arg)?.[1] ?? arg;
+}
 
 /**
  * The command that replays `scenario` at `seed` (as cli/sim.ts prints it), built from the
- * name and number rather than copied from the input; undefined when the name would need
- * shell quoting (an input that is not the simulator's own).
+ * name, the number and the shrunk case's text rather than copied from the input; undefined
+ * when the name would need shell quoting or the case text has characters a case never has
+ * (an input that is not the simulator's own). A shrunk run without its case text (a file from
+ * before `--case`) gets the command that shrinks it again.
  */
-export function replayCommand(scenario: string, seed: number, shrunk = false): string | undefined {
+export function replayCommand(
+  scenario: string,
+  seed: number,
+  shrunk: { caseText: string | undefined } | undefined = undefined,
+): string | undefined {
   if (!PLAIN_NAME.test(scenario)) return undefined;
-  return `npx aregula sim ${scenario} --seed ${seed}${shrunk ? ' --shrink' : ''}`;
+  const base = `npx aregula sim ${scenario} --seed ${seed}`;
+  if (shrunk === undefined) return base;
+  if (shrunk.caseText === undefined) return `${base} --shrink`;
+  return CASE_TEXT.test(shrunk.caseText) ? `${base} --case '${shrunk.caseText}'` : undefined;
 }
 
 /** The value at quantile `q` (0..1) of `xs` by the nearest-rank method; undefined when empty. */
@@ -227,7 +251,10 @@ export function failingSeeds(report: SimReportInput): FailingSeed[] {
         firstMessage: (r.violations[0]?.message ?? '(no violation recorded)').split('\n')[0]!,
         violations: r.violations.length,
         replay: replayCommand(r.scenario, r.seed),
-        shrunkReplay: ref?.shrunk_file === undefined ? undefined : replayCommand(r.scenario, r.seed, true),
+        shrunkReplay:
+          ref?.shrunk_file === undefined
+            ? undefined
+            : replayCommand(r.scenario, r.seed, { caseText: caseFromReplay(ref.shrunk_replay) }),
         file: ref?.file,
         shrunkFile: ref?.shrunk_file,
       };

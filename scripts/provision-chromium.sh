@@ -17,7 +17,7 @@ installed() {
 }
 
 if installed; then
-  echo "provision-chromium: $("$CHROMIUM" --version) already installed"
+  echo "provision-chromium: $("$CHROMIUM" --version 2>/dev/null) already installed"
   exit 0
 fi
 if [[ "${1:-}" == "--check" ]]; then
@@ -48,4 +48,4 @@ if ! installed; then
   echo "provision-chromium: apt-get finished but $CHROMIUM does not run" >&2
   exit 1
 fi
-echo "provision-chromium: $("$CHROMIUM" --version) installed"
+echo "provision-chromium: $("$CHROMIUM" --version 2>/dev/null) installed"

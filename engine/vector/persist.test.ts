@@ -214,3 +214,67 @@ describe('determinism', () => {
     expect(build('scalar')).toEqual(build('auto'));
   });
 });
+
+describe('the bytes follow docs/formats/hnsw.md', () => {
+  it('an empty index is exactly the documented 96 bytes', () => {
+    const index = HnswIndex.create({ dimension: 3, metric: 'cosine', random: new SeededRandom(1) });
+    const hex = Buffer.from(saved(index)).toString('hex');
+    const emptySection = '00000000d8ea82a2';
+    const header =
+      '41 52 45 48 4e 53 57 00 01 00 01 00 03 00 00 00 10 00 00 00 c8 00 00 00 40 00 00 00 00 00 00 00 00 00 00 00 ff ff ff ff 00 00 00 00';
+    expect(hex).toBe(`${header.replaceAll(' ', '')}${'00'.repeat(16)}4590608f${emptySection.repeat(4)}`);
+  });
+
+  it('a reader written from the document alone decodes a saved index', () => {
+    const index = HnswIndex.create({
+      dimension: 2,
+      metric: 'l2',
+      m: 2,
+      efConstruction: 4,
+      random: new SeededRandom(5),
+    });
+    const ids = ['a', 'bé', 'c', 'd', 'e'];
+    ids.forEach((id, i) => index.upsert(id, [i, i * i]));
+    index.delete('c');
+    const b = saved(index);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    expect(Buffer.from(b.subarray(0, 8)).toString('latin1')).toBe('AREHNSW\0');
+    expect([v.getUint16(8, true), v.getUint8(10), v.getUint32(12, true), v.getUint32(16, true)]).toEqual([
+      1, 2, 2, 2,
+    ]);
+    expect([v.getUint32(20, true), v.getUint32(28, true), v.getUint32(32, true)]).toEqual([4, 5, 1]);
+    let at = 64;
+    const section = () => {
+      const length = v.getUint32(at, true);
+      const payload = b.subarray(at + 4, at + 4 + length);
+      at += 8 + length;
+      return payload;
+    };
+    const nodes = section();
+    expect(nodes.length).toBe(5);
+    expect(nodes[2]! & 0x80).toBe(0x80);
+    expect(nodes[0]! & 0x80).toBe(0);
+    const vectors = section();
+    const floats = new Float32Array(vectors.slice().buffer);
+    expect([...floats]).toEqual([0, 0, 1, 1, 2, 4, 3, 9, 4, 16]);
+    const links = section();
+    let linkAt = 0;
+    for (let node = 0; node < 5; node++) {
+      for (let level = 0; level <= (nodes[node]! & 0x7f); level++) {
+        const count = links[linkAt]! | (links[linkAt + 1]! << 8);
+        expect(count).toBeLessThanOrEqual(level === 0 ? 4 : 2);
+        linkAt += 2 + 4 * count;
+      }
+    }
+    expect(linkAt).toBe(links.length);
+    const idBytes = section();
+    const decoded: string[] = [];
+    for (let i = 0; i < idBytes.length; ) {
+      const length = idBytes[i]! | (idBytes[i + 1]! << 8);
+      decoded.push(new TextDecoder().decode(idBytes.subarray(i + 2, i + 2 + length)));
+      i += 2 + length;
+    }
+    expect(decoded).toEqual(ids);
+    expect(at).toBe(b.length);
+  });
+});

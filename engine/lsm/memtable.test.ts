@@ -384,6 +384,18 @@ describe('Memtable arena and prefix codes', () => {
     }
   });
 
+  it('takes entries of every size up to its own chunk threshold and beyond, from the first insert', () => {
+    // Each size is the first entry of a fresh memtable, whose first chunk is the smallest.
+    for (const size of [0, 1, 16 * 1024, 16 * 1024 + 1, 100_000, 256 * 1024, 256 * 1024 + 1, 2_000_000]) {
+      const m = new Memtable();
+      const value = new Uint8Array(size).fill(3);
+      m.add(1, EntryKind.Value, Uint8Array.of(1), value);
+      m.add(2, EntryKind.Value, Uint8Array.of(2), value);
+      expect(m.find(seekKey(Uint8Array.of(1), 5))?.value).toEqual(value);
+      expect(m.find(seekKey(Uint8Array.of(2), 5))?.value).toEqual(value);
+    }
+  });
+
   it('a cursor sees entries inserted ahead of it while the node arrays grow', () => {
     const m = new Memtable();
     m.add(1, EntryKind.Value, Uint8Array.of(0), Uint8Array.of(0));

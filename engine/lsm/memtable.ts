@@ -239,7 +239,9 @@ export class Memtable {
   /** Reserves `bytes` in the arena and returns their offset in the current chunk. */
   private allocate(bytes: number): number {
     if (this.chunkUsed + bytes > this.chunk.length) {
+      // A shared chunk grows (doubling) until it is big enough for this entry too.
       const shared = bytes <= CHUNK_BYTES_MAX / 4;
+      while (shared && this.nextChunkBytes < bytes) this.nextChunkBytes *= 2;
       const size = shared ? this.nextChunkBytes : bytes;
       if (shared) this.nextChunkBytes = Math.min(CHUNK_BYTES_MAX, size * 2);
       this.chunk = new Uint8Array(size);

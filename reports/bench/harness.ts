@@ -174,6 +174,6 @@ function toRow(group: Group, system: string, tally: Tally): BenchRow {
     samples: summary.samples,
     ops_per_sample: opsPerSample,
     rss_peak_bytes: tally.rssPeakBytes,
-    ...group.workload.fields(group.n),
+    ...group.workload.fields(group.n, system),
   };
 }

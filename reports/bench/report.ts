@@ -88,7 +88,7 @@ function renderTable(systems: readonly string[], rows: readonly BenchRow[]): str
     const first = line[0]!;
     const rate = (system: string): number | undefined => line.find((r) => r.system === system)?.ops_per_sec;
     table.push([
-      first.workload,
+      typeof first.variant === 'string' ? `${first.workload} ${first.variant}` : first.workload,
       first.n.toLocaleString('en-US'),
       typeof first.unit === 'string' ? first.unit : 'op',
       ...systems.map((s) => {
@@ -101,9 +101,9 @@ function renderTable(systems: readonly string[], rows: readonly BenchRow[]): str
   return table.toString();
 }
 
-/** Identifies a table line: one workload at one size. */
+/** Identifies a table line: one workload (and variant, if any) at one size. */
 function lineKey(row: BenchRow): string {
-  return `${row.workload}\u0000${row.n}`;
+  return `${row.workload}\u0000${row.n}\u0000${typeof row.variant === 'string' ? row.variant : ''}`;
 }
 
 /** The distinct line keys of `rows`, in order of first appearance. */

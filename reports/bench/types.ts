@@ -93,8 +93,12 @@ export interface Workload {
   systems: readonly string[];
   /** How many operations one sample performs at size `n`. */
   opsPerSample(n: number): number;
-  /** Extra fields for every row of this workload at size `n` (units, batch sizes). */
-  fields(n: number): RowFields;
+  /**
+   * Extra fields for every row of this workload at size `n` (units, batch sizes). `system` is
+   * the row's system, for fields measured per system (a recall reached, an `ef` chosen); a
+   * `variant` string field tells apart the table lines of workloads that share a name.
+   */
+  fields(n: number, system: string): RowFields;
   /** Prepares `system` for this workload at size `n`. */
   createCase(system: string, n: number, env: CaseEnv): BenchCase;
 }

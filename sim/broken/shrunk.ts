@@ -10,6 +10,8 @@ import type { RunResult, Scenario } from '../world.ts';
 
 /** Shrinks `first` and asserts the shrunk case fails, replays, and has at most `stepsMax` actions. */
 export function expectSmallShrunkCase(scenario: Scenario, first: RunResult, stepsMax: number): ShrinkResult {
+  // A run that threw has no actions to shrink: report it as it is.
+  expect(first.actions, `the failing run threw: ${first.violations[0]?.message}`).toBeDefined();
   const sh = shrink(scenario, first.seed, first);
   const text = formatCase(sh.case);
   const steps = sh.run.actions.filter((a) => a.performed).map(describeAction);

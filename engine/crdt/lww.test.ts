@@ -407,31 +407,36 @@ describe('state encoding', () => {
       patch({ done: true }, st(0x0104, B, 1)),
       unset(['n'], st(0x0105, A)),
     ]);
-    const stampA = (w: number, l = 0) =>
-      `${w.toString(16).padStart(12, '0')}${l.toString(16).padStart(8, '0')}${'01'.repeat(32)}`;
-    const stampB = (w: number, l = 0) =>
-      `${w.toString(16).padStart(12, '0')}${l.toString(16).padStart(8, '0')}${'02'.repeat(32)}`;
+    const hlcHex = (w: number, l = 0) =>
+      `${w.toString(16).padStart(12, '0')}${l.toString(16).padStart(8, '0')}`;
     const expected = [
-      '01', // version
+      '02', // version
+      '02', // two authors, ascending
+      '01'.repeat(32), // author 0: A
+      '02'.repeat(32), // author 1: B
+      '03', // three stamps, ascending by (HLC, author)
+      `${hlcHex(0x0103)}00`, // stamp 0: A's delete
+      `${hlcHex(0x0104, 1)}01`, // stamp 1: B's patch
+      `${hlcHex(0x0105)}00`, // stamp 2: A's unset
       '05', // flags: writtenAt, deleted
-      stampB(0x0104, 1), // writtenAt
-      stampA(0x0103), // deleted
+      '01', // writtenAt: stamp 1
+      '00', // deleted: stamp 0
       '02', // two registers
       '04',
-      '646f6e65',
-      stampB(0x0104, 1),
+      '646f6e65', // "done"
+      '01', // stamp 1
       '01',
       '04',
-      '74727565', // "done" = true
+      '74727565', // value true
       '01',
-      '6e',
-      stampA(0x0105),
-      '00', // "n" unset
+      '6e', // "n"
+      '02', // stamp 2
+      '00', // unset
     ].join('');
     expect(hex(canonicalEncodeState(s))).toBe(expected);
     expect(materialize(s)).toEqual({ done: true });
     expect(STAMP_BYTES).toBe(HLC_BYTES + AUTHOR_BYTES);
-    expect(hex(canonicalEncodeState(EMPTY_DOC_STATE))).toBe('010000');
+    expect(hex(canonicalEncodeState(EMPTY_DOC_STATE))).toBe('0200000000');
   });
 
   test.prop([arbOps])('decodeState round-trips', (ops) => {
@@ -471,35 +476,54 @@ describe('state encoding', () => {
 
   it('rejects non-canonical encodings', () => {
     const enc = new TextEncoder();
-    const stampHex = (w: number) => `${w.toString(16).padStart(12, '0')}00000000${'01'.repeat(32)}`;
-    const reg = (name: string, w: number, json: string) => {
+    const hlcHex = (w: number) => `${w.toString(16).padStart(12, '0')}00000000`;
+    const byte = (n: number) => n.toString(16).padStart(2, '0');
+    const authors = (...fills: number[]) =>
+      `${byte(fills.length)}${fills.map((f) => byte(f).repeat(32)).join('')}`;
+    const stamps = (...s: [number, number][]) =>
+      `${byte(s.length)}${s.map(([w, a]) => `${hlcHex(w)}${byte(a)}`).join('')}`;
+    const reg = (name: string, ref: number, json: string) => {
       const n = enc.encode(name);
       const j = enc.encode(json);
-      return `${n.length.toString(16).padStart(2, '0')}${hex(n)}${stampHex(w)}01${j.length.toString(16).padStart(2, '0')}${hex(j)}`;
+      return `${byte(n.length)}${hex(n)}${byte(ref)}01${byte(j.length)}${hex(j)}`;
     };
-    const doc = (regs: string[], flags = '01', stamps = stampHex(1)) =>
-      Uint8Array.from(
-        Buffer.from(`01${flags}${stamps}${regs.length.toString(16).padStart(2, '0')}${regs.join('')}`, 'hex'),
-      );
-    expect(materialize(decodeState(doc([reg('a', 1, '1'), reg('b', 1, '2')])))).toEqual({ a: 1, b: 2 });
+    /** One author (0x01), one stamp at wall 1; flags 01 pointing at it; the registers. */
+    const doc = (regs: string[], head = `${authors(1)}${stamps([1, 0])}0100`) =>
+      Uint8Array.from(Buffer.from(`02${head}${byte(regs.length)}${regs.join('')}`, 'hex'));
+    expect(materialize(decodeState(doc([reg('a', 0, '1'), reg('b', 0, '2')])))).toEqual({ a: 1, b: 2 });
     const cases: [string, Uint8Array][] = [
-      ['unsorted', doc([reg('b', 1, '2'), reg('a', 1, '1')])],
-      ['duplicate', doc([reg('a', 1, '1'), reg('a', 1, '1')])],
-      ['whitespace in JSON', doc([reg('a', 1, ' 1')])],
-      ['unsorted JSON keys', doc([reg('a', 1, '{"y":1,"x":2}')])],
-      ['-0', doc([reg('a', 1, '-0')])],
-      ['bad JSON', doc([reg('a', 1, '{')])],
-      ['non-finite JSON', doc([reg('a', 1, '1e400')])],
-      ['dead register (before a delete)', doc([reg('a', 1, '1')], '05', stampHex(2) + stampHex(1))],
-      ['writtenAt before delete', doc([], '05', stampHex(1) + stampHex(2))],
-      ['unknown flag', doc([], '09', stampHex(1) + stampHex(2))],
-      ['unknown version', Uint8Array.of(2, 0, 0)],
+      ['unsorted', doc([reg('b', 0, '2'), reg('a', 0, '1')])],
+      ['duplicate', doc([reg('a', 0, '1'), reg('a', 0, '1')])],
+      ['whitespace in JSON', doc([reg('a', 0, ' 1')])],
+      ['unsorted JSON keys', doc([reg('a', 0, '{"y":1,"x":2}')])],
+      ['-0', doc([reg('a', 0, '-0')])],
+      ['bad JSON', doc([reg('a', 0, '{')])],
+      ['non-finite JSON', doc([reg('a', 0, '1e400')])],
+      [
+        'dead register (before a delete)',
+        doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 0], [2, 0])}050100`),
+      ],
+      ['writtenAt before delete', doc([], `${authors(1)}${stamps([1, 0], [2, 0])}050001`)],
+      ['unknown flag', doc([], `${authors(1)}${stamps([1, 0])}0900`)],
+      ['unsorted stamps', doc([reg('a', 1, '1')], `${authors(1)}${stamps([2, 0], [1, 0])}0101`)],
+      ['duplicate stamps', doc([reg('a', 1, '1')], `${authors(1)}${stamps([1, 0], [1, 0])}0100`)],
+      ['unused stamp', doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 0], [2, 0])}0100`)],
+      ['unsorted authors', doc([reg('a', 1, '1')], `${authors(2, 1)}${stamps([1, 1], [1, 0])}0100`)],
+      ['unused author', doc([reg('a', 0, '1')], `${authors(1, 2)}${stamps([1, 0])}0100`)],
+      ['stamp index out of range', doc([reg('a', 1, '1')])],
+      ['author index out of range', doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 1])}0100`)],
+      ['unknown version', Uint8Array.of(1, 0, 0, 0, 0)],
       [
         'unknown register kind',
-        Uint8Array.from(Buffer.from(`0100010161${'00'.repeat(STAMP_BYTES)}02`, 'hex')),
+        Uint8Array.from(Buffer.from(`02${authors(1)}${stamps([1, 0])}000101610002`, 'hex')),
       ],
-      ['invalid UTF-8 name', Uint8Array.from(Buffer.from(`01000101ff${'00'.repeat(STAMP_BYTES)}00`, 'hex'))],
-      ['huge field count', Uint8Array.from(Buffer.from('0100ffffffff0f', 'hex'))],
+      [
+        'invalid UTF-8 name',
+        Uint8Array.from(Buffer.from(`02${authors(1)}${stamps([1, 0])}000101ff0000`, 'hex')),
+      ],
+      ['huge field count', Uint8Array.from(Buffer.from('02000000ffffffff0f', 'hex'))],
+      ['huge author count', Uint8Array.from(Buffer.from('02ffffffff0f', 'hex'))],
+      ['trailing byte', Uint8Array.from([...doc([reg('a', 0, '1')]), 0])],
     ];
     for (const [what, bytes] of cases) {
       expect(() => decodeState(bytes), what).toThrow(DecodeError);

@@ -22,25 +22,39 @@ import {
   STATE_FORMAT_VERSION,
 } from './state-codec.ts';
 
-/** The encoder as first written (through a growing ByteWriter): the oracle for the in-place one. */
+/**
+ * An independent, plain encoder of the version 2 layout (through a growing ByteWriter, tables
+ * built with strings as keys): the oracle for the in-place one.
+ */
 function referenceEncode(state: DocState): Uint8Array {
   const enc = new TextEncoder();
-  const w = new ByteWriter(64);
-  const stamp = (s: Stamp) => {
+  const hexOf = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const hlcHex = (s: Stamp) => {
     const h = new Uint8Array(HLC_BYTES);
     encodeHlcInto(s.hlc, h, 0);
-    w.bytes(h).bytes(s.author);
+    return hexOf(h);
   };
   const { writtenAt, clearedAt, deleted } = state;
-  w.u8(STATE_FORMAT_VERSION);
+  const all = [writtenAt, clearedAt, deleted, ...[...state.fields.values()].map((r) => r.stamp)].filter(
+    (s): s is Stamp => s !== undefined,
+  );
+  // Hex strings of equal length sort like the bytes they spell.
+  const authors = [...new Set(all.map((s) => hexOf(s.author)))].sort();
+  const stampKey = (s: Stamp) => `${hlcHex(s)}${hexOf(s.author)}`;
+  const stamps = [...new Set(all.map(stampKey))].sort();
+  const w = new ByteWriter(64);
+  w.u8(STATE_FORMAT_VERSION).varint(authors.length);
+  for (const a of authors) w.bytes(Buffer.from(a, 'hex'));
+  w.varint(stamps.length);
+  for (const k of stamps)
+    w.bytes(Buffer.from(k.slice(0, 2 * HLC_BYTES), 'hex')).varint(authors.indexOf(k.slice(2 * HLC_BYTES)));
   w.u8((writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0));
-  for (const s of [writtenAt, clearedAt, deleted]) if (s) stamp(s);
+  for (const s of [writtenAt, clearedAt, deleted]) if (s) w.varint(stamps.indexOf(stampKey(s)));
   const names = [...state.fields.keys()].sort(compareUtf8);
   w.varint(names.length);
   for (const name of names) {
     const reg = state.fields.get(name)!;
-    w.lengthPrefixed(enc.encode(name));
-    stamp(reg.stamp);
+    w.lengthPrefixed(enc.encode(name)).varint(stamps.indexOf(stampKey(reg.stamp)));
     if (reg.kind === 'unset') w.u8(0);
     else w.u8(1).lengthPrefixed(enc.encode(reg.json));
   }
@@ -131,14 +145,21 @@ describe('state encoding', () => {
       b[i] = v;
       return b;
     };
-    expect(() => materializeEncoded(at(0, 2))).toThrow(DecodeError);
-    expect(() => materializeEncoded(at(1, 8 | 3))).toThrow(DecodeError);
-    // Register kind: after the header, two stamps, the count, the name "a" and its stamp.
-    const kindAt = 2 + 2 * 42 + 1 + 2 + 42;
+    expect(() => materializeEncoded(at(0, 1))).toThrow(DecodeError);
+    expect(() => materializeEncoded(at(2 + 32 + 1 + 11, 8 | 3))).toThrow(DecodeError);
+    // version 2, one author (32 bytes), one stamp (HLC, author 0), flags 3 with two indexes,
+    // one register: name "a", stamp 0, then its kind.
+    expect(bytes.subarray(0, 2)).toEqual(Uint8Array.of(2, 1));
+    const kindAt = 2 + 32 + 1 + 11 + 1 + 2 + 1 + 2 + 1;
     expect(bytes[kindAt]).toBe(1);
+    expect(bytes[kindAt - 2]).toBe(0x61);
     expect(() => materializeEncoded(at(kindAt, 7))).toThrow(DecodeError);
     // Invalid UTF-8 in a name is a DecodeError too, not a TypeError.
-    expect(() => materializeEncoded(at(2 + 2 * 42 + 2, 0xff))).toThrow(DecodeError);
+    expect(() => materializeEncoded(at(kindAt - 2, 0xff))).toThrow(DecodeError);
+    // Indexes past the tables.
+    expect(() => materializeEncoded(at(kindAt - 1, 1))).toThrow(DecodeError);
+    expect(() => materializeEncoded(at(2 + 32 + 1 + 10, 1))).toThrow(DecodeError);
+    expect(() => decodeState(at(kindAt - 1, 1))).toThrow(DecodeError);
   });
 });
 

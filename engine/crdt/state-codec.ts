@@ -1,20 +1,27 @@
 /**
- * The canonical bytes of a document's LWW state (docs/crdt.md, "State encoding"), version 1:
+ * The canonical bytes of a document's LWW state (docs/crdt.md, "State encoding"), version 2.
+ * Stamps repeat within a state (a put stamps the document and every field it writes with the
+ * same one; one device writes most fields), so each distinct author and each distinct stamp is
+ * written once, in a table, and referred to by index:
  *
- *   u8 version (1) ‖ u8 flags (1 writtenAt, 2 clearedAt, 4 deleted) ‖ the present stamps in
- *   that order ‖ varint register count ‖ registers sorted by field name in UTF-8 byte order,
- *   each: varint-length name (UTF-8) ‖ stamp ‖ u8 kind (0 unset, 1 value)
- *   ‖ for a value: varint-length canonical JSON (UTF-8)
+ *   u8 version (2)
+ *   varint A ‖ A authors (32 bytes each, strictly ascending bytewise)
+ *   varint S ‖ S stamps (10-byte HLC ‖ varint author index), strictly ascending by (HLC, author)
+ *   u8 flags (1 writtenAt, 2 clearedAt, 4 deleted) ‖ a varint stamp index per flag set, in that order
+ *   varint R ‖ R registers, strictly ascending by field name (UTF-8 bytes), each:
+ *     varint-length name (UTF-8) ‖ varint stamp index ‖ u8 kind (0 unset, 1 value)
+ *     ‖ for a value: varint-length canonical JSON (UTF-8)
  *
- * A stamp is the 10-byte HLC encoding then the 32-byte author key. Peers holding the same
+ * Every author and stamp in the tables is referred to at least once. Peers holding the same
  * state produce the same bytes. {@link decodeState} accepts only those bytes (strictly, it
  * re-encodes the result and compares); the database reads back rows it wrote itself through a
  * checksummed store, and for those {@link materializeEncoded} goes straight from the bytes to
  * the visible document.
  */
 
+import { assert } from '../assert.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { ByteReader, bytesEqual, DecodeError, varintLength } from '../lsm/coding.ts';
+import { bytesEqual, compareBytes, DecodeError, varintLength } from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
   canonicalJson,
@@ -26,19 +33,28 @@ import {
 } from './json.ts';
 import {
   AUTHOR_BYTES,
+  compareStamp,
   type DocState,
   EMPTY_DOC_STATE,
   type FieldRegister,
   mergeStates,
-  STAMP_BYTES,
   type Stamp,
 } from './lww.ts';
 import { decodeUtf8, utf8ByteLength, writeUtf8 } from './utf8.ts';
 
 /** Version byte at the start of {@link canonicalEncodeState}'s output. */
-export const STATE_FORMAT_VERSION = 1;
+export const STATE_FORMAT_VERSION = 2;
 
-function writeStamp(out: Uint8Array, at: number, s: Stamp): number {
+function writeVarint(out: Uint8Array, at: number, v: number): number {
+  while (v >= 0x80) {
+    out[at++] = (v % 128) | 0x80;
+    v = Math.floor(v / 128);
+  }
+  out[at++] = v;
+  return at;
+}
+
+function writeHlc(out: Uint8Array, at: number, s: Stamp): number {
   const { wallMs, logical } = s.hlc;
   const high = Math.floor(wallMs / 4294967296);
   const low = wallMs >>> 0;
@@ -52,17 +68,48 @@ function writeStamp(out: Uint8Array, at: number, s: Stamp): number {
   out[at + 7] = (logical >>> 16) & 0xff;
   out[at + 8] = (logical >>> 8) & 0xff;
   out[at + 9] = logical & 0xff;
-  out.set(s.author, at + HLC_BYTES);
-  return at + STAMP_BYTES;
+  return at + HLC_BYTES;
 }
 
-function writeVarint(out: Uint8Array, at: number, v: number): number {
-  while (v >= 0x80) {
-    out[at++] = (v % 128) | 0x80;
-    v = Math.floor(v / 128);
+/** The distinct stamps of a state, ascending, and their distinct authors, ascending. */
+class StampTable {
+  readonly stamps: Stamp[] = [];
+  readonly authors: Uint8Array[] = [];
+  /** `authorOf[i]`: the index in `authors` of `stamps[i]`'s author. */
+  readonly authorOf: number[] = [];
+  /** Index by stamp object: states share stamp objects, so most lookups end here. */
+  private readonly byObject = new Map<Stamp, number>();
+
+  constructor(all: Stamp[]) {
+    all.sort(compareStamp);
+    for (const s of all) {
+      const last = this.stamps[this.stamps.length - 1];
+      if (last === undefined || compareStamp(last, s) !== 0) this.stamps.push(s);
+      this.byObject.set(s, this.stamps.length - 1);
+    }
+    const byAuthor = this.stamps.map((s, i) => [s.author, i] as const);
+    byAuthor.sort((x, y) => compareBytes(x[0], y[0]));
+    for (const [author, i] of byAuthor) {
+      const last = this.authors[this.authors.length - 1];
+      if (last === undefined || compareBytes(last, author) !== 0) this.authors.push(author);
+      this.authorOf[i] = this.authors.length - 1;
+    }
   }
-  out[at++] = v;
-  return at;
+
+  indexOf(s: Stamp): number {
+    const known = this.byObject.get(s);
+    if (known !== undefined) return known;
+    let lo = 0;
+    let hi = this.stamps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareStamp(this.stamps[mid]!, s);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    throw new InvalidArgumentError('stamp missing from the state table');
+  }
 }
 
 /**
@@ -72,33 +119,46 @@ function writeVarint(out: Uint8Array, at: number, v: number): number {
 export function canonicalEncodeState(state: DocState): Uint8Array {
   const { writtenAt, clearedAt, deleted } = state;
   const names = [...state.fields.keys()].sort(compareUtf8);
+  const all: Stamp[] = [];
+  for (const s of [writtenAt, clearedAt, deleted]) if (s) all.push(s);
+  for (const reg of state.fields.values()) all.push(reg.stamp);
+  const table = new StampTable(all);
+  const { stamps, authors, authorOf } = table;
+  let size = 1 + varintLength(authors.length) + AUTHOR_BYTES * authors.length + varintLength(stamps.length);
+  for (let i = 0; i < stamps.length; i++) size += HLC_BYTES + varintLength(authorOf[i]!);
+  size += 1;
+  for (const s of [writtenAt, clearedAt, deleted]) if (s) size += varintLength(table.indexOf(s));
+  size += varintLength(names.length);
   const nameBytes: number[] = [];
   const jsonBytes: number[] = [];
-  let size = 2 + (writtenAt ? STAMP_BYTES : 0) + (clearedAt ? STAMP_BYTES : 0) + (deleted ? STAMP_BYTES : 0);
-  size += varintLength(names.length);
-  for (let i = 0; i < names.length; i++) {
-    const reg = state.fields.get(names[i]!)!;
-    const n = utf8ByteLength(names[i]!);
+  const refs: number[] = [];
+  for (const name of names) {
+    const reg = state.fields.get(name)!;
+    const n = utf8ByteLength(name);
+    const ref = table.indexOf(reg.stamp);
     nameBytes.push(n);
-    size += varintLength(n) + n + STAMP_BYTES + 1;
-    if (reg.kind === 'value') {
-      const j = utf8ByteLength(reg.json);
-      jsonBytes.push(j);
-      size += varintLength(j) + j;
-    } else jsonBytes.push(0);
+    refs.push(ref);
+    size += varintLength(n) + n + varintLength(ref) + 1;
+    const j = reg.kind === 'value' ? utf8ByteLength(reg.json) : 0;
+    jsonBytes.push(j);
+    if (reg.kind === 'value') size += varintLength(j) + j;
   }
   const out = new Uint8Array(size);
   out[0] = STATE_FORMAT_VERSION;
-  out[1] = (writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0);
-  let at = 2;
-  if (writtenAt) at = writeStamp(out, at, writtenAt);
-  if (clearedAt) at = writeStamp(out, at, clearedAt);
-  if (deleted) at = writeStamp(out, at, deleted);
+  let at = writeVarint(out, 1, authors.length);
+  for (const a of authors) {
+    out.set(a, at);
+    at += AUTHOR_BYTES;
+  }
+  at = writeVarint(out, at, stamps.length);
+  for (let i = 0; i < stamps.length; i++) at = writeVarint(out, writeHlc(out, at, stamps[i]!), authorOf[i]!);
+  out[at++] = (writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0);
+  for (const s of [writtenAt, clearedAt, deleted]) if (s) at = writeVarint(out, at, table.indexOf(s));
   at = writeVarint(out, at, names.length);
   for (let i = 0; i < names.length; i++) {
     const reg = state.fields.get(names[i]!)!;
     at = writeUtf8(names[i]!, out, writeVarint(out, at, nameBytes[i]!));
-    at = writeStamp(out, at, reg.stamp);
+    at = writeVarint(out, at, refs[i]!);
     if (reg.kind === 'unset') {
       out[at++] = 0;
     } else {
@@ -106,29 +166,116 @@ export function canonicalEncodeState(state: DocState): Uint8Array {
       at = writeUtf8(reg.json, out, writeVarint(out, at, jsonBytes[i]!));
     }
   }
+  assert(at === size, `state size computed ${size}, wrote ${at}`);
   return out;
 }
 
-function decodeText(bytes: Uint8Array, offset: number, what: string): string {
-  try {
-    return decodeUtf8(bytes, 0, bytes.length);
-  } catch {
-    throw new DecodeError(`${what} is not valid UTF-8`, offset);
+/** A cursor over state bytes that fails with {@link DecodeError} at the first thing out of place. */
+class StateReader {
+  pos = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  need(n: number): void {
+    if (this.bytes.length - this.pos < n) throw new DecodeError('state runs past the end', this.pos);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.bytes[this.pos++]!;
+  }
+
+  varint(): number {
+    let result = 0;
+    let scale = 1;
+    const start = this.pos;
+    for (let i = 0; i < 8; i++) {
+      const b = this.u8();
+      result += (b & 0x7f) * scale;
+      if (b < 0x80) return result;
+      scale *= 128;
+    }
+    throw new DecodeError('varint too long', start);
+  }
+
+  /** A count of items of at least `minBytes` each, which must fit in what is left. */
+  count(minBytes: number, what: string): number {
+    const at = this.pos;
+    const n = this.varint();
+    if (n * minBytes > this.bytes.length - this.pos) throw new DecodeError(`${n} ${what} cannot fit`, at);
+    return n;
+  }
+
+  /** A varint index below `limit`. */
+  index(limit: number, what: string): number {
+    const at = this.pos;
+    const i = this.varint();
+    if (i >= limit) throw new DecodeError(`${what} index ${i} out of range`, at);
+    return i;
+  }
+
+  /** A length-prefixed UTF-8 string. */
+  text(what: string): string {
+    const n = this.varint();
+    this.need(n);
+    const start = this.pos;
+    this.pos += n;
+    try {
+      return decodeUtf8(this.bytes, start, this.pos);
+    } catch {
+      throw new DecodeError(`${what} is not valid UTF-8`, start);
+    }
+  }
+
+  /** Reads the version and skips the author and stamp tables; returns the number of stamps. */
+  skipTables(): number {
+    const version = this.u8();
+    if (version !== STATE_FORMAT_VERSION) throw new DecodeError(`unknown state format version ${version}`, 0);
+    const authors = this.count(AUTHOR_BYTES, 'authors');
+    this.pos += AUTHOR_BYTES * authors;
+    const stamps = this.count(HLC_BYTES + 1, 'stamps');
+    for (let i = 0; i < stamps; i++) {
+      this.need(HLC_BYTES);
+      this.pos += HLC_BYTES;
+      this.index(authors, 'author');
+    }
+    return stamps;
+  }
+
+  /** Reads the version and both tables. */
+  tables(): Stamp[] {
+    const version = this.u8();
+    if (version !== STATE_FORMAT_VERSION) throw new DecodeError(`unknown state format version ${version}`, 0);
+    const authorCount = this.count(AUTHOR_BYTES, 'authors');
+    const authors: Uint8Array[] = [];
+    for (let i = 0; i < authorCount; i++) {
+      authors.push(this.bytes.slice(this.pos, this.pos + AUTHOR_BYTES));
+      this.pos += AUTHOR_BYTES;
+    }
+    const stampCount = this.count(HLC_BYTES + 1, 'stamps');
+    const stamps: Stamp[] = [];
+    for (let i = 0; i < stampCount; i++) {
+      this.need(HLC_BYTES);
+      const hlc = decodeHlc(this.bytes, this.pos);
+      this.pos += HLC_BYTES;
+      stamps.push(Object.freeze({ hlc, author: authors[this.index(authorCount, 'author')]! }));
+    }
+    return stamps;
+  }
+
+  flags(): number {
+    const flags = this.u8();
+    if (flags > 7) throw new DecodeError(`unknown state flags ${flags}`, this.pos - 1);
+    return flags;
   }
 }
 
-function readStamp(r: ByteReader): Stamp {
-  const hlc = decodeHlc(r.bytes(HLC_BYTES));
-  return Object.freeze({ hlc, author: r.bytes(AUTHOR_BYTES).slice() });
-}
-
-function readRegister(r: ByteReader, stamp: Stamp, strict: boolean): FieldRegister {
+function readRegister(r: StateReader, stamp: Stamp, strict: boolean): FieldRegister {
   const at = r.pos;
   const kind = r.u8();
   if (kind === 0) return Object.freeze({ kind: 'unset', stamp });
   if (kind !== 1) throw new DecodeError(`unknown register kind ${kind}`, at);
   const textAt = r.pos;
-  const text = decodeText(r.lengthPrefixed(), textAt, 'field value');
+  const text = r.text('field value');
   let value: unknown;
   let json: string;
   try {
@@ -153,72 +300,32 @@ function readRegister(r: ByteReader, stamp: Stamp, strict: boolean): FieldRegist
 export function decodeState(bytes: Uint8Array, options: { verifyCanonical?: boolean } = {}): DocState {
   if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
   const strict = options.verifyCanonical !== false;
-  const r = new ByteReader(bytes);
-  const version = r.u8();
-  if (version !== STATE_FORMAT_VERSION) throw new DecodeError(`unknown state format version ${version}`, 0);
-  const flags = r.u8();
-  if (flags > 7) throw new DecodeError(`unknown state flags ${flags}`, 1);
-  const writtenAt = flags & 1 ? readStamp(r) : undefined;
-  const clearedAt = flags & 2 ? readStamp(r) : undefined;
-  const deleted = flags & 4 ? readStamp(r) : undefined;
-  const countAt = r.pos;
-  const count = r.varint();
-  // Each register takes at least a name length, a stamp and a kind byte.
-  if (count > r.remaining() / (STAMP_BYTES + 2)) throw new DecodeError(`${count} fields cannot fit`, countAt);
+  const r = new StateReader(bytes);
+  const stamps = r.tables();
+  const flags = r.flags();
+  const ref = () => stamps[r.index(stamps.length, 'stamp')]!;
+  const writtenAt = flags & 1 ? ref() : undefined;
+  const clearedAt = flags & 2 ? ref() : undefined;
+  const deleted = flags & 4 ? ref() : undefined;
+  // Each register takes at least a name length, a stamp index and a kind byte.
+  const count = r.count(3, 'fields');
   const fields = new Map<string, FieldRegister>();
   for (let i = 0; i < count; i++) {
     const nameAt = r.pos;
-    const name = decodeText(r.lengthPrefixed(), nameAt, 'field name');
+    const name = r.text('field name');
     try {
       checkFieldName(name, 'field name');
     } catch (e) {
       throw new DecodeError((e as Error).message, nameAt);
     }
-    fields.set(name, readRegister(r, readStamp(r), strict));
+    fields.set(name, readRegister(r, ref(), strict));
   }
-  if (r.remaining() !== 0) throw new DecodeError(`${r.remaining()} trailing bytes`, r.pos);
+  if (r.pos !== bytes.length) throw new DecodeError(`${bytes.length - r.pos} trailing bytes`, r.pos);
   const state = mergeStates(EMPTY_DOC_STATE, { fields, writtenAt, clearedAt, deleted });
   if (strict && !bytesEqual(canonicalEncodeState(state), bytes)) {
     throw new DecodeError('state is not in canonical form (order, duplicates, dead entries or flags)', 0);
   }
   return state;
-}
-
-/** A cursor over trusted state bytes that fails with {@link DecodeError} past the end. */
-class TrustedReader {
-  pos = 0;
-  constructor(private readonly bytes: Uint8Array) {}
-
-  need(n: number): void {
-    if (this.bytes.length - this.pos < n) throw new DecodeError('state runs past the end', this.pos);
-  }
-
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    const start = this.pos;
-    for (let i = 0; i < 8; i++) {
-      this.need(1);
-      const b = this.bytes[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw new DecodeError('varint too long', start);
-  }
-
-  /** Reads a length-prefixed UTF-8 string. */
-  text(what: string): string {
-    const n = this.varint();
-    this.need(n);
-    const start = this.pos;
-    this.pos += n;
-    try {
-      return decodeUtf8(this.bytes, start, this.pos);
-    } catch {
-      throw new DecodeError(`${what} is not valid UTF-8`, start);
-    }
-  }
 }
 
 /**
@@ -230,20 +337,17 @@ class TrustedReader {
  * Structural damage is still a {@link DecodeError}; canonical form is not re-verified.
  */
 export function materializeEncoded(bytes: Uint8Array): JsonObject | undefined {
-  if (bytes.length < 2) throw new DecodeError('state shorter than its header', 0);
-  if (bytes[0] !== STATE_FORMAT_VERSION) throw new DecodeError(`unknown state format version ${bytes[0]}`, 0);
-  const flags = bytes[1]!;
-  if (flags > 7) throw new DecodeError(`unknown state flags ${flags}`, 1);
+  const r = new StateReader(bytes);
+  const stamps = r.skipTables();
+  const flags = r.flags();
   if ((flags & 1) === 0) return undefined;
-  const r = new TrustedReader(bytes);
-  r.pos = 2 + STAMP_BYTES * ((flags & 1) + ((flags >> 1) & 1) + ((flags >> 2) & 1));
-  const count = r.varint();
+  for (let f = flags; f !== 0; f >>= 1) if (f & 1) r.index(stamps, 'stamp');
+  const count = r.count(3, 'fields');
   let text = '{';
   for (let i = 0; i < count; i++) {
     const name = r.text('field name');
-    r.need(STAMP_BYTES + 1);
-    r.pos += STAMP_BYTES;
-    const kind = bytes[r.pos++];
+    r.index(stamps, 'stamp');
+    const kind = r.u8();
     if (kind === 0) continue;
     if (kind !== 1) throw new DecodeError(`unknown register kind ${kind}`, r.pos - 1);
     const json = r.text('field value');

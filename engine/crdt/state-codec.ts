@@ -81,6 +81,14 @@ class StampTable {
   private readonly byObject = new Map<Stamp, number>();
 
   constructor(all: Stamp[]) {
+    // Most states hold one stamp object throughout (a document one write created).
+    if (all.length > 0 && all.every((s) => s === all[0])) {
+      this.stamps.push(all[0]!);
+      this.authors.push(all[0]!.author);
+      this.authorOf.push(0);
+      this.byObject.set(all[0]!, 0);
+      return;
+    }
     all.sort(compareStamp);
     for (const s of all) {
       const last = this.stamps[this.stamps.length - 1];

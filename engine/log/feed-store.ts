@@ -22,7 +22,8 @@
  *
  * The store assumes it is the only writer of its key prefixes (`f`, `s`, `h`, `x`) in the LSM;
  * it caches heads and fork records in memory and updates the caches only after a write
- * succeeds.
+ * succeeds. Local appends rewrite the head record only now and then
+ * ({@link HEAD_RECORD_INTERVAL_ENTRIES}); {@link FeedStore.head} finds the rest.
  */
 
 import { assert } from '../assert.ts';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { SUITES } from '../reports/bench/registry.ts';
 import type { CliIo } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK } from './command.ts';
 import { main, packageVersion } from './main.ts';
@@ -74,7 +75,8 @@ describe('aregula bench', () => {
     const { code, out, err } = await run('bench', 'lsm', 'nosuch');
     expect(code).toBe(EXIT_CANNOT_RUN);
     expect(out).toBe('');
-    expect(err).toContain('unknown suite "nosuch" (known suites: lsm, seed, sim)');
+    expect(err).toContain(`unknown suite "nosuch" (known suites: ${SUITES.map((s) => s.name).join(', ')})`);
+    expect(SUITES.map((s) => s.name)).toEqual(expect.arrayContaining(['lsm', 'seed', 'sim']));
   });
 
   it.each([

@@ -195,10 +195,7 @@ export class SsTableWriter {
   /** Set while a write is in flight; stays set if it throws, since a block may then be lost. */
   private failed = false;
 
-  constructor(
-    file: FileHandle,
-    options: SsTableOptions = {},
-  ) {
+  constructor(file: FileHandle, options: SsTableOptions = {}) {
     this.blockBytes = checkOption(
       'blockBytes',
       options.blockBytes ?? DEFAULT_BLOCK_BYTES,

@@ -53,6 +53,12 @@ export interface SimPeerOptions {
   gate?: ActionGate;
 }
 
+/**
+ * Apart from each other, in identity seeds, are a device's successive disks: far more than any
+ * world's peer count, so a replacement's key is never another peer's.
+ */
+const IDENTITY_SEED_STRIDE_PER_WIPE = 1_000_003;
+
 /** Sync tick per profile: how often a peer says hello to its neighbours. */
 export const SYNC_INTERVAL_MS: Record<Profile, number> = { browser: 700, laptop: 1000, pi: 400 };
 
@@ -61,7 +67,8 @@ export class SimPeer {
   readonly name: string;
   readonly profile: Profile;
   readonly clock: VirtualClock;
-  readonly identity: Identity;
+  /** The device key of its current disk: a replaced disk gets a new one (see {@link wipe}). */
+  identity: Identity;
   fs: MemoryFs;
   db: Database | undefined;
   /** Neighbours this peer syncs with. */
@@ -69,11 +76,8 @@ export class SimPeer {
   private sessions = new Map<string, SyncSession>();
   /** The running store as the sync sessions see it, with reads remembered within one step. */
   private replica: ReplicaCache | undefined;
-  /**
-   * A device that lost its disk and kept its identity must first get its own feed back from
-   * its peers: writing before that would reuse sequence numbers it already used (a fork).
-   */
-  restoring = false;
+  /** Disks this device has lost so far; each replacement signs with a key of its own. */
+  private wipes = 0;
   /** Problems the checkers must report (a store that would not reopen, a peer's protocol error). */
   readonly problems: string[] = [];
   private readonly options: SimPeerOptions;
@@ -137,13 +141,21 @@ export class SimPeer {
     this.options.history.info(this.name, 'crash', 'power loss');
   }
 
-  /** The disk is gone for good (the device died); a fresh one takes its identity. */
+  /**
+   * The disk is gone for good (the device died). The replacement restores every feed from its
+   * peers, its old one included, but signs new writes with a new device key: reusing the old
+   * key would sign new entries at sequence numbers the old disk may already have used and
+   * shared with a peer that is offline now, which is a fork (the feed store detects it and
+   * quarantines the feed, and the device's later writes never reach that peer). No wait for
+   * "caught up with everyone" can rule that out, since an offline peer cannot be asked.
+   */
   wipe(): void {
     this.crash({ keepDataUnits: () => 0, keepNamespaceOps: () => 0 });
     this.fs = new MemoryFs({
       random: this.options.random.stream(`disk ${this.name} wiped ${this.options.scheduler.nowMs}`),
     });
-    this.restoring = true;
+    this.wipes++;
+    this.identity = identityOf(this.options.identitySeed + IDENTITY_SEED_STRIDE_PER_WIPE * this.wipes);
     this.options.history.info(this.name, 'crash', 'disk replaced');
   }
 
@@ -160,14 +172,6 @@ export class SimPeer {
     if (!this.db) {
       h.fail(i, 'DOWN');
       return;
-    }
-    if (this.restoring) {
-      const all = [...this.neighbours].every((n) => this.sessions.get(n)?.caughtUp === true);
-      if (!all) {
-        h.fail(i, 'RESTORING');
-        return;
-      }
-      this.restoring = false;
     }
     try {
       const receipt = this.db.transaction(

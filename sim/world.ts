@@ -12,7 +12,9 @@
  * trace hash (sim/scheduler.ts) covers every event and note.
  */
 
+import type { Database } from '../engine/db/database.ts';
 import type { DbOp } from '../engine/db/payload.ts';
+import { bytesToHex } from '../engine/hex.ts';
 import { CrashPolicy } from '../engine/io/memory-fs.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { ActionLog, type SimAction } from './actions.ts';
@@ -376,8 +378,13 @@ export class World {
     return undefined;
   }
 
+  /**
+   * True when every peer is up and holds the same entries. Entries are counted to each feed's
+   * head, not to its last signature: a device's durable but not yet signed writes (it signs
+   * them when it next greets a peer) must reach everyone before the world is quiet.
+   */
   private agree(): boolean {
-    const svs = this.peers.map((p) => (p.db ? JSON.stringify([...p.db.feeds.stateVector()].sort()) : 'down'));
+    const svs = this.peers.map((p) => (p.db ? heldEntries(p.db) : 'down'));
     return svs.every((s) => s === svs[0] && s !== 'down');
   }
 
@@ -476,6 +483,14 @@ function defaultLinks(peers: PeerSpec[]): [string, string][] {
 }
 
 /** Runs one scenario at one seed. */
+/** A peer's feeds as text, `author:headSeq` in author order, signed or not, for comparing peers. */
+function heldEntries(db: Database): string {
+  return db.feeds
+    .authors()
+    .map((author) => `${bytesToHex(author)}:${db.feeds.head(author)?.seq ?? 0}`)
+    .join(' ');
+}
+
 export function runScenario(scenario: Scenario, seed: number, options: WorldOptions = {}): RunResult {
   return new World(scenario, seed, options).run();
 }

@@ -56,7 +56,7 @@ export async function runWorkloads(
   for (const n of options.sizes)
     assert(Number.isSafeInteger(n) && n > 0, `size must be a positive integer: ${n}`);
   const progress = options.progress ?? new SilentProgress();
-  const groups = planGroups(workloads, options);
+  const groups = planGroups(workloads, options, (note) => progress.note(note));
   const rounds = options.warmupSamples + options.samples;
   progress.start(groups.reduce((sum, g) => sum + g.systems.length * rounds, 0));
   const root = mkdtempSync(join(options.tempRoot ?? tmpdir(), 'aregula-bench-'));
@@ -71,14 +71,25 @@ export async function runWorkloads(
 }
 
 /** The workload and size pairs to run, in order, with the systems each one measures. */
-function planGroups(workloads: readonly Workload[], options: HarnessOptions): Group[] {
+function planGroups(
+  workloads: readonly Workload[],
+  options: HarnessOptions,
+  note: (line: string) => void,
+): Group[] {
   const groups: Group[] = [];
   for (const workload of workloads) {
     const systems = workload.systems.filter(
       (s) => options.systems === undefined || options.systems.includes(s),
     );
     if (systems.length === 0) continue;
-    for (const n of options.sizes) groups.push({ workload, n, systems });
+    for (const n of options.sizes) {
+      const measured = systems.filter((s) => {
+        const why = workload.skip?.(s, n);
+        if (why !== undefined) note(`bench: ${workload.name} n=${n}: ${s} not measured: ${why}`);
+        return why === undefined;
+      });
+      if (measured.length > 0) groups.push({ workload, n, systems: measured });
+    }
   }
   return groups;
 }

@@ -99,6 +99,12 @@ export interface Workload {
    * `variant` string field tells apart the table lines of workloads that share a name.
    */
   fields(n: number, system: string): RowFields;
+  /**
+   * Why `system` is not measured at size `n`, or undefined when it is (optional: without it
+   * every system runs at every size). The harness prints each reason as a note; a workload
+   * that skips should also say so in its rows' fields, so the JSON tells it too.
+   */
+  skip?(system: string, n: number): string | undefined;
   /** Prepares `system` for this workload at size `n`. */
   createCase(system: string, n: number, env: CaseEnv): BenchCase;
 }

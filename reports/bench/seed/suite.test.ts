@@ -4,12 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runWorkloads } from '../harness.ts';
 import { LineProgress } from '../progress.ts';
 import { findSuite } from '../registry.ts';
 import { writeReport } from '../report.ts';
 import { runBench } from '../run.ts';
-import { expectedSignatures } from './aregula-store.ts';
-import { SEED_SYSTEMS, SQLITE3_CLI_NOTE, seedSuite } from './suite.ts';
+import { aregulaDocSystem, expectedSignatures } from './aregula-store.ts';
+import { betterSqlite3System } from './better-sqlite3-store.ts';
+import type { DocSystem } from './doc-store.ts';
+import { sqlite3CliSystem } from './sqlite3-cli-store.ts';
+import {
+  SEED_SYSTEMS,
+  SQLITE3_CLI_NOTE,
+  SQLITE3_CLI_WRITES_N_MAX,
+  seedSuite,
+  seedWorkloads,
+  sqlite3CliWritesSkipped,
+} from './suite.ts';
 
 const repoDir = fileURLToPath(new URL('../../../', import.meta.url));
 // The contract checker lives in the shared folder beside the checkout (../shared), as in CI.
@@ -71,6 +82,32 @@ describe('the seed suite', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('skips the sqlite3 program past its write size, saying so in a note and in the rows', async () => {
+    const systems = new Map<string, DocSystem>([
+      ['aregula', aregulaDocSystem],
+      ['better-sqlite3', betterSqlite3System],
+      ['sqlite3-cli', sqlite3CliSystem],
+    ]);
+    const lines: string[] = [];
+    const rows = await runWorkloads(seedWorkloads(systems, { cliWritesNMax: 100 }), {
+      sizes: [100, 101],
+      warmupSamples: 0,
+      samples: 1,
+      progress: new LineProgress({ write: (t) => lines.push(t) }),
+    });
+    const at = (workload: string, n: number) =>
+      rows.filter((r) => r.workload === workload && r.n === n).map((r) => r.system);
+    expect(at('seed.writes', 100)).toEqual([...SEED_SYSTEMS]);
+    expect(at('seed.writes', 101)).toEqual(['aregula', 'better-sqlite3']);
+    expect(at('seed.reads-hot', 101)).toEqual([...SEED_SYSTEMS]);
+    const skipped = rows.filter((r) => r.workload === 'seed.writes' && r.n === 101);
+    for (const r of skipped) expect(r.sqlite3_cli_not_measured).toMatch(/measured up to n=100 /);
+    expect(rows.filter((r) => r.n === 100).every((r) => r.sqlite3_cli_not_measured === undefined)).toBe(true);
+    expect(lines.join('')).toMatch(/seed\.writes n=101: sqlite3-cli not measured: .*disk-bound/);
+    expect(sqlite3CliWritesSkipped(SQLITE3_CLI_WRITES_N_MAX)).toBeUndefined();
+    expect(sqlite3CliWritesSkipped(SQLITE3_CLI_WRITES_N_MAX + 1)).toMatch(/SQLITE3_CLI_WRITES_N_MAX/);
   });
 
   it('keeps to the systems asked for', async () => {

@@ -7,9 +7,10 @@
  *    fewer writes, no scripted story. The passes repeat until none helps or the budget of runs
  *    is spent.
  * 2. Events. The run's actions (sim/actions.ts: every write, read, commit, crash, restart,
- *    partition, heal, clock jump...) are cut down by delta debugging (Zeller's ddmin, after a
- *    search for the shortest failing prefix): the world replays with a subset of its actions,
- *    the others skipped where they would have happened, so a handful of steps remain.
+ *    partition, heal, clock jump...) are cut down: the shortest failing prefix, whole groups (a
+ *    kind, a peer), then delta debugging by complements (chunks removed in sweeps of halving
+ *    size). Each candidate is a replay with a subset of the actions, the others skipped where
+ *    they would have happened, so a handful of steps remain.
  *
  * The seed stays the same, every reduction is a pure function of the scenario and action ids
  * are stable under filtering, so the result is a {@link ShrunkCase} that replays exactly with
@@ -17,6 +18,7 @@
  */
 
 import { InvalidArgumentError } from '../engine/errors.ts';
+import type { SimAction } from './actions.ts';
 import { CALM } from './network.ts';
 import { type RunResult, runScenario, type Scenario, type Swarm, swarmOf } from './world.ts';
 
@@ -280,18 +282,30 @@ class ActionOracle {
   }
 }
 
-function splitInto(list: readonly number[], n: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const part = list.slice(Math.floor((i * list.length) / n), Math.floor(((i + 1) * list.length) / n));
-    if (part.length > 0) out.push(part);
+/**
+ * Groups of actions that often go together: every action of one kind (all reads, all commits,
+ * all clock changes...), and every action of one peer. Removing a whole group is one run.
+ */
+function actionGroups(actions: readonly SimAction[], ids: readonly number[]): number[][] {
+  const byKey = new Map<string, number[]>();
+  const add = (key: string, id: number) => {
+    const list = byKey.get(key);
+    if (list === undefined) byKey.set(key, [id]);
+    else list.push(id);
+  };
+  for (const id of ids) {
+    const a = actions[id]!;
+    add(`kind ${a.kind}`, id);
+    if (a.peer !== undefined) add(`peer ${a.peer}`, id);
   }
-  return out;
+  return [...byKey.keys()].sort().map((k) => byKey.get(k)!);
 }
 
 /**
- * The event pass: the shortest failing prefix of the actions (binary search), then ddmin over
- * what is left. Returns the kept ids (ascending) and their failing run.
+ * The event pass: the shortest failing prefix of the actions (binary search); then whole groups
+ * (a kind, a peer) removed at once; then chunks removed in sweeps of halving size (delta
+ * debugging by complements: after a sweep that removes nothing, the chunks halve, down to single
+ * actions). Returns the kept ids (ascending) and their failing run.
  */
 function shrinkActions(
   scenario: Scenario,
@@ -303,54 +317,36 @@ function shrinkActions(
   const oracle = new ActionOracle(scenario, seed, checkers, runsMax);
   let current = performed(failing);
   let best = failing;
+  const without = (out: readonly number[]): number[] => {
+    const set = new Set(out);
+    return current.filter((id) => !set.has(id));
+  };
   // The shortest failing prefix: failures usually need a few early steps, not the whole story.
   let lo = 0;
   let hi = current.length;
   while (lo < hi && !oracle.spent) {
     const mid = (lo + hi) >> 1;
     const r = oracle.test(current.slice(0, mid));
-    if (r) {
-      hi = mid;
-      best = r;
-    } else lo = mid + 1;
+    if (r) [hi, best] = [mid, r];
+    else lo = mid + 1;
   }
-  if (hi < current.length) current = current.slice(0, hi);
-  // ddmin: try each chunk alone, then each complement, refining the chunks when neither fails.
-  let n = 2;
-  while (current.length >= 2 && !oracle.spent) {
-    const chunks = splitInto(current, n);
-    let next: number[] | undefined;
-    for (const chunk of chunks) {
-      const r = oracle.test(chunk);
-      if (r) {
-        [next, best] = [chunk, r];
-        n = 2;
-        break;
-      }
-    }
-    if (next === undefined && chunks.length > 2) {
-      for (const chunk of chunks) {
-        const out = new Set(chunk);
-        const rest = current.filter((id) => !out.has(id));
-        const r = oracle.test(rest);
-        if (r) {
-          [next, best] = [rest, r];
-          n = Math.max(n - 1, 2);
-          break;
-        }
-      }
-    }
-    if (next !== undefined) {
-      current = next;
-      continue;
-    }
-    if (n >= current.length) break;
-    n = Math.min(n * 2, current.length);
+  current = current.slice(0, hi);
+  for (const group of actionGroups(failing.actions, current)) {
+    const rest = without(group);
+    if (rest.length === current.length) continue;
+    const r = oracle.test(rest);
+    if (r) [current, best] = [rest, r];
   }
-  // A single action may be removable too (ddmin stops at two).
-  if (current.length === 1 && !oracle.spent) {
-    const r = oracle.test([]);
-    if (r) [current, best] = [[], r];
+  for (let size = Math.ceil(current.length / 2); size >= 1 && !oracle.spent; ) {
+    let removed = false;
+    // From the end: later actions depend on earlier ones more often than the reverse.
+    for (let end = current.length; end > 0 && !oracle.spent; end -= size) {
+      const chunk = current.slice(Math.max(0, end - size), end);
+      const r = oracle.test(without(chunk));
+      if (r) [current, best, removed] = [without(chunk), r, true];
+    }
+    if (!removed) size = size === 1 ? 0 : Math.ceil(size / 2);
+    else size = Math.min(size, Math.ceil(current.length / 2));
   }
   return { keep: current, run: best, runs: oracle.runs };
 }

@@ -280,7 +280,9 @@ export async function sim(names: readonly string[], flags: SimFlags, io: CliIo):
   if (jobs > 1 && total > 1 && shrunk === undefined) {
     if (!bar) io.err(`sim: ${total} runs on ${jobs} worker threads\n`);
     const results = await runParallel(scenarios, seeds, jobs, (label) => bar?.increment(1, { label }));
-    results.forEach((r, i) => record(scenarios[Math.floor(i / seeds.length)]!, seeds[i % seeds.length]!, r));
+    for (const [i, r] of results.entries()) {
+      record(scenarios[Math.floor(i / seeds.length)]!, seeds[i % seeds.length]!, r);
+    }
   } else {
     for (const scenario of scenarios) {
       if (!bar) io.err(`sim: ${scenario.name} x ${seeds.length} seeds\n`);

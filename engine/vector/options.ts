@@ -137,8 +137,9 @@ export interface SearchOptions {
   /** Beam width; default the index's `efSearch`. Raised to `k` when smaller. */
   ef?: number;
   /**
-   * Only ids for which this returns true are returned. It must not modify the index; it is
-   * called at most once per node and search.
+   * Only ids for which this returns true are returned. It must not use the index (that throws)
+   * and may be called more than once for the same id in one search (the graph walk, then the
+   * exact scan when the walk falls back to it).
    */
   filter?: (id: string) => boolean;
 }

@@ -14,7 +14,7 @@ import { MemoryFs } from '../io/memory-fs.ts';
 import { identityFromSeed } from '../log/identity.ts';
 import { nodeSigner } from '../log/node-signer.ts';
 import type { Lsm } from '../lsm/lsm.ts';
-import { Database, type DatabaseOptions } from './database.ts';
+import { type Collection, Database, type DatabaseOptions } from './database.ts';
 import type { DocCacheOptions } from './doc-cache.ts';
 import { viewKey } from './views.ts';
 
@@ -30,7 +30,7 @@ type Op =
 
 type Action =
   | { kind: 'write'; ops: Op[] }
-  | { kind: 'get'; c: number; id: number }
+  | { kind: 'get'; c: number; id: number; via: 'db' | 'collection' }
   | { kind: 'all'; c: number }
   | { kind: 'remote'; ops: Op[]; aheadMs: number }
   | { kind: 'ingest' }
@@ -61,7 +61,15 @@ const action: fc.Arbitrary<Action> = fc.oneof(
       ops: fc.array(op, { minLength: 1, maxLength: 3 }),
     }),
   },
-  { weight: 8, arbitrary: fc.record({ kind: fc.constant('get' as const), c: coll, id: doc }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      kind: fc.constant('get' as const),
+      c: coll,
+      id: doc,
+      via: fc.constantFrom('db' as const, 'collection' as const),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('all' as const), c: coll }) },
   {
     weight: 3,
@@ -96,9 +104,22 @@ class Replica {
     return Database.open({ ...this.options, fs: this.fs, documentCache: this.cache });
   }
 
+  private readonly collections = new Map<string, Collection>();
+
   reopen(): void {
     this.db.close();
     this.db = this.open();
+    this.collections.clear();
+  }
+
+  /** One long-lived Collection object per name and open database. */
+  collectionOf(name: string): Collection {
+    let c = this.collections.get(name);
+    if (c === undefined) {
+      c = this.db.collection(name);
+      this.collections.set(name, c);
+    }
+    return c;
   }
 }
 
@@ -164,7 +185,9 @@ describe('database: the document cache', () => {
             const id = IDS[a.id]!;
             const want = replicas[0]!.db.get(c, id);
             for (const r of replicas) {
-              const got = r.db.get(c, id);
+              // Collection objects live across writes, ingests, rebuilds (not reopens): their
+              // own fast path must stay exact too.
+              const got = a.via === 'db' ? r.db.get(c, id) : r.collectionOf(c).get(id);
               expect(got).toEqual(want);
               expectDeepFrozen(got);
             }
@@ -252,7 +275,11 @@ describe('database: the document cache', () => {
     expect(() => db.get('', 'x')).toThrow(/collection name/);
     expect(() => db.get('c\0', 'x')).toThrow(/NUL/);
     expect(() => db.get('c', 'x'.repeat(513))).toThrow(/MAX_ID_BYTES|document id/);
+    const c = db.collection('c');
+    expect(c.get('x')).toEqual({ v: 1 });
+    expect(c.get('x')).toEqual({ v: 1 });
     db.close();
     expect(() => db.get('c', 'x')).toThrow(/closed/);
+    expect(() => c.get('x')).toThrow(/closed/);
   });
 });

@@ -22,7 +22,7 @@ import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import { Lsm, type LsmOptions } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
-import { DocCache, type DocCacheOptions } from './doc-cache.ts';
+import { type CollectionSlots, DocCache, type DocCacheOptions } from './doc-cache.ts';
 import {
   collectionNameBytes,
   type DbOp,
@@ -82,6 +82,9 @@ export interface Transaction {
 
 /** A named set of documents. */
 export class Collection {
+  /** This collection's cached documents, once any is cached (see `CollectionSlots`). */
+  private slots: CollectionSlots | undefined;
+
   constructor(
     private readonly db: Database,
     /** The collection's name. */
@@ -111,7 +114,16 @@ export class Collection {
 
   /** Document `id` (deep-frozen), or undefined. */
   get(id: string): JsonObject | undefined {
-    return this.db.get(this.name, id);
+    // A hit in this collection's map is exact (a closed database's maps are empty); a miss
+    // asks the database, which checks, reads and caches, and hands back the current map.
+    const slot = this.slots?.get(id);
+    if (slot !== undefined) {
+      slot.referenced = true;
+      return slot.doc;
+    }
+    const doc = this.db.get(this.name, id);
+    this.slots = this.db.cachedSlots(this.name);
+    return doc;
   }
 
   /** Every visible document (deep-frozen), in id order (bytewise UTF-8). */
@@ -262,6 +274,11 @@ export class Database {
       const doc = materializeEncoded(value);
       if (doc !== undefined) yield [idOfKey(key, prefix), doc];
     }
+  }
+
+  /** @internal The document cache's map for `collection` (see `CollectionSlots`). */
+  cachedSlots(collection: string): CollectionSlots | undefined {
+    return this.cache.slotsOf(collection);
   }
 
   /**

@@ -2,7 +2,12 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject } from '../crdt/lww.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { DOC_CACHE_ENTRIES_DEFAULT, DOC_CACHE_ENTRIES_LIMIT, DocCache } from './doc-cache.ts';
+import {
+  DOC_CACHE_COLLECTIONS_MAX,
+  DOC_CACHE_ENTRIES_DEFAULT,
+  DOC_CACHE_ENTRIES_LIMIT,
+  DocCache,
+} from './doc-cache.ts';
 
 const doc = (v: number): JsonObject => Object.freeze({ v });
 
@@ -48,6 +53,33 @@ describe('DocCache', () => {
     c.set('a', '6', doc(6), 101);
     expect(c.get('a', '6')).toBeUndefined();
     expect(c.get('a', '5')).toBeDefined();
+  });
+
+  it('hands out collection maps that stay exact: emptied on clear, entries gone when evicted', () => {
+    const c = new DocCache({ entriesMax: 2 });
+    expect(c.slotsOf('a')).toBeUndefined();
+    c.set('a', '1', doc(1), 1);
+    const a = c.slotsOf('a')!;
+    expect(a.get('1')!.doc).toEqual({ v: 1 });
+    c.set('a', '2', doc(2), 1);
+    c.set('b', '1', doc(3), 1);
+    expect(a.size).toBe(1);
+    c.invalidate('a', '2');
+    c.set('a', '3', doc(4), 1);
+    expect([...a.keys()].every((id) => c.get('a', id) !== undefined)).toBe(true);
+    c.clear();
+    expect(a.size).toBe(0);
+    c.set('a', '1', doc(5), 1);
+    expect(c.slotsOf('a')).toBe(a);
+    expect(a.get('1')!.doc).toEqual({ v: 5 });
+    // Past DOC_CACHE_COLLECTIONS_MAX collections the maps are emptied and dropped.
+    const many = new DocCache();
+    many.set('first', 'x', doc(0), 1);
+    const first = many.slotsOf('first')!;
+    for (let i = 0; i < DOC_CACHE_COLLECTIONS_MAX; i++) many.set(`c${i}`, 'x', doc(i), 1);
+    expect(first.size).toBe(0);
+    expect(many.slotsOf('first')).toBeUndefined();
+    expect(many.size).toBeLessThanOrEqual(DOC_CACHE_COLLECTIONS_MAX);
   });
 
   it('caches nothing with entriesMax 0, and refuses bad bounds', () => {

@@ -26,6 +26,8 @@ export const DOC_CACHE_ENTRIES_DEFAULT = 16_384;
 export const DOC_CACHE_BYTES_DEFAULT = 8 * 1024 * 1024;
 /** Largest `entriesMax` accepted (the ring is an array of this many slots at most). */
 export const DOC_CACHE_ENTRIES_LIMIT = 1 << 24;
+/** Most collections with a map of their own; past it, the whole cache is emptied and starts over. */
+export const DOC_CACHE_COLLECTIONS_MAX = 1024;
 
 /** Cache bounds. Zero entries disables the cache. */
 export interface DocCacheOptions {
@@ -39,7 +41,17 @@ export interface DocCacheOptions {
 export interface CachedDoc {
   /** The document (deep-frozen), or undefined when it is absent. */
   readonly doc: JsonObject | undefined;
+  /** Set on every hit (the CLOCK reference bit). */
+  referenced: boolean;
 }
+
+/**
+ * One collection's entries by id. A map handed out by {@link DocCache.slotsOf} stays exact for
+ * as long as anyone holds it: entries leave it when they are evicted or invalidated, and when
+ * the cache is cleared or drops the map every entry is removed first, so a map nobody else
+ * uses any more is simply empty.
+ */
+export type CollectionSlots = ReadonlyMap<string, CachedDoc>;
 
 interface Slot extends CachedDoc {
   doc: JsonObject | undefined;
@@ -99,6 +111,14 @@ export class DocCache {
   }
 
   /**
+   * The map of `collection`'s entries, for a caller that looks ids up itself (setting
+   * `referenced` on a hit), or undefined while none is cached. See {@link CollectionSlots}.
+   */
+  slotsOf(collection: string): CollectionSlots | undefined {
+    return this.collections.get(collection);
+  }
+
+  /**
    * Caches `doc` (undefined: known absent) for (`collection`, `id`), whose view row is `bytes`
    * long. A document larger than the whole byte budget is not cached.
    */
@@ -107,6 +127,7 @@ export class DocCache {
     this.invalidate(collection, id);
     let owner = this.collections.get(collection);
     if (owner === undefined) {
+      if (this.collections.size >= DOC_CACHE_COLLECTIONS_MAX) this.clear(true);
       owner = new Map();
       this.collections.set(collection, owner);
     }
@@ -131,10 +152,14 @@ export class DocCache {
     this.release(slot);
   }
 
-  /** Forgets everything. */
-  clear(): void {
+  /**
+   * Forgets everything. The collection maps are emptied, not replaced, so a map handed out
+   * earlier cannot answer with a forgotten entry; with `dropMaps` they are then dropped too.
+   */
+  clear(dropMaps = false): void {
     for (const slot of this.ring) this.release(slot);
-    this.collections.clear();
+    for (const owner of this.collections.values()) owner.clear();
+    if (dropMaps) this.collections.clear();
     assert(this.entries === 0, 'cache entries counted wrong');
     assert(this.bytes === 0, 'cache bytes counted wrong');
   }

@@ -40,7 +40,7 @@ import {
   mergeStates,
   type Stamp,
 } from './lww.ts';
-import { decodeUtf8, utf8ByteLength, writeUtf8 } from './utf8.ts';
+import { decodeUtf8, prefixedUtf8BytesMax, writePrefixedUtf8 } from './utf8.ts';
 
 /** Version byte at the start of {@link canonicalEncodeState}'s output. */
 export const STATE_FORMAT_VERSION = 2;
@@ -122,7 +122,7 @@ class StampTable {
 
 /**
  * The canonical bytes of a state (layout in the file header): peers holding the same state
- * produce the same bytes. The size is computed first, so the bytes are written once, in place.
+ * produce the same bytes. Written once into a buffer sized for the longest possible texts.
  */
 export function canonicalEncodeState(state: DocState): Uint8Array {
   const { writtenAt, clearedAt, deleted } = state;
@@ -132,26 +132,15 @@ export function canonicalEncodeState(state: DocState): Uint8Array {
   for (const reg of state.fields.values()) all.push(reg.stamp);
   const table = new StampTable(all);
   const { stamps, authors, authorOf } = table;
-  let size = 1 + varintLength(authors.length) + AUTHOR_BYTES * authors.length + varintLength(stamps.length);
-  for (let i = 0; i < stamps.length; i++) size += HLC_BYTES + varintLength(authorOf[i]!);
-  size += 1;
-  for (const s of [writtenAt, clearedAt, deleted]) if (s) size += varintLength(table.indexOf(s));
-  size += varintLength(names.length);
-  const nameBytes: number[] = [];
-  const jsonBytes: number[] = [];
-  const refs: number[] = [];
+  let room = 1 + varintLength(authors.length) + AUTHOR_BYTES * authors.length + varintLength(stamps.length);
+  for (let i = 0; i < stamps.length; i++) room += HLC_BYTES + varintLength(authorOf[i]!);
+  room += 1 + 3 * varintLength(stamps.length) + varintLength(names.length);
   for (const name of names) {
     const reg = state.fields.get(name)!;
-    const n = utf8ByteLength(name);
-    const ref = table.indexOf(reg.stamp);
-    nameBytes.push(n);
-    refs.push(ref);
-    size += varintLength(n) + n + varintLength(ref) + 1;
-    const j = reg.kind === 'value' ? utf8ByteLength(reg.json) : 0;
-    jsonBytes.push(j);
-    if (reg.kind === 'value') size += varintLength(j) + j;
+    room += prefixedUtf8BytesMax(name) + varintLength(stamps.length) + 1;
+    if (reg.kind === 'value') room += prefixedUtf8BytesMax(reg.json);
   }
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(room);
   out[0] = STATE_FORMAT_VERSION;
   let at = writeVarint(out, 1, authors.length);
   for (const a of authors) {
@@ -163,19 +152,19 @@ export function canonicalEncodeState(state: DocState): Uint8Array {
   out[at++] = (writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0);
   for (const s of [writtenAt, clearedAt, deleted]) if (s) at = writeVarint(out, at, table.indexOf(s));
   at = writeVarint(out, at, names.length);
-  for (let i = 0; i < names.length; i++) {
-    const reg = state.fields.get(names[i]!)!;
-    at = writeUtf8(names[i]!, out, writeVarint(out, at, nameBytes[i]!));
-    at = writeVarint(out, at, refs[i]!);
+  for (const name of names) {
+    const reg = state.fields.get(name)!;
+    at = writePrefixedUtf8(name, out, at);
+    at = writeVarint(out, at, table.indexOf(reg.stamp));
     if (reg.kind === 'unset') {
       out[at++] = 0;
     } else {
       out[at++] = 1;
-      at = writeUtf8(reg.json, out, writeVarint(out, at, jsonBytes[i]!));
+      at = writePrefixedUtf8(reg.json, out, at);
     }
   }
-  assert(at === size, `state size computed ${size}, wrote ${at}`);
-  return out;
+  assert(at <= room, `state room ${room}, wrote ${at}`);
+  return out.slice(0, at);
 }
 
 /** A cursor over state bytes that fails with {@link DecodeError} at the first thing out of place. */

@@ -1,6 +1,14 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { decodeUtf8, UTF8_INLINE_CHARS_MAX, utf8ByteLength, utf8Bytes, writeUtf8 } from './utf8.ts';
+import {
+  decodeUtf8,
+  prefixedUtf8BytesMax,
+  UTF8_INLINE_CHARS_MAX,
+  utf8ByteLength,
+  utf8Bytes,
+  writePrefixedUtf8,
+  writeUtf8,
+} from './utf8.ts';
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -53,6 +61,33 @@ describe('utf8', () => {
       else expect(decodeUtf8(bytes, start, end)).toBe(want);
     },
   );
+
+  test.prop(
+    [
+      fc.oneof(
+        anyString,
+        // Around the lengths where the reserved varint is longer than the real one.
+        fc.integer({ min: 40, max: 46 }).map((n) => 'a'.repeat(n)),
+        fc.integer({ min: 5455, max: 5470 }).map((n) => 'é'.repeat(n)),
+        fc.integer({ min: 5455, max: 5470 }).map((n) => 'b'.repeat(n)),
+      ),
+      fc.nat(5),
+    ],
+    { numRuns: 300 },
+  )('writes varint(byte length) then the UTF-8, within the room it asks for', (s, at) => {
+    const text = encoder.encode(s);
+    const len: number[] = [];
+    for (let v = text.length; ; v = Math.floor(v / 128)) {
+      len.push(v >= 128 ? (v % 128) | 0x80 : v);
+      if (v < 128) break;
+    }
+    const out = new Uint8Array(at + prefixedUtf8BytesMax(s)).fill(0xee);
+    const end = writePrefixedUtf8(s, out, at);
+    expect(end).toBe(at + len.length + text.length);
+    expect(end).toBeLessThanOrEqual(out.length);
+    expect(out.subarray(at, end)).toEqual(Uint8Array.of(...len, ...text));
+    expect(out.subarray(0, at).every((b) => b === 0xee)).toBe(true);
+  });
 
   it('keeps a leading U+FEFF instead of dropping it as a byte-order mark', () => {
     const bytes = utf8Bytes('\ufeffid');

@@ -71,6 +71,43 @@ export function writeUtf8(s: string, out: Uint8Array, at: number): number {
   return at;
 }
 
+function varintBytes(v: number): number {
+  let n = 1;
+  while (v >= 0x80) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
+/** Room {@link writePrefixedUtf8} may need for `s`: a varint and three bytes per UTF-16 unit. */
+export function prefixedUtf8BytesMax(s: string): number {
+  return varintBytes(3 * s.length) + 3 * s.length;
+}
+
+/**
+ * Writes `s` as a LEB128 varint byte length followed by its UTF-8, at `at` in `out` (which
+ * has room for {@link prefixedUtf8BytesMax}(s) bytes), and returns the offset just past it.
+ * The text is encoded once, after room for the longest possible length; if the real length
+ * needs fewer varint bytes the text moves down (a memmove), which costs less than measuring
+ * the string first.
+ */
+export function writePrefixedUtf8(s: string, out: Uint8Array, at: number): number {
+  const reserved = varintBytes(3 * s.length);
+  const start = at + reserved;
+  const end = writeUtf8(s, out, start);
+  let n = end - start;
+  const needed = varintBytes(n);
+  if (needed < reserved) out.copyWithin(at + needed, start, end);
+  const textEnd = at + needed + n;
+  while (n >= 0x80) {
+    out[at++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at] = n;
+  return textEnd;
+}
+
 /** `s` in UTF-8, as `TextEncoder.encode` gives it. */
 export function utf8Bytes(s: string): Uint8Array {
   if (s.length > UTF8_INLINE_CHARS_MAX) return encoder.encode(s);

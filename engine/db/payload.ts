@@ -11,7 +11,13 @@
 
 import { assert } from '../assert.ts';
 import { type CanonicalFields, canonicalFields, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
-import { decodeUtf8, utf8ByteLength, utf8Bytes, writeUtf8 } from '../crdt/utf8.ts';
+import {
+  decodeUtf8,
+  prefixedUtf8BytesMax,
+  utf8ByteLength,
+  utf8Bytes,
+  writePrefixedUtf8,
+} from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteReader, DecodeError, varintLength } from '../lsm/coding.ts';
 
@@ -171,45 +177,36 @@ function writeBytes(out: Uint8Array, at: number, b: Uint8Array): number {
 }
 
 /**
- * Encodes the operations of one entry. The size is computed first and every byte written
- * once; the fields' canonical text is encoded straight into the payload.
+ * Encodes the operations of one entry: every byte written once into a buffer sized for the
+ * longest possible text, with the fields' canonical text encoded straight into it.
  */
 export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   checkOpCount(ops.length);
-  let size = 1 + varintLength(ops.length);
-  const textBytes: number[] = [];
+  let room = 1 + varintLength(ops.length);
   for (const p of ops) {
-    size += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
-    size += varintLength(p.idBytes.length) + p.idBytes.length;
-    if (p.fields !== undefined) {
-      const n = utf8ByteLength(p.fields.text);
-      textBytes.push(n);
-      size += varintLength(n) + n;
-    } else if (p.op.kind === 'unset') {
-      size += varintLength(p.op.names.length);
-      for (const n of p.op.names) {
-        const b = utf8ByteLength(n);
-        size += varintLength(b) + b;
-      }
+    room += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
+    room += varintLength(p.idBytes.length) + p.idBytes.length;
+    if (p.fields !== undefined) room += prefixedUtf8BytesMax(p.fields.text);
+    else if (p.op.kind === 'unset') {
+      room += varintLength(p.op.names.length);
+      for (const n of p.op.names) room += prefixedUtf8BytesMax(n);
     }
   }
-  const out = new Uint8Array(size);
+  const out = new Uint8Array(room);
   out[0] = PAYLOAD_VERSION;
   let at = writeVarint(out, 1, ops.length);
-  let t = 0;
   for (const p of ops) {
     out[at++] = KIND[p.op.kind];
     at = writeBytes(out, at, p.collectionBytes);
     at = writeBytes(out, at, p.idBytes);
-    if (p.fields !== undefined) {
-      at = writeUtf8(p.fields.text, out, writeVarint(out, at, textBytes[t++]!));
-    } else if (p.op.kind === 'unset') {
+    if (p.fields !== undefined) at = writePrefixedUtf8(p.fields.text, out, at);
+    else if (p.op.kind === 'unset') {
       at = writeVarint(out, at, p.op.names.length);
-      for (const n of p.op.names) at = writeUtf8(n, out, writeVarint(out, at, utf8ByteLength(n)));
+      for (const n of p.op.names) at = writePrefixedUtf8(n, out, at);
     }
   }
-  assert(at === size, `payload size computed ${size}, wrote ${at}`);
-  return out;
+  assert(at <= room, `payload room ${room}, wrote ${at}`);
+  return at === room ? out : out.slice(0, at);
 }
 
 /** Encodes the operations of one entry (checking each). */

@@ -234,7 +234,7 @@ describe('the bytes follow docs/formats/hnsw.md', () => {
       random: new SeededRandom(5),
     });
     const ids = ['a', 'bé', 'c', 'd', 'e'];
-    ids.forEach((id, i) => index.upsert(id, [i, i * i]));
+    for (const [i, id] of ids.entries()) index.upsert(id, [i, i * i]);
     index.delete('c');
     const b = saved(index);
     const v = new DataView(b.buffer, b.byteOffset, b.byteLength);

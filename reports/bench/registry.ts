@@ -4,13 +4,14 @@
  */
 
 import { lsmSuite } from './lsm/suite.ts';
+import { mergeSuite } from './merge/suite.ts';
 import { seedSuite } from './seed/suite.ts';
 import { simSuite } from './sim/suite.ts';
 import type { Suite } from './types.ts';
 import { vectorSuite } from './vector/suite.ts';
 
 /** Every registered suite, in the order `aregula bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [lsmSuite, seedSuite, simSuite, vectorSuite];
+export const SUITES: readonly Suite[] = [lsmSuite, seedSuite, simSuite, vectorSuite, mergeSuite];
 
 /** The suite called `name`, or undefined. */
 export function findSuite(name: string): Suite | undefined {

@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import type { Hub } from './hub.ts';
 import { HubError } from './hub-error.ts';
 import { RateLimiter } from './rate-limit.ts';
+import { registerSignaling, Signaling } from './signaling.ts';
 
 /** Content type of a request body holding one sync message. */
 export const SYNC_MESSAGE_TYPE = 'application/x-aregula-sync';
@@ -196,6 +197,13 @@ export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions =
         'x-accel-buffering': 'no',
       },
     });
+  });
+
+  registerSignaling(app, {
+    signaling: new Signaling({ deviceStatus: (d) => hub.access.feedStatus(d), nowMs }),
+    authenticated,
+    readJson,
+    stopping: () => state.draining,
   });
 
   app.notFound((c) =>

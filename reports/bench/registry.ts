@@ -3,6 +3,7 @@
  * `aregula bench` and its `--help` pick it up from this list.
  */
 
+import { durabilitySuite } from './durability/suite.ts';
 import { lsmSuite } from './lsm/suite.ts';
 import { mergeSuite } from './merge/suite.ts';
 import { seedSuite } from './seed/suite.ts';
@@ -11,7 +12,14 @@ import type { Suite } from './types.ts';
 import { vectorSuite } from './vector/suite.ts';
 
 /** Every registered suite, in the order `aregula bench` runs them when none is named. */
-export const SUITES: readonly Suite[] = [lsmSuite, seedSuite, simSuite, vectorSuite, mergeSuite];
+export const SUITES: readonly Suite[] = [
+  lsmSuite,
+  seedSuite,
+  simSuite,
+  vectorSuite,
+  mergeSuite,
+  durabilitySuite,
+];
 
 /** The suite called `name`, or undefined. */
 export function findSuite(name: string): Suite | undefined {

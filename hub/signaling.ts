@@ -276,6 +276,8 @@ export function registerSignaling(app: Hono, r: SignalingRoutes): void {
       abort: c.req.raw.signal,
       stopping: r.stopping,
     });
-    return c.json({ messages });
+    // A poll cut short by shutdown also closes its connection: an idle keep-alive socket
+    // would otherwise hold the server open until the shutdown grace period runs out.
+    return c.json({ messages }, 200, r.stopping() ? { connection: 'close' } : {});
   });
 }

@@ -42,7 +42,12 @@ export class DatabaseReplica implements SyncReplica {
   }
 
   headHash(author: string, seq: number): Uint8Array | undefined {
-    const entries = this.feeds.readEntries(hexToBytes(author), seq, seq);
+    const key = hexToBytes(author);
+    // Sync asks for the hash at the advertised (signed) seq, which is almost always the head:
+    // the head's hash is cached, so only an unsigned tail costs a read and a hash.
+    const head = this.feeds.head(key);
+    if (head !== undefined && head.seq === seq) return head.hash.subarray(0, 8);
+    const entries = this.feeds.readEntries(key, seq, seq);
     if (entries.length === 0) return undefined;
     return this.db.signer.sha256(entries[0]!.body).subarray(0, 8);
   }

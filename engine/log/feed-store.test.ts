@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CorruptionError, InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
+import { SeededRandom } from '../io/random.ts';
 import { Lsm } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import {
@@ -563,5 +564,40 @@ describe('damaged store', () => {
     expect(() => bad.store.head(alice.publicKey)).toThrow(CorruptionError);
     lsm.delete(Uint8Array.of(0x66, ...alice.publicKey, 0, 0, 0, 0, 0, 0, 0, 2));
     expect(() => store.ingest(feed)).toThrow(CorruptionError);
+  });
+});
+
+describe('state vector from cached heads', () => {
+  it('matches a cold store over the same LSM after appends, signs and ingests of new authors', () => {
+    const { lsm, store } = open();
+    // Touch the state vector first, so later authors must be added to the loaded index.
+    expect(store.stateVector()).toEqual(new Map());
+    store.appendLocal(alice, { hlc: testHlc(1), payload: text('a') }, { sign: false });
+    const authors = [3, 4, 5, 6].map((n) => testIdentity(n));
+    for (const [i, who] of authors.entries()) {
+      expect(store.ingest(makeFeed(who, i + 1)).rejected).toEqual([]);
+      store.stateVector();
+    }
+    store.sign(alice);
+    const cold = new FeedStore(lsm, nodeSigner).stateVector();
+    const warm = store.stateVector();
+    expect([...warm]).toEqual([...cold]);
+    // Key order, as the head records' scan gives it.
+    expect([...warm.keys()]).toEqual([...warm.keys()].sort());
+    expect(warm.size).toBe(5);
+    expect(warm.get(hex(alice.publicKey))).toBe(1);
+    expect(warm.get(hex(authors[3]!.publicKey))).toBe(4);
+  });
+});
+
+describe('sign with sync when nothing is left to sign', () => {
+  it('still syncs, so an entry appended signed but unsynced survives a power loss', () => {
+    const { fs, store } = open();
+    store.appendLocal(alice, { hlc: testHlc(1), payload: text('a') }, { sign: true, sync: false });
+    expect(store.sign(alice, { sync: true })).toBeUndefined();
+    fs.crash({ random: new SeededRandom(0) });
+    const again = open(fs);
+    expect(again.store.head(alice.publicKey)).toMatchObject({ seq: 1, signedSeq: 1 });
+    again.lsm.close();
   });
 });

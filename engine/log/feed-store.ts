@@ -149,6 +149,10 @@ function checkSeqArg(seq: unknown, what: string): asserts seq is number {
 export class FeedStore {
   /** Heads by author id; null caches "no feed". */
   private readonly heads = new Map<string, StoredHead | null>();
+  /** Authors with a stored head, by id; undefined until first needed (see {@link knownAuthors}). */
+  private authorIndex: Map<string, Uint8Array> | undefined;
+  /** {@link authorIndex} in key order; undefined when it must be re-sorted. */
+  private authorsSorted: [string, Uint8Array][] | undefined;
   /** Fork seq of each quarantined author. */
   private readonly forked = new Map<string, number>();
 
@@ -240,6 +244,7 @@ export class FeedStore {
       batch.put(authorKey(HEAD_PREFIX, author), encodeHead(next));
     this.lsm.write(batch, { sync: options.sync === true });
     this.heads.set(id, next);
+    this.noteAuthor(id, author);
     return entry;
   }
 
@@ -252,7 +257,13 @@ export class FeedStore {
     checkIdentity(identity);
     const author = identity.publicKey;
     const head = this.head(author);
-    if (head === undefined || head.signedSeq === head.seq) return undefined;
+    if (head === undefined || head.signedSeq === head.seq) {
+      // Nothing to sign, but a caller asking for a sync is about to share what is signed
+      // (which may have been appended signed and unsynced): make it durable first, or a crash
+      // could lose shared entries and the device would reuse their seqs (a fork).
+      if (options.sync === true) this.lsm.sync();
+      return undefined;
+    }
     const signature = this.signer.sign(identity, signingMessage(head.hash));
     const batch = options.batch ?? new WriteBatch();
     batch.put(seqKey(SIGNATURE_PREFIX, author, head.seq), signature);
@@ -315,7 +326,10 @@ export class FeedStore {
     }
     options.beforeWrite?.(result.added, batch);
     if (batch.count > 0) this.lsm.write(batch, { sync: options.sync === true });
-    for (const [id, head] of heads) this.heads.set(id, head);
+    for (const [id, head] of heads) {
+      this.heads.set(id, head);
+      this.noteAuthor(id, groups.get(id)![0]!.author);
+    }
     for (const fork of result.forks) this.forked.set(idOf(fork.author), fork.seq);
     return result;
   }
@@ -386,12 +400,36 @@ export class FeedStore {
 
   /** Signed seqs by author (hex): what this store can offer peers, for sync's state vectors. */
   stateVector(): Map<string, number> {
+    // Answered from the cached heads: sync asks on every message, and a scan of the head
+    // records per call was a large share of a sync's cost.
     const out = new Map<string, number>();
-    for (const [key, value] of this.lsm.scan({ prefix: Uint8Array.of(HEAD_PREFIX) })) {
-      const author = key.subarray(1);
-      out.set(authorHex(author), decodeHead(value, `head ${authorHex(author)}`).signedSeq);
-    }
+    for (const [id, author] of this.knownAuthors())
+      out.set(authorHex(author), this.headOf(author, id)!.signedSeq);
     return out;
+  }
+
+  /**
+   * Every author with a stored head, in key order (by id), loaded by one scan of the head
+   * records on first use and kept current by every write that stores a new author's head.
+   */
+  private knownAuthors(): [string, Uint8Array][] {
+    if (this.authorsSorted !== undefined) return this.authorsSorted;
+    if (this.authorIndex === undefined) {
+      this.authorIndex = new Map();
+      for (const [key] of this.lsm.scan({ prefix: Uint8Array.of(HEAD_PREFIX) })) {
+        const author = key.slice(1);
+        this.authorIndex.set(idOf(author), author);
+      }
+    }
+    this.authorsSorted = [...this.authorIndex].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return this.authorsSorted;
+  }
+
+  /** Records that `author` now has a stored head (after the write that stored it). */
+  private noteAuthor(id: string, author: Uint8Array): void {
+    if (this.authorIndex === undefined || this.authorIndex.has(id)) return;
+    this.authorIndex.set(id, author.slice());
+    this.authorsSorted = undefined;
   }
 
   /** Every author with a stored feed, in key order. */

@@ -134,6 +134,9 @@ describe('WebRtcTransport negotiation', () => {
     deliver(peer, cand(3));
     await new Promise((r) => setTimeout(r, 5));
     expect(pcs[0]!.added).toEqual(['c1', 'c2', 'c3']);
+    // The same offer again (a repeated delivery) does not restart the connection.
+    deliver(peer, { kind: 'offer', session: 'S', data: 'offer-sdp' });
+    expect(pcs.length).toBe(1);
     t.close();
     expect(pcs[0]!.closed).toBe(true);
     expect(sent.at(-1)!.signal.kind).toBe('bye');

@@ -430,6 +430,8 @@ export class WebRtcTransport implements Transport {
     }
     if (signal.kind === 'offer') {
       if (this.offers(from)) return; // Only the smaller key offers: a stray offer is ignored.
+      // A repeated offer of the session already being answered changes nothing.
+      if (link !== undefined && link.session === signal.session && link.pc !== undefined) return;
       if (link !== undefined) void this.answer(link, signal);
       else if (this.pendingOffers.has(from) || this.pendingOffers.size < PENDING_OFFERS_MAX)
         this.pendingOffers.set(from, { signal, candidates: [] });

@@ -124,7 +124,15 @@ function reportFailure(io: CliIo, dir: string, r: FeedReplayResult): void {
 function printSummary(io: CliIo, runs: FeedReplayResult[], wallMs: number): void {
   const t = new Table({
     style: { head: [], border: [] },
-    head: ['replays', 'failed', 'deliveries', 'chunks out of order', 'crashes', 'converged ms (median)', 'wall s'],
+    head: [
+      'replays',
+      'failed',
+      'deliveries',
+      'chunks out of order',
+      'crashes',
+      'converged ms (median)',
+      'wall s',
+    ],
   });
   const sum = (f: (r: FeedReplayResult) => number) => runs.reduce((a, r) => a + f(r), 0);
   const converged = runs

@@ -10,8 +10,7 @@
 
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { compareBytes, DecodeError } from '../lsm/coding.ts';
-import { HLC_BYTES } from './hlc.ts';
+import { compareBytes } from '../lsm/coding.ts';
 import {
   AUTHOR_BYTES,
   applyOp,
@@ -31,10 +30,9 @@ import {
   MAX_JSON_OBJECT_KEYS,
   materialize,
   mergeStates,
-  STAMP_BYTES,
   type Stamp,
 } from './lww.ts';
-import { canonicalEncodeState, decodeState } from './state-codec.ts';
+import { canonicalEncodeState } from './state-codec.ts';
 
 function author(fill: number, last = fill): Uint8Array {
   const a = new Uint8Array(AUTHOR_BYTES).fill(fill);
@@ -396,141 +394,6 @@ describe('compareUtf8', () => {
   test.prop([wellFormed, wellFormed])('orders like the UTF-8 bytes', (x, y) => {
     const enc = new TextEncoder();
     expect(Math.sign(compareUtf8(x, y))).toBe(Math.sign(compareBytes(enc.encode(x), enc.encode(y))));
-  });
-});
-
-describe('state encoding', () => {
-  it('matches the documented example byte for byte', () => {
-    const s = fold([
-      patch({ title: 'hi', n: 1 }, st(0x0102, A)),
-      del(st(0x0103, A)),
-      patch({ done: true }, st(0x0104, B, 1)),
-      unset(['n'], st(0x0105, A)),
-    ]);
-    const hlcHex = (w: number, l = 0) =>
-      `${w.toString(16).padStart(12, '0')}${l.toString(16).padStart(8, '0')}`;
-    const expected = [
-      '02', // version
-      '02', // two authors, ascending
-      '01'.repeat(32), // author 0: A
-      '02'.repeat(32), // author 1: B
-      '03', // three stamps, ascending by (HLC, author)
-      `${hlcHex(0x0103)}00`, // stamp 0: A's delete
-      `${hlcHex(0x0104, 1)}01`, // stamp 1: B's patch
-      `${hlcHex(0x0105)}00`, // stamp 2: A's unset
-      '05', // flags: writtenAt, deleted
-      '01', // writtenAt: stamp 1
-      '00', // deleted: stamp 0
-      '02', // two registers
-      '04',
-      '646f6e65', // "done"
-      '01', // stamp 1
-      '01',
-      '04',
-      '74727565', // value true
-      '01',
-      '6e', // "n"
-      '02', // stamp 2
-      '00', // unset
-    ].join('');
-    expect(hex(canonicalEncodeState(s))).toBe(expected);
-    expect(materialize(s)).toEqual({ done: true });
-    expect(STAMP_BYTES).toBe(HLC_BYTES + AUTHOR_BYTES);
-    expect(hex(canonicalEncodeState(EMPTY_DOC_STATE))).toBe('0200000000');
-  });
-
-  test.prop([arbOps])('decodeState round-trips', (ops) => {
-    const s = fold(ops);
-    const bytes = canonicalEncodeState(s);
-    const back = decodeState(bytes);
-    expect(canonicalEncodeState(back)).toEqual(bytes);
-    expect(materialize(back)).toEqual(materialize(s));
-    // The decoded state merges like the original.
-    expect(bytesOf(mergeStates(back, fold(ops.slice(0, 3))))).toBe(bytesOf(s));
-  });
-
-  test.prop([arbOps, fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 300 })(
-    'a changed byte is a DecodeError or decodes to a state that encodes to exactly those bytes',
-    (ops, at, xor) => {
-      const bytes = canonicalEncodeState(fold(ops));
-      const bad = bytes.slice();
-      bad[at % bad.length]! ^= xor;
-      let decoded: DocState | undefined;
-      try {
-        decoded = decodeState(bad);
-      } catch (e) {
-        expect(e).toBeInstanceOf(DecodeError);
-        return;
-      }
-      expect(canonicalEncodeState(decoded)).toEqual(bad);
-    },
-  );
-
-  test.prop([arbOps])('every truncation is a DecodeError', (ops) => {
-    const bytes = canonicalEncodeState(fold(ops));
-    for (let n = 0; n < bytes.length; n++) {
-      expect(() => decodeState(bytes.subarray(0, n))).toThrow(DecodeError);
-    }
-    expect(() => decodeState(Uint8Array.of(...bytes, 0))).toThrow(DecodeError);
-  });
-
-  it('rejects non-canonical encodings', () => {
-    const enc = new TextEncoder();
-    const hlcHex = (w: number) => `${w.toString(16).padStart(12, '0')}00000000`;
-    const byte = (n: number) => n.toString(16).padStart(2, '0');
-    const authors = (...fills: number[]) =>
-      `${byte(fills.length)}${fills.map((f) => byte(f).repeat(32)).join('')}`;
-    const stamps = (...s: [number, number][]) =>
-      `${byte(s.length)}${s.map(([w, a]) => `${hlcHex(w)}${byte(a)}`).join('')}`;
-    const reg = (name: string, ref: number, json: string) => {
-      const n = enc.encode(name);
-      const j = enc.encode(json);
-      return `${byte(n.length)}${hex(n)}${byte(ref)}01${byte(j.length)}${hex(j)}`;
-    };
-    /** One author (0x01), one stamp at wall 1; flags 01 pointing at it; the registers. */
-    const doc = (regs: string[], head = `${authors(1)}${stamps([1, 0])}0100`) =>
-      Uint8Array.from(Buffer.from(`02${head}${byte(regs.length)}${regs.join('')}`, 'hex'));
-    expect(materialize(decodeState(doc([reg('a', 0, '1'), reg('b', 0, '2')])))).toEqual({ a: 1, b: 2 });
-    const cases: [string, Uint8Array][] = [
-      ['unsorted', doc([reg('b', 0, '2'), reg('a', 0, '1')])],
-      ['duplicate', doc([reg('a', 0, '1'), reg('a', 0, '1')])],
-      ['whitespace in JSON', doc([reg('a', 0, ' 1')])],
-      ['unsorted JSON keys', doc([reg('a', 0, '{"y":1,"x":2}')])],
-      ['-0', doc([reg('a', 0, '-0')])],
-      ['bad JSON', doc([reg('a', 0, '{')])],
-      ['non-finite JSON', doc([reg('a', 0, '1e400')])],
-      [
-        'dead register (before a delete)',
-        doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 0], [2, 0])}050100`),
-      ],
-      ['writtenAt before delete', doc([], `${authors(1)}${stamps([1, 0], [2, 0])}050001`)],
-      ['unknown flag', doc([], `${authors(1)}${stamps([1, 0])}0900`)],
-      ['unsorted stamps', doc([reg('a', 1, '1')], `${authors(1)}${stamps([2, 0], [1, 0])}0101`)],
-      ['duplicate stamps', doc([reg('a', 1, '1')], `${authors(1)}${stamps([1, 0], [1, 0])}0100`)],
-      ['unused stamp', doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 0], [2, 0])}0100`)],
-      ['unsorted authors', doc([reg('a', 1, '1')], `${authors(2, 1)}${stamps([1, 1], [1, 0])}0100`)],
-      ['unused author', doc([reg('a', 0, '1')], `${authors(1, 2)}${stamps([1, 0])}0100`)],
-      ['stamp index out of range', doc([reg('a', 1, '1')])],
-      ['author index out of range', doc([reg('a', 0, '1')], `${authors(1)}${stamps([1, 1])}0100`)],
-      ['unknown version', Uint8Array.of(1, 0, 0, 0, 0)],
-      [
-        'unknown register kind',
-        Uint8Array.from(Buffer.from(`02${authors(1)}${stamps([1, 0])}000101610002`, 'hex')),
-      ],
-      [
-        'invalid UTF-8 name',
-        Uint8Array.from(Buffer.from(`02${authors(1)}${stamps([1, 0])}000101ff0000`, 'hex')),
-      ],
-      ['huge field count', Uint8Array.from(Buffer.from('02000000ffffffff0f', 'hex'))],
-      ['huge author count', Uint8Array.from(Buffer.from('02ffffffff0f', 'hex'))],
-      ['trailing byte', Uint8Array.from([...doc([reg('a', 0, '1')]), 0])],
-    ];
-    for (const [what, bytes] of cases) {
-      expect(() => decodeState(bytes), what).toThrow(DecodeError);
-    }
-    expect(() => decodeState('0100' as unknown as Uint8Array)).toThrow(
-      expect.objectContaining({ code: 'ARE_INVALID_ARGUMENT' }),
-    );
   });
 });
 

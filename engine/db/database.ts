@@ -20,8 +20,18 @@ import type { FileSystem } from '../io/fs.ts';
 import { FeedStore } from '../log/feed-store.ts';
 import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
-import { Lsm, type LsmOptions } from '../lsm/lsm.ts';
+import { Lsm, type LsmOptions, type ScanOptions } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
+import {
+  CHANGE_LISTENERS_MAX,
+  type ChangeListener,
+  type ChangeOrigin,
+  checkDerivedView,
+  type DerivedView,
+  type DocChange,
+  docChangesOf,
+  notifyListeners,
+} from './derived.ts';
 import { type CollectionSlots, DocCache, type DocCacheOptions } from './doc-cache.ts';
 import {
   collectionNameBytes,
@@ -31,11 +41,25 @@ import {
   type PreparedOp,
   prepareOp,
 } from './payload.ts';
+import { rebuildViews } from './rebuild.ts';
 import { DatabaseReplica } from './replica.ts';
 import { collectionPrefixOf, hashRows, idOfKey, ViewWriter, viewKeyOf, viewRows } from './views.ts';
 
+/** The changes of a write nobody follows (no derived view, no listener). */
+const NO_CHANGES: readonly DocChange[] = Object.freeze([]);
+
 /** Most collection names whose UTF-8 a database remembers (names past it are encoded per call). */
 export const COLLECTION_NAMES_CACHED_MAX = 1024;
+
+/** Bounds of a scan over a derived view's rows (see `Database.derivedRows`). */
+export type DerivedScanOptions = Omit<ScanOptions, 'snapshot'>;
+
+/** Whether `bytes` begins with `prefix`. */
+function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
 
 /** How to open a database. */
 export interface DatabaseOptions {
@@ -151,6 +175,10 @@ export class Database {
   private readonly cache: DocCache;
   /** UTF-8 of checked collection names, at most {@link COLLECTION_NAMES_CACHED_MAX}. */
   private readonly names = new Map<string, Uint8Array>();
+  /** Views derived from the documents, staged in every write's batch (derived.ts). */
+  private readonly derived: DerivedView[] = [];
+  /** Change listeners (live queries, vector indexes). */
+  private readonly listeners = new Set<ChangeListener>();
   private unsigned = 0;
   /** True while some local entry may not be durable yet (written without a WAL sync). */
   private unsynced = false;
@@ -240,6 +268,7 @@ export class Database {
     views.applyPrepared(ops, Object.freeze({ hlc, author: this.author }));
     const batch = new WriteBatch();
     views.writeTo(batch);
+    const changes = this.stageDerived(views, batch);
     // Before the write: whether it then succeeds or fails, no cached answer outlives it.
     for (const p of ops) this.cache.invalidate(p.op.collection, p.op.id);
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
@@ -250,7 +279,95 @@ export class Database {
     );
     this.unsigned = sign ? 0 : this.unsigned + 1;
     this.unsynced = !commit;
+    this.afterCommit(changes, 'local');
     return { seq: entry.seq, hlc };
+  }
+
+  /**
+   * Registers a view derived from the documents: from now on every write stages its rows in
+   * the same batch, and `rebuild()` recomputes them. The caller fills the view's rows for the
+   * documents already stored (for example from `documents()`) before relying on it.
+   */
+  addDerivedView(view: DerivedView): void {
+    this.checkOpen();
+    checkDerivedView(view, this.derived);
+    this.derived.push(view);
+  }
+
+  /** Stops maintaining a derived view (its rows stay where they are). Returns whether it was registered. */
+  removeDerivedView(name: string): boolean {
+    const at = this.derived.findIndex((v) => v.name === name);
+    if (at < 0) return false;
+    this.derived.splice(at, 1);
+    return true;
+  }
+
+  /**
+   * The rows of derived view `name` in key order: the whole view, or the keys within
+   * `options` (whose `prefix`, if given, must lie inside the view's prefix).
+   */
+  *derivedRows(name: string, options: DerivedScanOptions = {}): Generator<[Uint8Array, Uint8Array]> {
+    this.checkOpen();
+    const view = this.mustGetDerivedView(name);
+    const prefix = options.prefix ?? view.prefix;
+    if (!startsWithBytes(prefix, view.prefix))
+      throw new InvalidArgumentError(`derivedRows: the prefix lies outside derived view ${name}`);
+    yield* this.lsm.scan({ ...options, prefix });
+  }
+
+  /** One row of derived view `name`, or undefined. */
+  derivedRow(name: string, key: Uint8Array): Uint8Array | undefined {
+    this.checkOpen();
+    const view = this.mustGetDerivedView(name);
+    if (!startsWithBytes(key, view.prefix))
+      throw new InvalidArgumentError(`derivedRow: the key lies outside derived view ${name}`);
+    return this.lsm.get(key);
+  }
+
+  /** The registered derived view called `name`; throws when there is none. */
+  mustGetDerivedView(name: string): DerivedView {
+    const view = this.derived.find((v) => v.name === name);
+    if (view === undefined) throw new InvalidArgumentError(`no derived view called ${name}`);
+    return view;
+  }
+
+  /** The registered derived views, in registration order. */
+  derivedViews(): readonly DerivedView[] {
+    return [...this.derived];
+  }
+
+  /**
+   * Calls `listener` after every committed change (local writes, entries from sync, rebuilds),
+   * in commit order. Returns the function that stops it.
+   */
+  onChange(listener: ChangeListener): () => void {
+    this.checkOpen();
+    if (this.listeners.size >= CHANGE_LISTENERS_MAX)
+      throw new InvalidArgumentError(`at most ${CHANGE_LISTENERS_MAX} change listeners per database`);
+    // A function registered twice would be called once; wrap it so each call is its own listener.
+    const own: ChangeListener = (changes, origin) => listener(changes, origin);
+    this.listeners.add(own);
+    return () => {
+      this.listeners.delete(own);
+    };
+  }
+
+  /**
+   * @internal The visible changes `views` holds, with every derived view's rows staged into
+   * `batch`. Computes nothing when nobody follows the documents.
+   */
+  stageDerived(views: ViewWriter, batch: WriteBatch): readonly DocChange[] {
+    if (this.derived.length === 0 && this.listeners.size === 0) return NO_CHANGES;
+    const changes = docChangesOf(views);
+    if (changes.length > 0) for (const view of this.derived) view.stage(changes, batch);
+    return changes;
+  }
+
+  /** @internal Tells derived views and listeners about a committed write. */
+  afterCommit(changes: readonly DocChange[], origin: ChangeOrigin): void {
+    if (changes.length === 0) return;
+    for (const view of this.derived) view.committed?.(changes);
+    notifyListeners(this.listeners, changes, origin);
   }
 
   /** Document `id` of `collection` (deep-frozen), or undefined. */
@@ -313,9 +430,14 @@ export class Database {
     return hashRows(viewRows(this.lsm));
   }
 
-  /** The view rows recomputed from the feeds alone, in key order (does not write). */
+  /** The document view rows recomputed from the feeds alone, in key order (does not write). */
   rebuiltRows(): [Uint8Array, Uint8Array][] {
     this.checkOpen();
+    return this.rebuiltViews().rows();
+  }
+
+  /** A view writer holding every document recomputed from the feeds. */
+  private rebuiltViews(): ViewWriter {
     const views = new ViewWriter(() => undefined);
     for (const author of this.feeds.authors()) {
       const head = this.feeds.head(author);
@@ -325,37 +447,24 @@ export class Database {
           views.applyEntry(entry);
       }
     }
-    return views.rows();
+    return views;
   }
 
   /**
-   * Recomputes every view from the feeds and writes the result, replacing the live rows.
-   * Returns true when the live views already equalled the rebuilt ones byte for byte.
+   * Recomputes every view (documents and derived views) from the feeds and writes the result,
+   * replacing the live rows. Returns true when the live views already equalled the rebuilt
+   * ones byte for byte. Listeners hear about every document whose visible form changed.
    */
   rebuild(): boolean {
-    const rebuilt = this.rebuiltRows();
-    const live = [...viewRows(this.lsm)];
-    const same = hashRows(rebuilt) === hashRows(live);
-    let batch = new WriteBatch();
-    const flush = () => {
-      if (batch.count > 0) this.lsm.write(batch);
-      batch = new WriteBatch();
-    };
+    this.checkOpen();
     this.cache.clear();
     try {
-      for (const [k] of live) {
-        batch.delete(k);
-        if (batch.count >= 10_000) flush();
-      }
-      for (const [k, v] of rebuilt) {
-        batch.put(k, v);
-        if (batch.count >= 10_000) flush();
-      }
-      flush();
+      const outcome = rebuildViews(this.lsm, this.rebuiltViews(), this.derived);
+      this.afterCommit(outcome.changes, 'rebuild');
+      return outcome.same;
     } finally {
       this.cache.clear();
     }
-    return same;
   }
 
   /** Signs pending entries, syncs and closes. */
@@ -365,6 +474,7 @@ export class Database {
       this.signPending();
     } finally {
       this.closed = true;
+      this.listeners.clear();
       this.cache.clear();
       this.lsm.close();
     }

@@ -15,6 +15,7 @@ import type { Lsm } from '../lsm/lsm.ts';
 import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
 import type { Database } from './database.ts';
+import type { DocChange } from './derived.ts';
 import { ViewWriter } from './views.ts';
 
 /** Counters of remote data received. */
@@ -84,11 +85,13 @@ export class DatabaseReplica implements SyncReplica {
     if (entries.length === 0) return result;
     const byBytes = new Map(entries.map((e, i) => [e, wire[i]!]));
     let invalid = 0;
+    let changes: readonly DocChange[] = [];
     const outcome = this.feeds.ingest(entries, {
       beforeWrite: (added, batch) => {
         const views = new ViewWriter((k) => this.lsm.get(k));
         for (const e of added) views.applyEntry(e);
         views.writeTo(batch);
+        changes = this.db.stageDerived(views, batch);
         this.db.forgetDocuments(views.touched());
         invalid = views.invalidPayloads;
       },
@@ -107,6 +110,7 @@ export class DatabaseReplica implements SyncReplica {
         result.rejected.push({ author, code: r.error.code, message: r.error.message });
       }
     }
+    this.db.afterCommit(changes, 'remote');
     return result;
   }
 }

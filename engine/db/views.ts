@@ -81,6 +81,8 @@ interface Pending {
   readonly collection: string;
   readonly id: string;
   readonly key: Uint8Array;
+  /** The stored state before this write (undefined when there was no row). */
+  readonly original: DocState | undefined;
   state: DocState;
 }
 
@@ -109,7 +111,7 @@ export class ViewWriter {
         const key = viewKeyOf(p.collectionBytes, p.idBytes);
         const bytes = this.read(key);
         current = bytes === undefined ? undefined : decodeState(bytes, TRUSTED);
-        pending = { collection, id, key, state: current as DocState };
+        pending = { collection, id, key, original: current, state: current as DocState };
         this.pending.set(name, pending);
       }
       pending.state = applyOp(current, toLwwOp(p, stamp));
@@ -134,6 +136,12 @@ export class ViewWriter {
   /** The documents changed so far, as (collection, id) pairs. */
   *touched(): Generator<[string, string]> {
     for (const p of this.pending.values()) yield [p.collection, p.id];
+  }
+
+  /** Each changed document's state before and after this write, in first-touched order. */
+  *states(): Generator<{ collection: string; id: string; before: DocState | undefined; after: DocState }> {
+    for (const p of this.pending.values())
+      yield { collection: p.collection, id: p.id, before: p.original, after: p.state };
   }
 
   /** Puts every changed row into `batch`. */
@@ -170,4 +178,11 @@ export function hashRows(rows: Iterable<[Uint8Array, Uint8Array]>): string {
   let s = '';
   for (const b of h.digest()) s += b.toString(16).padStart(2, '0');
   return s;
+}
+
+/** The collection name and document id of a document row's key. */
+export function docKeyParts(key: Uint8Array): { collection: string; id: string } {
+  const nul = key.indexOf(0, 1);
+  if (key[0] !== VIEW_PREFIX || nul < 0) throw new DecodeError('not a document row key', 0);
+  return { collection: decodeUtf8(key, 1, nul), id: decodeUtf8(key, nul + 1, key.length) };
 }

@@ -41,9 +41,18 @@ import {
   type PreparedOp,
   prepareOp,
 } from './payload.ts';
-import { rebuildViews } from './rebuild.ts';
+import { rebuildViews, refillView } from './rebuild.ts';
 import { DatabaseReplica } from './replica.ts';
-import { collectionPrefixOf, hashRows, idOfKey, ViewWriter, viewKeyOf, viewRows } from './views.ts';
+import {
+  collectionPrefixOf,
+  docKeyParts,
+  hashRows,
+  idOfKey,
+  VIEW_PREFIX,
+  ViewWriter,
+  viewKeyOf,
+  viewRows,
+} from './views.ts';
 
 /** The changes of a write nobody follows (no derived view, no listener). */
 const NO_CHANGES: readonly DocChange[] = Object.freeze([]);
@@ -292,6 +301,29 @@ export class Database {
     this.checkOpen();
     checkDerivedView(view, this.derived);
     this.derived.push(view);
+  }
+
+  /**
+   * Recomputes derived view `name` from the current documents (not from the feeds) and
+   * replaces its rows when they differ: fills a view registered over documents already
+   * stored, or catches one up after writes made while it was not registered. With
+   * `collection`, only that collection's documents are staged (for a view that follows no
+   * other). Returns true when the rows were already right (nothing written). Documents do not
+   * change, so listeners hear nothing.
+   */
+  refillDerivedView(name: string, options: { collection?: string } = {}): boolean {
+    this.checkOpen();
+    const view = this.mustGetDerivedView(name);
+    const docs: DocChange[] = [];
+    const prefix =
+      options.collection === undefined
+        ? Uint8Array.of(VIEW_PREFIX)
+        : collectionPrefixOf(this.nameBytes(options.collection));
+    for (const [key, value] of this.lsm.scan({ prefix })) {
+      const after = materializeEncoded(value);
+      if (after !== undefined) docs.push({ ...docKeyParts(key), before: undefined, after });
+    }
+    return refillView(this.lsm, view, docs);
   }
 
   /** Stops maintaining a derived view (its rows stay where they are). Returns whether it was registered. */

@@ -51,6 +51,21 @@ export function rebuildViews(lsm: Lsm, rebuilt: ViewWriter, derived: readonly De
   return { same, changes: visibleChanges(liveDocs, docRows) };
 }
 
+/**
+ * Recomputes one derived view from `docs` (the current documents, each as a fresh change) and
+ * replaces its live rows when they differ. Returns true when they already equalled the
+ * recomputed rows byte for byte (then nothing is written). The replacement is written in
+ * bounded batches, so a crash in the middle leaves the view partly filled: a caller that
+ * refills on every open repairs it.
+ */
+export function refillView(lsm: Lsm, view: DerivedView, docs: readonly DocChange[]): boolean {
+  const rows = stagedRows(view, docs);
+  const live = [...lsm.scan({ prefix: view.prefix })];
+  if (hashRows(rows) === hashRows(live)) return true;
+  writeReplacement(lsm, [{ live, rows }]);
+  return false;
+}
+
 /** The rows `view` stages for `changes`, in key order (later puts of one key win). */
 function stagedRows(view: DerivedView, changes: readonly DocChange[]): Row[] {
   const rows = new Map<string, Row>();

@@ -10,6 +10,7 @@ export default defineConfig({
       'chaos/**/*.test.ts',
       'reports/**/*.test.ts',
       'cli/**/*.test.ts',
+      'compose.test.ts',
     ],
     testTimeout: 120_000,
     hookTimeout: 60_000,

@@ -21,7 +21,8 @@ export type ErrorCode =
   | 'ARE_SEQUENCE_GAP'
   | 'ARE_BROKEN_CHAIN'
   | 'ARE_FORK'
-  | 'ARE_PROTOCOL';
+  | 'ARE_PROTOCOL'
+  | 'ARE_QUERY_INVALID';
 
 /** Base class of all typed Aregula errors. */
 export class AregulaError extends Error {

@@ -1,0 +1,210 @@
+/**
+ * Order-preserving encoding of JSON values for index keys: the bytewise order of two encodings
+ * equals `compareValues` on the values (compare.ts), so an LSM range scan over encoded keys
+ * visits values in the query layer's total order. Layout (docs/formats/index-rows.md, version 1):
+ *
+ * | value            | bytes                                                        |
+ * | ---------------- | ------------------------------------------------------------ |
+ * | missing          | `01`                                                         |
+ * | null             | `02`                                                         |
+ * | false / true     | `03` / `04`                                                  |
+ * | number           | `05` ‖ 8 bytes: IEEE-754 big-endian, sign bit flipped (x ≥ 0) or all bits flipped (x < 0); -0 as 0 |
+ * | string           | `06` ‖ escaped UTF-8 ‖ `00 01`                                |
+ * | array            | `07` ‖ escaped UTF-8 of the canonical JSON text ‖ `00 01`    |
+ * | object           | `08` ‖ escaped UTF-8 of the canonical JSON text ‖ `00 01`    |
+ *
+ * Escaping writes a `00` byte as `00 FF`, so the terminator `00 01` sorts below every
+ * continuation and no encoding is a prefix of another: a tuple of encodings concatenated orders
+ * like the tuple. Equal values (in the total order) have equal encodings.
+ */
+
+import { CorruptionError } from '../errors.ts';
+import { containerText, Rank, valueRank } from './compare.ts';
+import type { JsonValue } from './types.ts';
+
+/** Version of the layout above; docs/formats/index-rows.md describes it byte by byte. */
+export const INDEX_KEY_FORMAT_VERSION = 1;
+
+/** The type tags, one per rank (booleans take two), in the order of the total order. */
+export const KeyTag = Object.freeze({
+  missing: 0x01,
+  null: 0x02,
+  false: 0x03,
+  true: 0x04,
+  number: 0x05,
+  string: 0x06,
+  array: 0x07,
+  object: 0x08,
+});
+
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+/** A growable byte buffer that index keys are assembled in. */
+export class KeyWriter {
+  private buf = new Uint8Array(64);
+  private len = 0;
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.len + n) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** Appends one byte. */
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+
+  /** Appends `bytes` as they are. */
+  raw(bytes: Uint8Array): void {
+    this.reserve(bytes.length);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+  }
+
+  /** Appends `bytes` with every `00` written as `00 FF`, then the terminator `00 01`. */
+  escaped(bytes: Uint8Array): void {
+    this.reserve(bytes.length * 2 + 2);
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      this.buf[this.len++] = b;
+      if (b === 0) this.buf[this.len++] = 0xff;
+    }
+    this.buf[this.len++] = 0;
+    this.buf[this.len++] = 1;
+  }
+
+  /** Appends the order-preserving encoding of `v` (`undefined` is a missing field). */
+  value(v: JsonValue | undefined): void {
+    switch (valueRank(v)) {
+      case Rank.missing:
+        return this.byte(KeyTag.missing);
+      case Rank.null:
+        return this.byte(KeyTag.null);
+      case Rank.boolean:
+        return this.byte(v === true ? KeyTag.true : KeyTag.false);
+      case Rank.number:
+        return this.number(v as number);
+      case Rank.string:
+        this.byte(KeyTag.string);
+        return this.escaped(utf8.encode(v as string));
+      case Rank.array:
+        this.byte(KeyTag.array);
+        return this.escaped(utf8.encode(containerText(v as readonly JsonValue[])));
+      default:
+        this.byte(KeyTag.object);
+        return this.escaped(utf8.encode(containerText(v as { readonly [k: string]: JsonValue })));
+    }
+  }
+
+  private number(x: number): void {
+    const f = new DataView(new ArrayBuffer(8));
+    f.setFloat64(0, x === 0 ? 0 : x); // -0 sorts (and encodes) as 0.
+    const hi = f.getUint32(0);
+    const lo = f.getUint32(4);
+    const negative = hi >>> 31 === 1;
+    f.setUint32(0, negative ? ~hi >>> 0 : (hi | 0x8000_0000) >>> 0);
+    f.setUint32(4, negative ? ~lo >>> 0 : lo);
+    this.byte(KeyTag.number);
+    this.raw(new Uint8Array(f.buffer));
+  }
+
+  /** A copy of the bytes written. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/** The encoding of one value (see the module comment). */
+export function encodeValue(v: JsonValue | undefined): Uint8Array {
+  const w = new KeyWriter();
+  w.value(v);
+  return w.finish();
+}
+
+/** The escaped form of `text` with its terminator (a string's encoding without its tag). */
+export function encodeText(text: string): Uint8Array {
+  const w = new KeyWriter();
+  w.escaped(utf8.encode(text));
+  return w.finish();
+}
+
+/**
+ * The offset just past the encoded value that starts at `at` in `key`. Throws a
+ * CorruptionError when the bytes are not an encoding.
+ */
+export function skipValue(key: Uint8Array, at: number): number {
+  const tag = key[at];
+  if (tag === undefined) throw corrupt('index key ends before a value', at);
+  if (tag >= KeyTag.missing && tag <= KeyTag.true) return at + 1;
+  if (tag === KeyTag.number) {
+    if (at + 9 > key.length) throw corrupt('index key: truncated number', at);
+    return at + 9;
+  }
+  if (tag < KeyTag.string || tag > KeyTag.object)
+    throw corrupt(`index key: unknown tag 0x${tag.toString(16)}`, at);
+  return skipEscaped(key, at + 1);
+}
+
+/** A CorruptionError about an index key (index rows live in the LSM, hence the file name). */
+function corrupt(detail: string, offset: number): CorruptionError {
+  return new CorruptionError({ file: 'index row', offset, detail });
+}
+
+/** The offset just past an escaped run and its terminator starting at `at`. */
+export function skipEscaped(key: Uint8Array, at: number): number {
+  let i = at;
+  while (i + 1 < key.length) {
+    if (key[i] !== 0) {
+      i++;
+      continue;
+    }
+    const next = key[i + 1];
+    if (next === 1) return i + 2;
+    if (next !== 0xff) throw corrupt('index key: bad escape', i);
+    i += 2;
+  }
+  throw corrupt('index key: unterminated text', at);
+}
+
+/** Decodes the UTF-8 bytes `key[from..to)` (an id stored raw at the end of a key). */
+export function decodeUtf8Range(key: Uint8Array, from: number, to: number): string {
+  try {
+    return utf8Decoder.decode(key.subarray(from, to));
+  } catch {
+    throw corrupt('index key: id is not UTF-8', from);
+  }
+}
+
+/**
+ * The smallest key greater than every key that starts with `prefix` (increment the last byte
+ * that is not `FF`, dropping the bytes after it), or undefined when there is none.
+ */
+export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined {
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] !== 0xff) {
+      const end = prefix.slice(0, i + 1);
+      end[i]!++;
+      return end;
+    }
+  }
+  return undefined;
+}
+
+/** `a` followed by `b`. */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

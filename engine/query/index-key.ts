@@ -86,24 +86,17 @@ export class KeyWriter {
 
   /** Appends the order-preserving encoding of `v` (`undefined` is a missing field). */
   value(v: JsonValue | undefined): void {
-    switch (valueRank(v)) {
-      case Rank.missing:
-        return this.byte(KeyTag.missing);
-      case Rank.null:
-        return this.byte(KeyTag.null);
-      case Rank.boolean:
-        return this.byte(v === true ? KeyTag.true : KeyTag.false);
-      case Rank.number:
-        return this.number(v as number);
-      case Rank.string:
-        this.byte(KeyTag.string);
-        return this.escaped(utf8.encode(v as string));
-      case Rank.array:
-        this.byte(KeyTag.array);
-        return this.escaped(utf8.encode(containerText(v as readonly JsonValue[])));
-      default:
-        this.byte(KeyTag.object);
-        return this.escaped(utf8.encode(containerText(v as { readonly [k: string]: JsonValue })));
+    const rank = valueRank(v);
+    if (rank === Rank.missing) this.byte(KeyTag.missing);
+    else if (rank === Rank.null) this.byte(KeyTag.null);
+    else if (rank === Rank.boolean) this.byte(v === true ? KeyTag.true : KeyTag.false);
+    else if (rank === Rank.number) this.number(v as number);
+    else if (rank === Rank.string) {
+      this.byte(KeyTag.string);
+      this.escaped(utf8.encode(v as string));
+    } else {
+      this.byte(rank === Rank.array ? KeyTag.array : KeyTag.object);
+      this.escaped(utf8.encode(containerText(v as readonly JsonValue[])));
     }
   }
 

@@ -11,6 +11,7 @@ import type { CliContext, CliIo, CommandModule } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK, UsageError } from './command.ts';
 import { exportFeedsCommandModule } from './export-feeds.ts';
 import { hubCommand } from './hub.ts';
+import { certCommand, keysCommand } from './keys.ts';
 import { replayCommand } from './replay.ts';
 import { reportCommand } from './report.ts';
 import { simCommand } from './sim.ts';
@@ -23,6 +24,8 @@ export const COMMANDS: readonly CommandModule[] = [
   benchCommand,
   hubCommand,
   reportCommand,
+  keysCommand,
+  certCommand,
 ];
 
 /** The package version, from package.json. */

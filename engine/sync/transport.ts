@@ -33,6 +33,11 @@ export interface LinkHandlers {
    * again. Transports without connections (the simulator's datagrams) never call it.
    */
   connected?(): void;
+  /**
+   * The link lost its connection (the transport reconnects on its own and then calls
+   * `connected`). Transports without connections never call it.
+   */
+  disconnected?(): void;
 }
 
 /**

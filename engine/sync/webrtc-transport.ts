@@ -63,6 +63,11 @@ export interface WebRtcTransportOptions {
   iceServers?: RTCIceServer[];
   /** Delay before offering again after a failed or closed connection, ms. Default 1,000. */
   retryMs?: number;
+  /**
+   * Delay before offering again after the `failures`-th failure in a row (1, 2, ...), ms;
+   * replaces `retryMs` (the SDK passes an exponential backoff with jitter).
+   */
+  retryDelayMs?: (failures: number) => number;
   /** An offer whose channel has not opened by then is given up and made again, ms. Default 10,000. */
   connectTimeoutMs?: number;
   /** Largest data channel message sent, bytes. Default {@link CHUNK_BYTES_MAX}. */
@@ -160,6 +165,10 @@ class PeerLink implements SyncLink {
   reader = new FrameReader();
   closed = false;
   retry: TimerHandle | undefined;
+  /** Failed or lost connections since the channel was last open. */
+  failures = 0;
+  /** Whether the channel opened and has not been lost since (for `disconnected`). */
+  up = false;
   /** Frames dropped because the outbox was full. */
   dropped = 0;
 
@@ -333,7 +342,7 @@ export class WebRtcTransport implements Transport {
     channel.binaryType = 'arraybuffer';
     channel.bufferedAmountLowThreshold = BUFFERED_BYTES_LOW;
     channel.onbufferedamountlow = () => link.flush();
-    channel.onopen = () => link.handlers.connected?.();
+    channel.onopen = () => this.opened(link);
     channel.onclose = () => {
       if (link.channel === channel) this.lost(link, 'channel closed');
     };
@@ -343,18 +352,29 @@ export class WebRtcTransport implements Transport {
       const m = link.reader.push(bytes);
       if (m !== undefined) link.handlers.message(m);
     };
-    if (channel.readyState === 'open') link.handlers.connected?.();
+    if (channel.readyState === 'open') this.opened(link);
+  }
+
+  private opened(link: PeerLink): void {
+    link.failures = 0;
+    link.up = true;
+    link.handlers.connected?.();
   }
 
   private lost(link: PeerLink, why: string): void {
     if (link.closed || this.closed) return;
     this.errors.push(`${link.peer.slice(0, 8)}: ${why}`);
+    const wasUp = link.up;
+    link.up = false;
     link.teardown();
+    link.failures++;
+    if (wasUp) link.handlers.disconnected?.();
     if (!this.offers(link.peer)) return;
     this.timers.clearTimeout(link.retry);
+    const delayMs = this.o.retryDelayMs?.(link.failures) ?? this.o.retryMs ?? 1_000;
     link.retry = this.timers.setTimeout(() => {
       if (!link.closed && !this.closed) this.offer(link);
-    }, this.o.retryMs ?? 1_000);
+    }, delayMs);
   }
 
   private offer(link: PeerLink): void {

@@ -1,0 +1,46 @@
+/**
+ * Aregula's SDK: `open()` a local-first database on a storage of your choice, write and read
+ * JSON documents, and sync with a hub (`db.sync.connect`) or directly with another device
+ * over WebRTC (`db.sync.connectPeer`). Runs in Node and in browsers (inside a dedicated
+ * worker for OPFS storage); this module imports nothing Node-only. Node's faster signer and
+ * WebRTC come from `engine/sdk/node.ts`. Guide: docs/sdk.md.
+ */
+
+export type { JsonObject, JsonValue } from './crdt/json.ts';
+export type { Collection, DbWriteOptions, Transaction, WriteReceipt } from './db/database.ts';
+export type { ChangeListener, ChangeOrigin, DocChange } from './db/derived.ts';
+export { AregulaError, ClosedError, InvalidArgumentError } from './errors.ts';
+export { type Clock, systemClock } from './io/clock.ts';
+export type { FileSystem } from './io/fs.ts';
+export { MemoryFs } from './io/memory-fs.ts';
+export { OpfsFs } from './io/opfs-fs.ts';
+export { type Random, SeededRandom } from './io/random.ts';
+export { generateIdentity, type Identity, identityFromSeed } from './log/identity.ts';
+export { nobleSigner, type Signer } from './log/signer.ts';
+export {
+  type BackoffBounds,
+  backoffDelayMs,
+  DEFAULT_BACKOFF,
+  RECONNECT_DELAY_MS_MAX,
+  RECONNECT_DELAY_MS_MIN,
+} from './sdk/backoff.ts';
+export { DEVICE_KEY_FILE } from './sdk/device-key.ts';
+export { decodeKeyFile, encodeKeyFile, type KeyFile, type KeyRole } from './sdk/key-file.ts';
+export { AregulaDb, type OpenOptions, open } from './sdk/open.ts';
+export { type PeerConnectionLease, type SdkPlatform, webPlatform } from './sdk/platform.ts';
+export {
+  SYNC_STATUSES,
+  type SyncStatus,
+  type SyncStatusEvent,
+  type SyncStatusListener,
+} from './sdk/status.ts';
+export {
+  type ConnectOptions,
+  type ConnectPeerOptions,
+  PUSH_DELAY_MS,
+  RELAY_DELAY_MS,
+  SyncManager,
+  type SyncState,
+} from './sdk/sync-manager.ts';
+export { issueCertificate, issueRevocation } from './sync/pairing.ts';
+export { systemTimers, type Timers } from './sync/transport.ts';

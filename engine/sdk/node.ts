@@ -1,0 +1,47 @@
+/**
+ * The SDK's Node platform: node:crypto for signing (about 9x the portable signer), and
+ * node-datachannel for WebRTC. Its own file, never imported by `engine/index.ts`, so browser
+ * bundles stay free of Node-only modules. Import it in Node:
+ *
+ * ```ts
+ * import { open } from 'aregula/engine/index.ts';
+ * import { nodePlatform, nodeStorage } from 'aregula/engine/sdk/node.ts';
+ * const db = await open({ storage: nodeStorage('./data'), platform: nodePlatform });
+ * ```
+ */
+
+import { mkdirSync } from 'node:fs';
+import { NodeFs } from '../io/node-fs.ts';
+import { nodeSigner } from '../log/node-signer.ts';
+import { nodePeerConnectionFactory, webRtcCleanup } from '../sync/webrtc-node.ts';
+import { cryptoRandomBytes, type SdkPlatform } from './platform.ts';
+
+/** Leases on node-datachannel not yet released (databases in this process linked to peers). */
+let leases = 0;
+
+/** Node: node:crypto signatures, WebCrypto randomness, node-datachannel peer connections. */
+export const nodePlatform: SdkPlatform = Object.freeze({
+  name: 'node',
+  signer: nodeSigner,
+  randomBytes: cryptoRandomBytes,
+  leasePeerConnections: () => {
+    leases++;
+    let released = false;
+    return {
+      create: nodePeerConnectionFactory,
+      release: () => {
+        if (released) return;
+        released = true;
+        leases--;
+        // node-datachannel's cleanup is process-wide: only the last lease may call it.
+        if (leases === 0) webRtcCleanup();
+      },
+    };
+  },
+});
+
+/** A directory on disk as the database's storage (created if missing). */
+export function nodeStorage(dir: string): NodeFs {
+  mkdirSync(dir, { recursive: true });
+  return new NodeFs(dir);
+}

@@ -1,0 +1,66 @@
+/**
+ * What the SDK takes from the platform it runs on: a signing backend, key randomness, and
+ * (for direct peer links) WebRTC peer connections. {@link webPlatform} uses only web
+ * standards (WebCrypto's `getRandomValues`, the native `RTCPeerConnection`, the portable noble
+ * signer), so it runs in browsers and in Node alike; `nodePlatform` (node.ts) swaps in
+ * node:crypto and node-datachannel, and lives in its own file so browser bundles never see it.
+ */
+
+import { InvalidArgumentError } from '../errors.ts';
+import { type Random, SeededRandom } from '../io/random.ts';
+import type { RandomBytes } from '../log/identity.ts';
+import { nobleSigner, type Signer } from '../log/signer.ts';
+import type { PeerConnectionFactory } from '../sync/webrtc-transport.ts';
+
+/** The platform's parts the SDK uses. */
+export interface SdkPlatform {
+  /** Short name for diagnostics (`web`, `node`). */
+  readonly name: string;
+  /** Synchronous ed25519 + SHA-256 (the write path signs synchronously). */
+  readonly signer: Signer;
+  /** Cryptographically strong random bytes (new device keys). */
+  readonly randomBytes: RandomBytes;
+  /**
+   * A lease on WebRTC peer connections, or undefined where there are none (then `connectPeer`
+   * throws). The SDK takes one lease per database that links to peers and releases it after
+   * closing its connections (node-datachannel's threads keep a Node process alive until the
+   * last lease is released).
+   */
+  leasePeerConnections(): PeerConnectionLease | undefined;
+}
+
+/** Access to WebRTC peer connections until {@link PeerConnectionLease.release}. */
+export interface PeerConnectionLease {
+  readonly create: PeerConnectionFactory;
+  /** Called once, after every connection made through `create` is closed. */
+  release(): void;
+}
+
+/** Random bytes from WebCrypto (`globalThis.crypto`, present in browsers, workers and Node 20+). */
+export const cryptoRandomBytes: RandomBytes = (n) => {
+  const c = (globalThis as { crypto?: Crypto }).crypto;
+  if (c === undefined || typeof c.getRandomValues !== 'function')
+    throw new InvalidArgumentError('this platform has no crypto.getRandomValues: pass `identity` to open()');
+  return c.getRandomValues(new Uint8Array(n));
+};
+
+/** The native `RTCPeerConnection`, when the global scope has one (windows; not workers, not Node). */
+function nativePeerConnections(): PeerConnectionLease | undefined {
+  const Ctor = (globalThis as { RTCPeerConnection?: typeof RTCPeerConnection }).RTCPeerConnection;
+  if (typeof Ctor !== 'function') return undefined;
+  return { create: (config) => new Ctor(config), release: () => {} };
+}
+
+/** Web standards only: noble signer, WebCrypto randomness, the native `RTCPeerConnection`. */
+export const webPlatform: SdkPlatform = Object.freeze({
+  name: 'web',
+  signer: nobleSigner,
+  randomBytes: cryptoRandomBytes,
+  leasePeerConnections: nativePeerConnections,
+});
+
+/** A {@link Random} for jitter and session names, seeded from `randomBytes`. */
+export function randomFrom(randomBytes: RandomBytes): Random {
+  const b = randomBytes(4);
+  return new SeededRandom(((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0);
+}

@@ -241,6 +241,39 @@ export class HnswIndex {
     return this.runSearch(query, options, true);
   }
 
+  /**
+   * The score of the vector stored under `id` against `query`, exactly as a search would report
+   * it; undefined when nothing is stored under `id`. Live subscriptions use it to test one
+   * changed vector against their current results without a search.
+   */
+  score(query: ArrayLike<number>, id: string): number | undefined {
+    this.checkNotBusy();
+    const g = this.graph;
+    prepareVector(query, { dimension: g.dim, metric: g.metric, what: 'query', out: this.scratch });
+    const node = this.nodeOf.get(id);
+    if (node === undefined) return undefined;
+    g.store.setQuery(this.scratch);
+    return scoreOf(g.distanceAt(g.store.queryAt, node));
+  }
+
+  /**
+   * Up to `count` live ids spread evenly over the internal order (deterministic: no random
+   * draw), for estimating what fraction of the index a filter accepts.
+   */
+  sampleIds(count: number): string[] {
+    const g = this.graph;
+    const out: string[] = [];
+    if (count <= 0 || g.liveCount === 0) return out;
+    const step = Math.max(1, Math.floor(g.count / count));
+    for (let node = 0; node < g.count && out.length < count; node += step) {
+      // A tombstone's slot gives the next live node after it, so deletes do not shrink the sample.
+      let n = node;
+      while (n < g.count && g.deleted[n] !== 0) n++;
+      if (n < g.count && (out.length === 0 || out[out.length - 1] !== this.ids[n])) out.push(this.ids[n]!);
+    }
+    return out;
+  }
+
   /** Removes every tombstone, repairing the links around them (compact.ts). */
   compact(): void {
     this.checkNotBusy();

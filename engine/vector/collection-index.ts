@@ -1,0 +1,415 @@
+/**
+ * A vector index over one field of one collection: an HNSW graph kept as a view of the
+ * documents (and so of the log), updated by every committed change, local or from sync.
+ *
+ * Design (docs/vector.md, "The index as a view of the log"): the documents are the source of
+ * truth and the graph is a cache of them.
+ * - The index registers a derived view (engine/db/derived.ts) that stores no rows. Its `stage`
+ *   checks the vector of every document a LOCAL write changes and throws, aborting the write
+ *   with nothing stored, when one is bad; for an entry from another device or a rebuild it
+ *   never throws (the entry is signed and will be stored anyway). Its `committed` hook, called
+ *   after the batch is durable and before any change listener, applies the changes to the graph:
+ *   a good vector is upserted, a missing one deleted, a bad one (remote) deleted and recorded.
+ * - The graph is saved with `checkpoint()` through the `FileSystem` seam (docs/formats/hnsw.md,
+ *   atomic). Opening loads the last checkpoint, then reconciles it with the documents in one
+ *   scan: every document's vector is upserted (a no-op when the graph already holds it), and
+ *   every graph id without a document is deleted. So a crash at any moment costs only the
+ *   changes since the checkpoint, never a rebuild, and no checkpoint bookkeeping can be wrong:
+ *   whatever the file holds, the result is the documents' state.
+ */
+
+import type { JsonObject } from '../crdt/lww.ts';
+import type { Database } from '../db/database.ts';
+import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
+import { AregulaError, InvalidArgumentError, LimitExceededError } from '../errors.ts';
+import type { FileSystem } from '../io/fs.ts';
+import { SeededRandom } from '../io/random.ts';
+import { type DocFilter, type FilterPlanInfo, filteredSearch } from './filtered-search.ts';
+import { HnswIndex, type VectorHit } from './hnsw-index.ts';
+import type { KernelChoice } from './kernel.ts';
+import type { VectorMetric } from './metric.ts';
+import { type FieldSpec, readFieldVector, VECTOR_PROBLEMS, type VectorProblem } from './vector-field.ts';
+import { type WriteOriginProbe, writeOriginProbe } from './write-origin.ts';
+
+/** Second byte of the (row-less) derived view's prefix: 'H' for HNSW. */
+export const VECTOR_VIEW_TAG = 0x48;
+
+/** Most subscriptions (live nearest-neighbour queries) one index serves. */
+export const VECTOR_WATCHERS_MAX = 1024;
+
+/** How to create a collection's vector index. */
+export interface VectorIndexOptions {
+  /** The collection whose documents are indexed. */
+  collection: string;
+  /** The top-level field holding each document's vector (an array of numbers). */
+  field: string;
+  /** Components per vector. */
+  dimension: number;
+  /** Default 'cosine'. */
+  metric?: VectorMetric;
+  /** HNSW links per node (default 16). */
+  m?: number;
+  /** Beam width while inserting (default 200). */
+  efConstruction?: number;
+  /** Default beam width of a search (default 64). */
+  efSearch?: number;
+  /**
+   * Seed of the level draws (a `SeededRandom`): the same changes in the same order give the
+   * same graph. Default: a hash of the collection and field names.
+   */
+  seed?: number;
+  /** Where `checkpoint()` saves the graph and where opening looks for it; none: memory only. */
+  persist?: { fs: FileSystem; name: string };
+  /** Distance kernel choice (tests). */
+  kernel?: KernelChoice;
+}
+
+/** A search of a collection's vector index. */
+export interface VectorSearchOptions {
+  /** How many results. */
+  k: number;
+  /** Beam width; default the index's `efSearch`. */
+  ef?: number;
+  /** Only documents this accepts (see filtered-search.ts for how it is applied). */
+  filter?: DocFilter;
+}
+
+/** Where the graph came from when the index was opened. */
+export type VectorIndexSource = 'empty' | 'checkpoint' | 'discarded-corrupt' | 'discarded-mismatch';
+
+/** Counters of a collection's vector index. */
+export interface VectorIndexStats {
+  /** Documents whose vector is indexed. */
+  indexed: number;
+  /** Documents stored whose vector could not be indexed, by problem. */
+  unindexed: Record<VectorProblem, number>;
+  /** Where the graph came from at open, and how many changes reconciling it applied. */
+  source: VectorIndexSource;
+  reconciledChanges: number;
+  /** Graph tombstones awaiting compaction. */
+  tombstones: number;
+}
+
+/** A document stored but not indexed, and why. */
+export interface UnindexedDocument {
+  readonly id: string;
+  readonly problem: VectorProblem;
+  readonly detail: string;
+}
+
+/** Hears the ids of documents whose vector or filterable fields changed ('all' after a rebuild). */
+export type VectorWatcher = (ids: readonly string[] | 'all') => void;
+
+/**
+ * Creates the index of `options.field` in `options.collection` of `db`, loading its last
+ * checkpoint if there is one and reconciling it with the documents. Throws a typed error for
+ * bad options or when another index already covers the same collection and field.
+ */
+export function createVectorIndex(db: Database, options: VectorIndexOptions): CollectionVectorIndex {
+  return new CollectionVectorIndex(db, options);
+}
+
+/** A vector index over one field of one collection (see the module comment). */
+export class CollectionVectorIndex {
+  /** The collection indexed. */
+  readonly collection: string;
+  /** The field indexed. */
+  readonly field: string;
+  private graph: HnswIndex;
+  private readonly spec: FieldSpec;
+  private readonly seed: number;
+  /** The default beam width of a search (a checkpoint's own is ignored: it is a query setting). */
+  private readonly efSearch: number;
+  private readonly view: DerivedView;
+  private readonly probe: WriteOriginProbe;
+  private readonly unindexed = new Map<string, UnindexedDocument>();
+  private readonly watchers = new Set<VectorWatcher>();
+  private source: VectorIndexSource = 'empty';
+  private reconciled = 0;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: VectorIndexOptions,
+  ) {
+    if (options === null || typeof options !== 'object')
+      throw new InvalidArgumentError('vector index options must be an object');
+    if (typeof options.field !== 'string' || options.field.length === 0)
+      throw new InvalidArgumentError('a vector index needs a non-empty field name');
+    db.collection(options.collection); // checks the name
+    this.collection = options.collection;
+    this.field = options.field;
+    this.seed = options.seed ?? seedOf(`${options.collection}\0${options.field}`);
+    this.graph = this.freshGraph(); // also checks dimension, metric, m, ef
+    this.efSearch = this.graph.stats().efSearch;
+    this.spec = { field: options.field, dimension: options.dimension, metric: this.graph.metric };
+    this.probe = writeOriginProbe(db);
+    this.view = {
+      name: `vector:${options.collection}.${options.field}`,
+      prefix: viewPrefix(options.collection, options.field),
+      stage: (changes) => this.stage(changes),
+      committed: (changes) => this.committed(changes),
+    };
+    this.loadCheckpoint();
+    this.reconciled = this.reconcile();
+    db.addDerivedView(this.view);
+  }
+
+  /** Documents whose vector is indexed. */
+  get size(): number {
+    return this.graph.size;
+  }
+
+  /** True when document `id`'s vector is indexed. */
+  has(id: string): boolean {
+    return this.graph.has(id);
+  }
+
+  /** The HNSW graph (for scores and direct searches; do not change it). */
+  get hnsw(): HnswIndex {
+    return this.graph;
+  }
+
+  /**
+   * The `k` documents nearest to `vector`, best first (equal scores in id order). With a
+   * filter, only documents it accepts (planned by filtered-search.ts).
+   */
+  search(vector: ArrayLike<number>, options: VectorSearchOptions): VectorHit[] {
+    return this.searchWithPlan(vector, options).hits;
+  }
+
+  /** Like {@link search}, also telling how a filtered search ran. */
+  searchWithPlan(
+    vector: ArrayLike<number>,
+    options: VectorSearchOptions,
+  ): { hits: VectorHit[]; plan: FilterPlanInfo | undefined } {
+    this.checkOpen();
+    const filter = options?.filter;
+    const ef = options?.ef ?? this.efSearch;
+    if (filter === undefined)
+      return { hits: this.graph.search(vector, { k: options.k, ef }), plan: undefined };
+    if (typeof filter !== 'function') throw new InvalidArgumentError('filter must be a function');
+    const k = options.k;
+    return filteredSearch(this.graph, vector, { k, ef, filter, getDoc: (id) => this.getDocument(id) });
+  }
+
+  /** Like {@link search}, but an exact scan (the ground truth for checks). */
+  searchExact(vector: ArrayLike<number>, options: VectorSearchOptions): VectorHit[] {
+    this.checkOpen();
+    const filter = options?.filter;
+    if (filter === undefined) return this.graph.searchExact(vector, { k: options.k });
+    return this.graph.searchExact(vector, {
+      k: options.k,
+      filter: (id) => {
+        const doc = this.getDocument(id);
+        return doc !== undefined && filter(doc, id) === true;
+      },
+    });
+  }
+
+  /** The document `id` of the indexed collection, as stored now. */
+  getDocument(id: string): JsonObject | undefined {
+    return this.db.get(this.collection, id);
+  }
+
+  /** The documents stored but not indexed, in no particular order. */
+  unindexedDocuments(): UnindexedDocument[] {
+    return [...this.unindexed.values()];
+  }
+
+  /** Counters. */
+  stats(): VectorIndexStats {
+    const unindexed = Object.fromEntries(VECTOR_PROBLEMS.map((p) => [p, 0])) as Record<VectorProblem, number>;
+    for (const u of this.unindexed.values()) unindexed[u.problem] += 1;
+    return {
+      indexed: this.graph.size,
+      unindexed,
+      source: this.source,
+      reconciledChanges: this.reconciled,
+      tombstones: this.graph.stats().deleted,
+    };
+  }
+
+  /**
+   * Discards the graph and builds it again from the documents, in id order, from the seed:
+   * the same documents always give the same graph. Watchers hear 'all'.
+   */
+  rebuild(): void {
+    this.checkOpen();
+    this.graph = this.freshGraph();
+    this.unindexed.clear();
+    this.reconcile();
+    this.notify('all');
+  }
+
+  /** Saves the graph to `persist` (atomic). Throws when the index has no `persist` option. */
+  checkpoint(): void {
+    this.checkOpen();
+    const persist = this.options.persist;
+    if (persist === undefined) throw new InvalidArgumentError('this vector index has no persist option');
+    this.graph.save(persist.fs, persist.name);
+  }
+
+  /** Stops following the documents (checkpointing first when asked). Idempotent. */
+  close(options: { checkpoint?: boolean } = {}): void {
+    if (this.closed) return;
+    if (options.checkpoint === true) this.checkpoint();
+    this.closed = true;
+    this.db.removeDerivedView(this.view.name);
+    this.watchers.clear();
+  }
+
+  /** @internal Calls `watcher` after every change to the indexed documents. Returns the stop function. */
+  watch(watcher: VectorWatcher): () => void {
+    this.checkOpen();
+    if (this.watchers.size >= VECTOR_WATCHERS_MAX)
+      throw new LimitExceededError({
+        limit: 'VECTOR_WATCHERS_MAX',
+        max: VECTOR_WATCHERS_MAX,
+        actual: this.watchers.size + 1,
+        what: 'subscriptions of one vector index',
+      });
+    const own: VectorWatcher = (ids) => watcher(ids);
+    this.watchers.add(own);
+    return () => {
+      this.watchers.delete(own);
+    };
+  }
+
+  private freshGraph(): HnswIndex {
+    const o = this.options;
+    return HnswIndex.create({
+      dimension: o.dimension,
+      metric: o.metric ?? 'cosine',
+      m: o.m,
+      efConstruction: o.efConstruction,
+      efSearch: o.efSearch,
+      random: new SeededRandom(this.seed),
+      kernel: o.kernel,
+    });
+  }
+
+  /** Replaces the empty graph with the checkpoint, when there is a usable one. */
+  private loadCheckpoint(): void {
+    const persist = this.options.persist;
+    if (persist === undefined || !persist.fs.exists(persist.name)) return;
+    let loaded: HnswIndex;
+    try {
+      loaded = HnswIndex.load(persist.fs, persist.name, {
+        random: new SeededRandom(this.seed),
+        kernel: this.options.kernel,
+      });
+    } catch (err) {
+      // A damaged checkpoint is only a lost cache: the documents rebuild it. Reported in stats.
+      if (!(err instanceof AregulaError) || err.code !== 'ARE_CORRUPTION') throw err;
+      this.source = 'discarded-corrupt';
+      return;
+    }
+    const want = this.graph.stats();
+    const got = loaded.stats();
+    const same =
+      want.dimension === got.dimension &&
+      want.metric === got.metric &&
+      want.m === got.m &&
+      want.efConstruction === got.efConstruction;
+    if (!same) {
+      this.source = 'discarded-mismatch';
+      return;
+    }
+    this.graph = loaded;
+    this.source = 'checkpoint';
+  }
+
+  /** Brings the graph to the documents' state in one scan; returns the changes it applied. */
+  private reconcile(): number {
+    let applied = 0;
+    const seen = new Set<string>();
+    for (const [id, doc] of this.db.documents(this.collection)) {
+      seen.add(id);
+      if (this.applyDocument(id, doc)) applied++;
+    }
+    const stale: string[] = [];
+    for (const id of this.graph.liveIds()) if (!seen.has(id)) stale.push(id);
+    for (const id of stale) if (this.graph.delete(id)) applied++;
+    return applied;
+  }
+
+  /** Stores (or removes) document `id`'s vector in the graph; returns whether the graph changed. */
+  private applyDocument(id: string, doc: JsonObject | undefined): boolean {
+    const read = readFieldVector(doc, id, this.spec);
+    if (read.kind === 'vector') {
+      if (!this.graph.has(id) && this.graph.size >= this.graph.stats().maxNodes) {
+        this.unindexed.set(id, { id, problem: 'capacity', detail: 'the index is full' });
+        return this.graph.delete(id);
+      }
+      this.unindexed.delete(id);
+      return this.graph.upsert(id, read.vector);
+    }
+    if (read.kind === 'invalid') this.unindexed.set(id, { id, problem: read.problem, detail: read.detail });
+    else this.unindexed.delete(id);
+    return this.graph.has(id) ? this.graph.delete(id) : false;
+  }
+
+  /** The derived view's stage: refuses a local write whose vector is bad; stores no rows. */
+  private stage(changes: readonly DocChange[]): void {
+    if (this.probe.current() !== 'local') return;
+    let added = 0;
+    for (const c of changes) {
+      if (c.collection !== this.collection) continue;
+      const read = readFieldVector(c.after, c.id, this.spec);
+      if (read.kind === 'invalid')
+        throw new InvalidArgumentError(
+          `${this.collection}/${c.id}: field ${JSON.stringify(this.field)}: ${read.detail}`,
+        );
+      if (read.kind === 'vector' && !this.graph.has(c.id)) added++;
+    }
+    const max = this.graph.stats().maxNodes;
+    if (added > 0 && this.graph.size + added > max)
+      throw new LimitExceededError({
+        limit: 'MAX_ELEMENTS',
+        max,
+        actual: this.graph.size + added,
+        what: `vectors in the index of ${this.collection}.${this.field}`,
+      });
+  }
+
+  /** The derived view's committed hook: applies the changes to the graph, then tells watchers. */
+  private committed(changes: readonly DocChange[]): void {
+    const ids: string[] = [];
+    for (const c of changes) {
+      if (c.collection !== this.collection) continue;
+      this.applyDocument(c.id, c.after);
+      ids.push(c.id);
+    }
+    if (ids.length > 0) this.notify(ids);
+  }
+
+  private notify(ids: readonly string[] | 'all'): void {
+    for (const watcher of [...this.watchers]) watcher(ids);
+  }
+
+  private checkOpen(): void {
+    if (this.closed)
+      throw new InvalidArgumentError(`the vector index of ${this.collection}.${this.field} is closed`);
+  }
+}
+
+/** The derived view's prefix: 0x76 'H' ‖ collection ‖ 0 ‖ field ‖ 0 (unique per collection and field). */
+function viewPrefix(collection: string, field: string): Uint8Array {
+  const body = new TextEncoder().encode(`${collection}\0${field}\0`);
+  const prefix = new Uint8Array(2 + body.length);
+  prefix[0] = DERIVED_VIEW_PREFIX;
+  prefix[1] = VECTOR_VIEW_TAG;
+  prefix.set(body, 2);
+  return prefix;
+}
+
+/** FNV-1a of a string's UTF-16 code units: a stable default seed. */
+function seedOf(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}

@@ -1,12 +1,100 @@
-/** Compiles a (checked) filter into a predicate over documents. */
+/**
+ * Compiles a (checked) filter into a predicate over documents. The rules, which docs/query.md
+ * states with their SQLite twins:
+ * - a missing field matches no leaf except `exists: false`;
+ * - `eq ne lt lte gt gte` compare by the total order of compareValues (across types by rank,
+ *   arrays and objects by deep equality and canonical text);
+ * - `in` / `nin`: equal / equal to none of the values (`nin` still needs the field present);
+ * - `like` and `regex` match strings only; `contains` is a substring of a string field (the
+ *   value a string) or an element deep-equal to the value in an array field;
+ * - `and` of nothing is true, `or` of nothing is false, `not` negates plainly.
+ */
 
-import type { JsonObject } from '../crdt/lww.ts';
-import type { Filter } from './types.ts';
+import type { JsonObject, JsonValue } from '../crdt/lww.ts';
+import { compareValues, compilePath, containerText, valuesEqual } from './compare.ts';
+import { compileLike } from './like.ts';
+import { compileRegex } from './regex.ts';
+import type { CompareOp, FieldFilter, Filter } from './types.ts';
 
 /** A compiled filter: whether document `doc` with id `id` matches. */
 export type DocPredicate = (doc: JsonObject, id: string) => boolean;
 
-/** The predicate of a checked filter (see docs/query.md for each operator's rule). */
+/** The predicate of a checked filter. */
 export function compileFilter(filter: Filter): DocPredicate {
-  throw new Error(`compileFilter: not implemented yet ${String(filter)}`);
+  if ('and' in filter) {
+    const parts = filter.and.map(compileFilter);
+    return (doc, id) => parts.every((p) => p(doc, id));
+  }
+  if ('or' in filter) {
+    const parts = filter.or.map(compileFilter);
+    return (doc, id) => parts.some((p) => p(doc, id));
+  }
+  if ('not' in filter) {
+    const inner = compileFilter(filter.not);
+    return (doc, id) => !inner(doc, id);
+  }
+  const get = compilePath(filter.field);
+  const test = compileLeaf(filter);
+  return (doc, id) => test(get(doc, id));
+}
+
+/** The test a leaf applies to the field's value (`undefined` when missing). */
+function compileLeaf(f: FieldFilter): (v: JsonValue | undefined) => boolean {
+  switch (f.op) {
+    case 'exists':
+      return f.value ? (v) => v !== undefined : (v) => v === undefined;
+    case 'in':
+    case 'nin': {
+      const member = membership(f.values);
+      return f.op === 'in' ? (v) => v !== undefined && member(v) : (v) => v !== undefined && !member(v);
+    }
+    case 'like': {
+      const m = compileLike(f.pattern, { escape: f.escape, caseInsensitive: f.caseInsensitive });
+      return (v) => typeof v === 'string' && m(v);
+    }
+    case 'regex': {
+      const m = compileRegex(f.pattern, f.flags ?? '');
+      return (v) => typeof v === 'string' && m(v);
+    }
+    case 'contains': {
+      const needle = f.value;
+      return (v) =>
+        typeof v === 'string'
+          ? typeof needle === 'string' && v.includes(needle)
+          : Array.isArray(v) && v.some((e) => valuesEqual(e, needle));
+    }
+    default:
+      return comparison(f.op, f.value);
+  }
+}
+
+function comparison(op: CompareOp, value: JsonValue): (v: JsonValue | undefined) => boolean {
+  switch (op) {
+    case 'eq':
+      return (v) => v !== undefined && compareValues(v, value) === 0;
+    case 'ne':
+      return (v) => v !== undefined && compareValues(v, value) !== 0;
+    case 'lt':
+      return (v) => v !== undefined && compareValues(v, value) < 0;
+    case 'lte':
+      return (v) => v !== undefined && compareValues(v, value) <= 0;
+    case 'gt':
+      return (v) => v !== undefined && compareValues(v, value) > 0;
+    case 'gte':
+      return (v) => v !== undefined && compareValues(v, value) >= 0;
+  }
+}
+
+/**
+ * Membership in a list of values: scalars in a `Set` (SameValueZero treats -0 as 0, as the
+ * total order does), arrays and objects by canonical text.
+ */
+function membership(values: readonly JsonValue[]): (v: JsonValue) => boolean {
+  const scalars = new Set<JsonValue>();
+  const containers = new Set<string>();
+  for (const x of values) {
+    if (typeof x === 'object' && x !== null) containers.add(containerText(x));
+    else scalars.add(x);
+  }
+  return (v) => (typeof v === 'object' && v !== null ? containers.has(containerText(v)) : scalars.has(v));
 }

@@ -88,6 +88,8 @@ export interface VectorIndexStats {
   reconciledChanges: number;
   /** Graph tombstones awaiting compaction. */
   tombstones: number;
+  /** Live subscriptions (watchers) of the index. */
+  watchers: number;
 }
 
 /** A document stored but not indexed, and why. */
@@ -227,6 +229,7 @@ export class CollectionVectorIndex {
       source: this.source,
       reconciledChanges: this.reconciled,
       tombstones: this.graph.stats().deleted,
+      watchers: this.watchers.size,
     };
   }
 

@@ -24,6 +24,8 @@ interface BenchFlags {
   sizes?: string;
   samples?: string;
   systems?: string;
+  /** False with `--no-rss`. */
+  rss?: boolean;
 }
 
 /** The suites named on the command line (all of them when none is named). */
@@ -56,6 +58,7 @@ async function bench(names: readonly string[], flags: BenchFlags, io: CliIo): Pr
       sizes,
       samples,
       systems,
+      rss: flags.rss !== false,
       progress,
       repoDir: io.cwd,
     });
@@ -101,6 +104,10 @@ export const benchCommand: CommandModule = {
       .option('--sizes <list>', 'comma-separated sizes n, e.g. 1000,10K,1M (default: the suite profile)')
       .option('--samples <k>', 'timed samples per system (default: the suite profile)')
       .option('--systems <list>', 'only these systems, e.g. aregula,map')
+      .option(
+        '--no-rss',
+        'skip peak memory (each system is otherwise run once more alone in a child process)',
+      )
       .addHelpText('after', `\nSuites:\n${suiteList}`)
       .action(async (names: string[], flags: BenchFlags) => {
         context.exitCode = await bench(names, flags, context.io);

@@ -65,6 +65,7 @@ describe('aregula bench', () => {
       '--sizes <list>',
       '--samples <k>',
       '--systems <list>',
+      '--no-rss',
     ]) {
       expect(out).toContain(option);
     }
@@ -105,6 +106,7 @@ describe('aregula bench', () => {
         '1',
         '--systems',
         'map,classic-level',
+        '--no-rss',
         '--json',
         file,
       );
@@ -115,6 +117,7 @@ describe('aregula bench', () => {
       const report = JSON.parse(readFileSync(file, 'utf8'));
       expect(report.suite).toBe('lsm');
       expect(report.rows).toHaveLength(10);
+      expect(report.rows[0]).not.toHaveProperty('rss_peak_bytes');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -126,7 +129,7 @@ describe('aregula bench sim', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aregula-cli-test-'));
     try {
       const file = join(dir, 'bench.json');
-      const { code, out, err } = await run('bench', 'sim', '--sizes', '1', '--json', file);
+      const { code, out, err } = await run('bench', 'sim', '--sizes', '1', '--no-rss', '--json', file);
       expect(err).not.toContain('could not run');
       expect(code).toBe(EXIT_OK);
       expect(out).toMatch(/sim\.suite n=1: \d+x real time, \d+ runs\/min\n/);

@@ -1,34 +1,48 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { CONTRACT_CHECKER, checkBenchContract } from './contract-check.ts';
 import { lsmSuite } from './lsm/suite.ts';
 import { LineProgress } from './progress.ts';
-import { writeReport } from './report.ts';
+import type { RssJob, RssProbe } from './rss.ts';
 import { NothingMeasuredError, runBench } from './run.ts';
 
 const repoDir = fileURLToPath(new URL('../../', import.meta.url));
-// The contract checker lives in the shared folder beside the checkout (../shared), as in CI.
-const checker = join(repoDir, '..', 'shared', 'tools', 'check-contracts.mjs');
 
 describe('a tiny lsm run', () => {
   it('writes JSON that fits the bench contract', async () => {
     // Never skipped: without the checker this test fails and says why.
     expect(
-      existsSync(checker),
-      `${checker} is missing: run the tests from a clone that has the shared folder beside it, as CI does`,
+      existsSync(CONTRACT_CHECKER),
+      `${CONTRACT_CHECKER} is missing: run the tests from a clone that has the shared folder beside it, as CI does`,
     ).toBe(true);
     const lines: string[] = [];
+    // The real child process is tested in rss.test.ts; here the rows' shape is what matters.
+    const jobs: RssJob[] = [];
+    const rssProbe: RssProbe = {
+      async measure(job) {
+        jobs.push(job);
+        return { peakBytes: 300_000_000, baseBytes: 100_000_000 };
+      },
+    };
     const report = await runBench({
       suites: [lsmSuite],
       quick: true,
       sizes: [200],
       samples: 2,
       systems: ['map', 'classic-level'],
+      rss: true,
+      rssProbe,
       progress: new LineProgress({ write: (t) => lines.push(t) }),
       repoDir,
+    });
+    expect(jobs).toHaveLength(10);
+    expect(jobs[0]).toEqual({
+      suite: 'lsm',
+      workloadIndex: 0,
+      workload: 'lsm.put',
+      system: 'classic-level',
+      n: 200,
     });
     expect(report.suite).toBe('lsm');
     expect(report.machine.cores).toBeGreaterThan(0);
@@ -41,7 +55,7 @@ describe('a tiny lsm run', () => {
     for (const row of report.rows) {
       expect(row).toMatchObject({ n: 200, samples: 2 });
       expect(row.ops_per_sec).toBeGreaterThan(0);
-      expect(row.rss_peak_bytes).toBeGreaterThan(0);
+      expect(row).toMatchObject({ rss_peak_bytes: 300_000_000, rss_base_bytes: 100_000_000 });
     }
     expect(report.rows.find((r) => r.workload === 'lsm.scan')).toMatchObject({
       unit: 'scan',
@@ -49,16 +63,7 @@ describe('a tiny lsm run', () => {
     });
     expect(lines.join('')).toContain('lsm.get-cold n=200 [classic-level, map]');
 
-    const dir = mkdtempSync(join(tmpdir(), 'aregula-contract-test-'));
-    try {
-      const file = join(dir, 'bench.json');
-      writeReport(file, report);
-      const out = execFileSync(process.execPath, [checker, 'bench', file], { encoding: 'utf8' });
-      expect(out).toContain('fits the bench contract');
-      expect(JSON.parse(readFileSync(file, 'utf8')).rows).toHaveLength(10);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    expect(checkBenchContract(['lsm'], report.rows)).toContain('fits the bench contract');
   });
 
   it('measures aregula on every workload, its answers checked like the others', async () => {
@@ -73,6 +78,7 @@ describe('a tiny lsm run', () => {
     const aregula = report.rows.filter((r) => r.system === 'aregula').map((r) => r.workload);
     expect(aregula).toEqual(['lsm.put', 'lsm.put-batch', 'lsm.get-hot', 'lsm.get-cold', 'lsm.scan']);
     expect(report.rows).toHaveLength(15);
+    expect(report.rows[0]).not.toHaveProperty('rss_peak_bytes'); // not asked for
   });
 
   it('fails when no system is left to measure', async () => {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runWorkloads } from './harness.ts';
 import type { Progress } from './progress.ts';
+import type { RssJob, RssProbe } from './rss.ts';
 import type { Sampler } from './sampler.ts';
 import type { BenchCase, CaseEnv, Workload } from './types.ts';
 
@@ -95,7 +96,6 @@ describe('runWorkloads', () => {
       samples: 3,
       sampler,
       progress,
-      readRss: () => 1234,
     });
     expect(sampler.order).toEqual(['a', 'b', 'b', 'a', 'a', 'b', 'b', 'a']);
     expect(rows).toHaveLength(2);
@@ -104,7 +104,8 @@ describe('runWorkloads', () => {
     expect(a!.median_ms_per_op).toBeCloseTo(0.2, 12); // median 20 ms / 100 ops
     expect(a!.ops_per_sec).toBeCloseTo(5000, 6);
     expect(b!.median_ms_per_op).toBeCloseTo(0.4, 12); // median of 40, 40, 400
-    expect(a).toMatchObject({ unit: 'thing', half: 500, rss_peak_bytes: 1234 });
+    expect(a).toMatchObject({ unit: 'thing', half: 500 });
+    expect(a).not.toHaveProperty('rss_peak_bytes'); // no probe given: memory not measured
     expect(progress).toMatchObject({ total: 8, done: 8, groups: ['lsm.fake n=1000'], stopped: true });
   });
 
@@ -128,18 +129,77 @@ describe('runWorkloads', () => {
     ]);
   });
 
-  it('records the highest RSS seen for each system', async () => {
-    const readings = [100, 300, 200, 150, 500, 120];
-    let i = 0;
-    const rows = await runWorkloads([fakeWorkload([], ['a', 'b'])], {
-      sizes: [1],
+  it('asks the probe for each system alone, after the group, and puts its figures in the rows', async () => {
+    const log: string[] = [];
+    const jobs: RssJob[] = [];
+    const probe: RssProbe = {
+      async measure(job) {
+        log.push(`probe ${job.system} ${job.n}`);
+        jobs.push(job);
+        return { peakBytes: 1000 * job.n + job.system.length, baseBytes: 7 };
+      },
+    };
+    const rows = await runWorkloads([fakeWorkload([], ['x']), fakeWorkload(log, ['a', 'bb'])], {
+      sizes: [1, 2],
       warmupSamples: 0,
-      samples: 2,
-      sampler: new ScriptedSampler({ a: [1, 1], b: [1, 1] }),
-      readRss: () => readings[i++]!,
+      samples: 1,
+      sampler: new ScriptedSampler({ a: [1, 1], bb: [1, 1], x: [1, 1] }),
+      rss: { probe, suite: 'lsm', sizes: 'all' },
     });
-    // Readings: setup a=100, setup b=300, round 0: a=200, b=150, round 1 (b first): b=500, a=120.
-    expect(rows.map((r) => r.rss_peak_bytes)).toEqual([200, 500]);
+    // The x workload's two probes come first; then the group at size 1, probed after teardown.
+    expect(log.slice(2, 7)).toEqual([
+      'setup a 1',
+      'setup bb 1',
+      'teardown a 1',
+      'teardown bb 1',
+      'probe a 1',
+    ]);
+    expect(jobs[2]).toEqual({ suite: 'lsm', workloadIndex: 1, workload: 'lsm.fake', system: 'a', n: 1 });
+    expect(rows.map((r) => [r.system, r.n, r.rss_peak_bytes, r.rss_base_bytes])).toEqual([
+      ['x', 1, 1001, 7],
+      ['x', 2, 2001, 7],
+      ['a', 1, 1001, 7],
+      ['bb', 1, 1002, 7],
+      ['a', 2, 2001, 7],
+      ['bb', 2, 2002, 7],
+    ]);
+  });
+
+  it('probes once per workload name, size and system, only the largest size when asked, never an opted-out workload', async () => {
+    const jobs: string[] = [];
+    const probe: RssProbe = {
+      async measure(job) {
+        jobs.push(`${job.workloadIndex} ${job.system} ${job.n}`);
+        return { peakBytes: 9, baseBytes: 3 };
+      },
+    };
+    const optedOut = { ...fakeWorkload([], ['a']), name: 'lsm.other', rssNotMeasured: 'not this one' };
+    const rows = await runWorkloads([fakeWorkload([], ['a']), fakeWorkload([], ['a']), optedOut], {
+      sizes: [1, 5],
+      warmupSamples: 0,
+      samples: 1,
+      sampler: new ScriptedSampler({ a: [1, 1, 1, 1, 1, 1] }),
+      rss: { probe, suite: 'lsm', sizes: 'largest' },
+    });
+    expect(jobs).toEqual(['0 a 5']);
+    expect(rows.map((r) => r.rss_peak_bytes)).toEqual([undefined, 9, undefined, 9, undefined, undefined]);
+  });
+
+  it('fails the run when the probe fails', async () => {
+    const probe: RssProbe = {
+      measure: async () => {
+        throw new Error('child died');
+      },
+    };
+    await expect(
+      runWorkloads([fakeWorkload([], ['a'])], {
+        sizes: [1],
+        warmupSamples: 0,
+        samples: 1,
+        sampler: new ScriptedSampler({ a: [1] }),
+        rss: { probe, suite: 'lsm', sizes: 'all' },
+      }),
+    ).rejects.toThrow('child died');
   });
 
   it('measures only the systems asked for, and skips workloads left with none', async () => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { assert } from '../../engine/assert.ts';
 import type { Progress } from './progress.ts';
 import { SilentProgress } from './progress.ts';
+import type { RssFigures, RssProbe } from './rss.ts';
 import type { Sampler } from './sampler.ts';
 import { TinybenchSampler } from './sampler.ts';
 import { roundOrder, summarizeSamples } from './stats.ts';
@@ -31,15 +32,27 @@ export interface HarnessOptions {
   sampler?: Sampler | undefined;
   /** Receives progress; silent by default. */
   progress?: Progress | undefined;
-  /** Reads the process's resident set size; `process.memoryUsage.rss` by default. */
-  readRss?: (() => number) | undefined;
+  /** Peak memory per system (see reports/bench/rss.ts); not measured when absent. */
+  rss?: RssOptions | undefined;
   /** Directory under which temporary stores are created; the OS temp dir by default. */
   tempRoot?: string | undefined;
+}
+
+/** Which rows get a peak-memory figure, and how it is measured. */
+export interface RssOptions {
+  /** Measures one system at one size alone (a child process in real runs). */
+  probe: RssProbe;
+  /** The suite the workloads come from (the child loads it by name). */
+  suite: string;
+  /** `all` sizes, or only each workload's `largest` (quick runs: a child costs about a second). */
+  sizes: 'all' | 'largest';
 }
 
 /** A workload at one size, as scheduled. */
 interface Group {
   workload: Workload;
+  /** Index of the workload in the list given to {@link runWorkloads} (the child finds it so). */
+  workloadIndex: number;
   n: number;
   systems: string[];
 }
@@ -60,9 +73,14 @@ export async function runWorkloads(
   const rounds = options.warmupSamples + options.samples;
   progress.start(groups.reduce((sum, g) => sum + g.systems.length * rounds, 0));
   const root = mkdtempSync(join(options.tempRoot ?? tmpdir(), 'aregula-bench-'));
+  const memory = new Map<string, RssFigures>();
   try {
     const rows: BenchRow[] = [];
-    for (const group of groups) rows.push(...(await runGroup(group, options, progress, tempEnv(root))));
+    for (const group of groups) {
+      const groupRows = await runGroup(group, options, progress, tempEnv(root));
+      if (options.rss !== undefined) await addRss(groupRows, group, groups, options.rss, memory, progress);
+      rows.push(...groupRows);
+    }
     return rows;
   } finally {
     progress.stop();
@@ -77,7 +95,7 @@ function planGroups(
   note: (line: string) => void,
 ): Group[] {
   const groups: Group[] = [];
-  for (const workload of workloads) {
+  for (const [workloadIndex, workload] of workloads.entries()) {
     const systems = workload.systems.filter(
       (s) => options.systems === undefined || options.systems.includes(s),
     );
@@ -88,7 +106,7 @@ function planGroups(
         if (why !== undefined) note(`bench: ${workload.name} n=${n}: ${s} not measured: ${why}`);
         return why === undefined;
       });
-      if (measured.length > 0) groups.push({ workload, n, systems: measured });
+      if (measured.length > 0) groups.push({ workload, workloadIndex, n, systems: measured });
     }
   }
   return groups;
@@ -107,10 +125,47 @@ function tempEnv(root: string): CaseEnv {
   };
 }
 
+/**
+ * Adds the peak-memory fields to a group's rows, measuring each system alone with the probe.
+ * Workloads sharing a name (vector's lines per `ef` and data kind) share one measurement per
+ * size and system, taken with the first of them: they hold the same index and data.
+ */
+async function addRss(
+  rows: BenchRow[],
+  group: Group,
+  groups: readonly Group[],
+  rss: RssOptions,
+  memory: Map<string, RssFigures>,
+  progress: Progress,
+): Promise<void> {
+  const { workload, n } = group;
+  if (workload.rssNotMeasured !== undefined) return;
+  if (rss.sizes === 'largest') {
+    const largest = Math.max(...groups.filter((g) => g.workload.name === workload.name).map((g) => g.n));
+    if (n !== largest) return;
+  }
+  for (const row of rows) {
+    const key = JSON.stringify([workload.name, n, row.system]);
+    let figures = memory.get(key);
+    if (figures === undefined) {
+      progress.note(`bench: ${workload.name} n=${n}: peak RSS of ${row.system} alone in a child process`);
+      figures = await rss.probe.measure({
+        suite: rss.suite,
+        workloadIndex: group.workloadIndex,
+        workload: workload.name,
+        system: row.system,
+        n,
+      });
+      memory.set(key, figures);
+    }
+    row.rss_peak_bytes = figures.peakBytes;
+    row.rss_base_bytes = figures.baseBytes;
+  }
+}
+
 /** Per-system measurements gathered while a group runs. */
 interface Tally {
   samplesMs: number[];
-  rssPeakBytes: number;
 }
 
 /** Runs one workload at one size on all of its systems, interleaved. */
@@ -122,7 +177,6 @@ async function runGroup(
 ): Promise<BenchRow[]> {
   const { workload, n, systems } = group;
   const sampler = options.sampler ?? new TinybenchSampler();
-  const readRss = options.readRss ?? (() => process.memoryUsage.rss());
   progress.group(`${workload.name} n=${n}`, systems);
   const cases = new Map<string, BenchCase>();
   const tallies = new Map<string, Tally>();
@@ -132,7 +186,7 @@ async function runGroup(
       const benchCase = workload.createCase(system, n, env);
       cases.set(system, benchCase);
       await benchCase.setup();
-      tallies.set(system, { samplesMs: [], rssPeakBytes: readRss() });
+      tallies.set(system, { samplesMs: [] });
     }
     const rounds = options.warmupSamples + options.samples;
     for (let round = 0; round < rounds; round++) {
@@ -140,7 +194,6 @@ async function runGroup(
         const ms = await sampler.time(cases.get(system)!, `${workload.name} n=${n} ${system}`);
         const tally = tallies.get(system)!;
         if (round >= options.warmupSamples) tally.samplesMs.push(ms);
-        tally.rssPeakBytes = Math.max(tally.rssPeakBytes, readRss());
         progress.sampleDone();
       }
     }
@@ -184,7 +237,6 @@ function toRow(group: Group, system: string, tally: Tally): BenchRow {
     median_ms_per_op: summary.medianMsPerOp,
     samples: summary.samples,
     ops_per_sample: opsPerSample,
-    rss_peak_bytes: tally.rssPeakBytes,
     ...group.workload.fields(group.n, system),
   };
 }

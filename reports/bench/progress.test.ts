@@ -22,6 +22,26 @@ describe('LineProgress', () => {
     );
   });
 
+  it('counts on across the suites of one run (one start per suite)', () => {
+    let text = '';
+    const progress = new LineProgress({ write: (t) => (text += t) });
+    progress.start(1);
+    progress.group('lsm.put n=10', ['a']);
+    progress.sampleDone();
+    progress.stop();
+    progress.start(2);
+    progress.group('merge.lww-map n=10', ['a', 'b']);
+    progress.sampleDone();
+    progress.sampleDone();
+    progress.stop();
+    expect(text).toBe(
+      'bench: lsm.put n=10 [a] (0/1 samples done)\n' +
+        'bench: 1/1 samples done\n' +
+        'bench: merge.lww-map n=10 [a, b] (1/3 samples done)\n' +
+        'bench: 3/3 samples done\n',
+    );
+  });
+
   it('prints no final count when nothing ran', () => {
     let text = '';
     const progress = new LineProgress({ write: (t) => (text += t) });

@@ -83,7 +83,8 @@ export class LineProgress implements Progress {
   constructor(private readonly sink: LineSink) {}
 
   start(totalSamples: number): void {
-    this.total = totalSamples;
+    // One start per suite in a run of several: the counts run on across them.
+    this.total += totalSamples;
   }
 
   group(label: string, systems: readonly string[]): void {

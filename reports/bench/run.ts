@@ -7,6 +7,7 @@ import { runWorkloads } from './harness.ts';
 import { machineInfo } from './machine.ts';
 import type { Progress } from './progress.ts';
 import { buildReport } from './report.ts';
+import { childRssProbe, type RssProbe } from './rss.ts';
 import type { Sampler } from './sampler.ts';
 import type { BenchReport, BenchRow, Suite } from './types.ts';
 
@@ -24,6 +25,14 @@ export interface BenchRunOptions {
   systems?: readonly string[] | undefined;
   /** Receives progress and notes. */
   progress: Progress;
+  /**
+   * Measures each system's peak memory alone in a child process (reports/bench/rss.ts): at
+   * every size in a full run, at each workload's largest size with `quick`. Off unless asked
+   * (`aregula bench` asks unless given `--no-rss`), so that tests stay fast.
+   */
+  rss?: boolean | undefined;
+  /** Runs the peak-memory children; the real child process unless a test substitutes one. */
+  rssProbe?: RssProbe | undefined;
   /** Times samples (tinybench by default). */
   sampler?: Sampler | undefined;
   /** Checkout whose commit the report names. */
@@ -39,6 +48,7 @@ export class NothingMeasuredError extends Error {
 export async function runBench(options: BenchRunOptions): Promise<BenchReport> {
   const started = new Date();
   const rows: BenchRow[] = [];
+  const probe = options.rssProbe ?? childRssProbe();
   for (const suite of options.suites) {
     const profile = options.quick ? suite.quick : suite.full;
     const opened = await suite.open();
@@ -51,6 +61,10 @@ export async function runBench(options: BenchRunOptions): Promise<BenchReport> {
         systems: options.systems,
         sampler: options.sampler,
         progress: options.progress,
+        rss:
+          options.rss !== true
+            ? undefined
+            : { probe, suite: suite.name, sizes: options.quick ? 'largest' : 'all' },
       })),
     );
   }

@@ -29,7 +29,17 @@ export interface MachineInfo {
 /** Extra per-row fields a workload adds (units, batch sizes, recall, ...). */
 export type RowFields = Record<string, string | number>;
 
-/** One workload measured on one system at one size. */
+/**
+ * One workload measured on one system at one size.
+ *
+ * Besides the fields below, a row carries its workload's extra fields and, when peak memory
+ * was measured (see reports/bench/rss.ts), `rss_peak_bytes`: the peak resident set size of a
+ * child process that ran this system alone at this size (setup, one sample, teardown),
+ * including Node, the suite's modules and the workload's input data (the same for every
+ * system); and `rss_base_bytes`: that child's peak before the system's case was created, the
+ * floor every system shares. Both are absent with `--no-rss`, at a quick run's smaller sizes,
+ * and for a workload that says why not ({@link Workload.rssNotMeasured}).
+ */
 export interface BenchRow extends RowFields {
   /** `suite.name`, e.g. `lsm.put`. */
   workload: string;
@@ -45,12 +55,6 @@ export interface BenchRow extends RowFields {
   samples: number;
   /** Operations one sample performed (the time of a sample divided by this is the time per op). */
   ops_per_sample: number;
-  /**
-   * Highest resident set size of the process seen after this system's setup and samples. The
-   * systems of a workload are open at the same time in one process, so this is an upper bound
-   * that includes the others and the harness: compare it across sizes and runs, not systems.
-   */
-  rss_peak_bytes: number;
 }
 
 /** What `aregula bench --json FILE` writes. */
@@ -105,6 +109,11 @@ export interface Workload {
    * that skips should also say so in its rows' fields, so the JSON tells it too.
    */
   skip?(system: string, n: number): string | undefined;
+  /**
+   * Why peak memory is not measured for this workload (optional: without it the harness runs
+   * each system once more alone in a child process and reports its peak RSS).
+   */
+  rssNotMeasured?: string;
   /** Prepares `system` for this workload at size `n`. */
   createCase(system: string, n: number, env: CaseEnv): BenchCase;
 }

@@ -83,6 +83,8 @@ export function durabilityWorkload(): Workload {
   return {
     name: DURABILITY_WORKLOAD,
     systems: ['aregula'],
+    rssNotMeasured:
+      'the writes run in writer child processes that are killed; this process only reopens the store',
     opsPerSample: (n) => n,
     fields(n: number): RowFields {
       const t = totalsBySize.get(n) ?? { kills: 0, acked: 0, writingMs: 0, lostAcked: 0 };

@@ -1,0 +1,71 @@
+/**
+ * The child process of the peak-memory measurement (reports/bench/rss.ts): loads a suite, runs
+ * one system of one workload at one size alone (setup, one sample with its hooks, teardown) in
+ * a temporary directory, and prints one line `aregula-rss {"peakBytes":..,"baseBytes":..}`.
+ *
+ * Usage: `node --import tsx rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N`,
+ * where SUITES_MODULE exports `findSuite(name)` (reports/bench/registry.ts, or a test's module).
+ * Exit code 0 with the line, 2 on bad arguments or an unknown suite, workload or system.
+ */
+
+import { mkdirSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { RSS_RESULT_PREFIX } from './rss.ts';
+import type { CaseEnv, Suite } from './types.ts';
+
+/** `process.resourceUsage().maxRSS` is in KiB (the kernel's `ru_maxrss`). */
+const KIB = 1024;
+
+function fail(message: string): never {
+  process.stderr.write(`rss-child: ${message}\n`);
+  process.exit(2);
+}
+
+const [suitesModule, suiteName, indexText, workloadName, system, nText] = process.argv.slice(2);
+if (nText === undefined || suitesModule === undefined || suiteName === undefined)
+  fail('usage: rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N');
+const index = Number(indexText);
+const n = Number(nText);
+if (!Number.isSafeInteger(index) || index < 0) fail(`bad workload index ${indexText}`);
+if (!Number.isSafeInteger(n) || n <= 0) fail(`bad size ${nText}`);
+
+const suites = (await import(pathToFileURL(suitesModule).href)) as {
+  findSuite(name: string): Suite | undefined;
+};
+const suite = suites.findSuite(suiteName) ?? fail(`unknown suite ${suiteName}`);
+const opened = await suite.open();
+const workload = opened.workloads[index] ?? fail(`${suiteName} has no workload ${index}`);
+if (workload.name !== workloadName) fail(`workload ${index} is ${workload.name}, not ${workloadName}`);
+if (system === undefined || !workload.systems.includes(system))
+  fail(`${workload.name} has no system ${system}`);
+
+const baseBytes = process.resourceUsage().maxRSS * KIB;
+const root = mkdtempSync(join(tmpdir(), 'aregula-rss-'));
+let next = 0;
+const env: CaseEnv = {
+  freshDir(label: string): string {
+    next += 1;
+    const dir = join(root, `${next}-${label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+    mkdirSync(dir);
+    return dir;
+  },
+};
+try {
+  const benchCase = workload.createCase(system, n, env);
+  try {
+    await benchCase.setup();
+    await benchCase.beforeSample();
+    await benchCase.sample();
+    await benchCase.afterSample();
+  } finally {
+    await benchCase.teardown();
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}
+const peakBytes = process.resourceUsage().maxRSS * KIB;
+writeSync(1, `${RSS_RESULT_PREFIX}${JSON.stringify({ peakBytes, baseBytes })}\n`);
+// Suites may leave handles open (a native module's threads); the figure is out, so leave now.
+process.exit(0);

@@ -1,0 +1,79 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../../engine/errors.ts';
+import { childRssProbe, parseRssLine, RSS_RESULT_PREFIX, RssChildError, rssChildArgs } from './rss.ts';
+import { BIG_ALLOCATION_BYTES } from './rss-test-suites.ts';
+
+const SUITES = fileURLToPath(new URL('./rss-test-suites.ts', import.meta.url));
+const job = { suite: 'lsm', workloadIndex: 0, workload: 'lsm.alloc', system: 'big', n: 1 };
+
+describe('parseRssLine', () => {
+  it('reads the figures of a result line', () => {
+    expect(parseRssLine(`${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":100}`)).toEqual({
+      peakBytes: 200,
+      baseBytes: 100,
+    });
+  });
+
+  it.each([
+    ['another line', 'ready'],
+    ['not JSON', `${RSS_RESULT_PREFIX}{peak`],
+    ['not an object', `${RSS_RESULT_PREFIX}12`],
+    ['null', `${RSS_RESULT_PREFIX}null`],
+    ['a missing field', `${RSS_RESULT_PREFIX}{"peakBytes":200}`],
+    ['a string figure', `${RSS_RESULT_PREFIX}{"peakBytes":"200","baseBytes":100}`],
+    ['a fraction', `${RSS_RESULT_PREFIX}{"peakBytes":200.5,"baseBytes":100}`],
+    ['a zero base', `${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":0}`],
+    ['a peak below the base', `${RSS_RESULT_PREFIX}{"peakBytes":99,"baseBytes":100}`],
+  ])('refuses %s', (_what, line) => {
+    expect(parseRssLine(line)).toBeUndefined();
+  });
+});
+
+describe('rssChildArgs', () => {
+  it('refuses a negative or fractional workload index and a non-positive size', () => {
+    expect(() => rssChildArgs({ ...job, workloadIndex: -1 }, SUITES)).toThrow(InvalidArgumentError);
+    expect(() => rssChildArgs({ ...job, workloadIndex: 0.5 }, SUITES)).toThrow(InvalidArgumentError);
+    expect(() => rssChildArgs({ ...job, n: 0 }, SUITES)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('childRssProbe', () => {
+  const probe = childRssProbe({ suitesModule: SUITES });
+
+  it('measures each system alone: the peak shows what the system touched, above a shared base', async () => {
+    const big = await probe.measure(job);
+    const small = await probe.measure({ ...job, system: 'small' });
+    expect(small.baseBytes).toBeGreaterThan(10 * 1024 * 1024); // Node itself
+    expect(small.peakBytes).toBeGreaterThanOrEqual(small.baseBytes);
+    expect(big.peakBytes - big.baseBytes).toBeGreaterThan(BIG_ALLOCATION_BYTES * 0.9);
+    expect(small.peakBytes - small.baseBytes).toBeLessThan(BIG_ALLOCATION_BYTES / 4);
+  }, 30_000);
+
+  it('runs a registered suite by default (lsm.put on a Map)', async () => {
+    const figures = await childRssProbe().measure({
+      suite: 'lsm',
+      workloadIndex: 0,
+      workload: 'lsm.put',
+      system: 'map',
+      n: 1000,
+    });
+    expect(figures.peakBytes).toBeGreaterThanOrEqual(figures.baseBytes);
+  }, 30_000);
+
+  it.each([
+    ['an unknown suite', { suite: 'nope' }, 'unknown suite nope'],
+    ['a workload index past the end', { workloadIndex: 3 }, 'has no workload 3'],
+    ['a workload name that does not match the index', { workload: 'lsm.other' }, 'not lsm.other'],
+    ['an unknown system', { system: 'huge' }, 'has no system huge'],
+  ])(
+    'fails with the child message on %s',
+    async (_what, change, message) => {
+      const error = await probe.measure({ ...job, ...change }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RssChildError);
+      expect((error as Error).message).toContain('exit code 2');
+      expect((error as Error).message).toContain(message);
+    },
+    30_000,
+  );
+});

@@ -8,6 +8,7 @@ import { lsmSuite } from './lsm/suite.ts';
 import { mergeSuite } from './merge/suite.ts';
 import { seedSuite } from './seed/suite.ts';
 import { simSuite } from './sim/suite.ts';
+import { syncSuite } from './sync/suite.ts';
 import type { Suite } from './types.ts';
 import { vectorSuite } from './vector/suite.ts';
 
@@ -19,6 +20,7 @@ export const SUITES: readonly Suite[] = [
   vectorSuite,
   mergeSuite,
   durabilitySuite,
+  syncSuite,
 ];
 
 /** The suite called `name`, or undefined. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TinybenchSampler } from './sampler.ts';
+import { FixedSampler, TinybenchSampler } from './sampler.ts';
 import type { BenchCase } from './types.ts';
 
 function recordingCase(log: string[], failIn?: string): BenchCase {
@@ -31,5 +31,17 @@ describe('TinybenchSampler', () => {
         `${where} broke`,
       );
     }
+  });
+});
+
+describe('FixedSampler', () => {
+  it('runs the hooks around the sample and reports its fixed time', async () => {
+    const log: string[] = [];
+    expect(await new FixedSampler(42).time(recordingCase(log))).toBe(42);
+    expect(log).toEqual(['before', 'sample', 'after']);
+  });
+
+  it('propagates a failing sample or hook', async () => {
+    await expect(new FixedSampler(1).time(recordingCase([], 'after'))).rejects.toThrow('after broke');
   });
 });

@@ -48,3 +48,18 @@ export class TinybenchSampler implements Sampler {
     return samples[0];
   }
 }
+
+/**
+ * A {@link Sampler} for tests: runs the three hooks like the real one but reports a fixed time,
+ * so that the figures a test checks are exact.
+ */
+export class FixedSampler implements Sampler {
+  constructor(private readonly ms: number) {}
+
+  async time(benchCase: BenchCase): Promise<number> {
+    await benchCase.beforeSample();
+    await benchCase.sample();
+    await benchCase.afterSample();
+    return this.ms;
+  }
+}

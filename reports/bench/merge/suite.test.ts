@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { checkBenchContract } from '../contract-check.ts';
 import { runWorkloads } from '../harness.ts';
-import type { Sampler } from '../sampler.ts';
-import type { BenchCase } from '../types.ts';
+import { FixedSampler } from '../sampler.ts';
 import { checkContent, MERGE_WORKLOAD, mergeWorkload } from './suite.ts';
 import { prepareSystem } from './systems.ts';
 import { MERGE_BATCH_UPDATES, MERGE_DEVICES, mergePlan } from './updates.ts';
-
-/** Runs the hooks and reports a fixed time, so the figures are exact. */
-class FixedSampler implements Sampler {
-  constructor(private readonly ms: number) {}
-  async time(c: BenchCase): Promise<number> {
-    await c.beforeSample();
-    await c.sample();
-    await c.afterSample();
-    return this.ms;
-  }
-}
 
 describe('the merge plan', () => {
   it('gives each device its own fields and delivers every update once, in device order', () => {

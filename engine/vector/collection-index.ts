@@ -24,7 +24,7 @@ import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/der
 import { AregulaError, InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import type { FileSystem } from '../io/fs.ts';
 import { SeededRandom } from '../io/random.ts';
-import { type DocFilter, type FilterPlanInfo, filteredSearch } from './filtered-search.ts';
+import { type FilterPlanInfo, filteredSearch, toDocFilter, type VectorFilter } from './filtered-search.ts';
 import { HnswIndex, type VectorHit } from './hnsw-index.ts';
 import type { KernelChoice } from './kernel.ts';
 import type { VectorMetric } from './metric.ts';
@@ -70,8 +70,11 @@ export interface VectorSearchOptions {
   k: number;
   /** Beam width; default the index's `efSearch`. */
   ef?: number;
-  /** Only documents this accepts (see filtered-search.ts for how it is applied). */
-  filter?: DocFilter;
+  /**
+   * Only documents this accepts: a query-layer `Filter` or a function of the document and its
+   * id (see filtered-search.ts for how it is applied).
+   */
+  filter?: VectorFilter;
 }
 
 /** Where the graph came from when the index was opened. */
@@ -190,9 +193,14 @@ export class CollectionVectorIndex {
     const ef = options?.ef ?? this.efSearch;
     if (filter === undefined)
       return { hits: this.graph.search(vector, { k: options.k, ef }), plan: undefined };
-    if (typeof filter !== 'function') throw new InvalidArgumentError('filter must be a function');
+    const accepts = toDocFilter(filter);
     const k = options.k;
-    return filteredSearch(this.graph, vector, { k, ef, filter, getDoc: (id) => this.getDocument(id) });
+    return filteredSearch(this.graph, vector, {
+      k,
+      ef,
+      filter: accepts,
+      getDoc: (id) => this.getDocument(id),
+    });
   }
 
   /** Like {@link search}, but an exact scan (the ground truth for checks). */
@@ -200,11 +208,12 @@ export class CollectionVectorIndex {
     this.checkOpen();
     const filter = options?.filter;
     if (filter === undefined) return this.graph.searchExact(vector, { k: options.k });
+    const accepts = toDocFilter(filter);
     return this.graph.searchExact(vector, {
       k: options.k,
       filter: (id) => {
         const doc = this.getDocument(id);
-        return doc !== undefined && filter(doc, id) === true;
+        return doc !== undefined && accepts(doc, id) === true;
       },
     });
   }

@@ -12,11 +12,30 @@
  */
 
 import type { JsonObject } from '../crdt/lww.ts';
+import { InvalidArgumentError } from '../errors.ts';
+import { compileFilter } from '../query/filter.ts';
+import type { Filter } from '../query/types.ts';
+import { checkFilter } from '../query/validate.ts';
 import type { HnswIndex, VectorHit } from './hnsw-index.ts';
 import { FILTER_VISIT_FRACTION_MAX } from './limits.ts';
 
-/** A filter on documents: true keeps document `id` in the results. */
+/** A filter on documents as a function: true keeps document `id` in the results. */
 export type DocFilter = (doc: JsonObject, id: string) => boolean;
+
+/** A filter of a vector search: the query layer's `Filter` (engine/query/types.ts), or a function. */
+export type VectorFilter = Filter | DocFilter;
+
+/**
+ * The function form of `filter`: a query-layer `Filter` is checked (its typed error, code
+ * `ARE_QUERY_INVALID`, when malformed) and compiled; a function is used as it is.
+ */
+export function toDocFilter(filter: VectorFilter): DocFilter {
+  if (typeof filter === 'function') return filter;
+  if (filter === null || typeof filter !== 'object')
+    throw new InvalidArgumentError('filter must be a query Filter or a function');
+  checkFilter(filter);
+  return compileFilter(filter);
+}
 
 /** Ids sampled to estimate a filter's selectivity. */
 export const FILTER_SAMPLE_IDS_MAX = 64;

@@ -20,7 +20,7 @@
 
 import { InvalidArgumentError } from '../errors.ts';
 import type { CollectionVectorIndex } from './collection-index.ts';
-import type { DocFilter } from './filtered-search.ts';
+import { type DocFilter, toDocFilter, type VectorFilter } from './filtered-search.ts';
 import type { VectorHit } from './hnsw-index.ts';
 
 /** Changed ids a subscription queues before it gives up on incremental updates and searches afresh. */
@@ -34,8 +34,11 @@ export interface NearestQuery {
   k: number;
   /** Beam width of the searches it runs; default the index's. */
   ef?: number;
-  /** Only documents this accepts. Must be a pure function of the document and its id. */
-  filter?: DocFilter;
+  /**
+   * Only documents this accepts: a query-layer `Filter`, or a function that must be a pure
+   * function of the document and its id.
+   */
+  filter?: VectorFilter;
 }
 
 /** Receives the current answer, best first (a fresh frozen array each time). */
@@ -64,14 +67,13 @@ export function subscribeNearest(
 ): () => void {
   if (typeof callback !== 'function') throw new InvalidArgumentError('callback must be a function');
   if (query === null || typeof query !== 'object') throw new InvalidArgumentError('query must be an object');
-  if (query.filter !== undefined && typeof query.filter !== 'function')
-    throw new InvalidArgumentError('filter must be a function');
   const sub = new NearestSubscription(index, query, callback, options);
   return () => sub.stop();
 }
 
 class NearestSubscription {
   private readonly vector: number[];
+  private readonly filter: DocFilter | undefined;
   private current: VectorHit[];
   private delivered: readonly VectorHit[] | undefined;
   private pending = new Set<string>();
@@ -87,6 +89,7 @@ class NearestSubscription {
     private readonly options: NearestSubscriptionOptions,
   ) {
     this.vector = Array.from(query.vector ?? []);
+    this.filter = query.filter === undefined ? undefined : toDocFilter(query.filter);
     this.current = this.search(); // checks the vector, k and ef: a bad query throws here
     this.unwatch = index.watch((ids) => this.heard(ids));
     this.schedule();
@@ -171,7 +174,7 @@ class NearestSubscription {
   private hitOf(id: string): VectorHit | undefined {
     const score = this.index.hnsw.score(this.vector, id);
     if (score === undefined) return undefined;
-    const filter = this.query.filter;
+    const filter = this.filter;
     if (filter !== undefined) {
       const doc = this.index.getDocument(id);
       if (doc === undefined || filter(doc, id) !== true) return undefined;
@@ -180,8 +183,8 @@ class NearestSubscription {
   }
 
   private search(): VectorHit[] {
-    const { k, ef, filter } = this.query;
-    return this.index.search(this.vector, { k, ef, filter });
+    const { k, ef } = this.query;
+    return this.index.search(this.vector, { k, ef, filter: this.filter });
   }
 }
 

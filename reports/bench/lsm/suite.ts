@@ -183,7 +183,7 @@ export const lsmSuite: Suite = {
   name: 'lsm',
   description: 'LSM-tree puts, batches, hot and cold gets, range scans vs classic-level (LevelDB) and a Map',
   systems: SYSTEM_ORDER,
-  full: { sizes: [10_000, 100_000], warmupSamples: 1, samples: 5 },
+  full: { sizes: [1_000, 10_000, 100_000, 1_000_000], warmupSamples: 1, samples: 5 },
   quick: { sizes: [1_000, 10_000], warmupSamples: 1, samples: 3 },
   async open(): Promise<OpenedSuite> {
     const systems = new Map<string, KvSystem>([

@@ -237,7 +237,7 @@ export const seedSuite: Suite = {
   description:
     'the seed article: document writes, hot and cold primary-key reads vs better-sqlite3 and the sqlite3 program',
   systems: SEED_SYSTEMS,
-  full: { sizes: [10_000, 100_000], warmupSamples: 1, samples: 5 },
+  full: { sizes: [1_000, 10_000, 100_000, 1_000_000], warmupSamples: 1, samples: 5 },
   quick: { sizes: [1_000, 10_000], warmupSamples: 1, samples: 3 },
   async open(): Promise<OpenedSuite> {
     const systems = new Map<string, DocSystem>([['aregula', aregulaDocSystem]]);

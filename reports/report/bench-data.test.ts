@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   formatCount,
+  formatMib,
   latencySeries,
   lineLabel,
   lineRatio,
   ratioSeries,
   recallSeries,
+  rssSeries,
   scalingSeries,
   suiteName,
   workloadTables,
@@ -27,6 +29,8 @@ describe('workload tables', () => {
     expect(lsm.unit).toBe('put');
     expect(lsm.lines.map((l) => l.n)).toEqual([1000, 10_000]);
     expect(lsm.variantFields).toEqual([]);
+    expect(lsm.rssSystems).toEqual(['aregula', 'classic-level', 'map']);
+    expect(tables[1]!.rssSystems).toEqual([]);
   });
 
   it('puts Aregula first even when a baseline row comes first', () => {
@@ -121,6 +125,26 @@ describe('series', () => {
     expect(recallSeries(parseBench('b', doc))).toHaveLength(3);
   });
 
+  it('takes memory points from rows with a positive rss_peak_bytes, once per workload, system and size', () => {
+    const points = rssSeries(fixture());
+    expect(points).toHaveLength(6);
+    expect(points.find((p) => p.system === 'classic-level' && p.n === 10_000)).toEqual({
+      workload: 'lsm.put',
+      system: 'classic-level',
+      n: 10_000,
+      peak_mib: 130,
+      added_mib: 50,
+    });
+    const doc = benchFixture();
+    const rows = doc.rows as Record<string, unknown>[];
+    rows.push({ ...rows[0]!, ef: 1 }); // the same workload, system and size again (a variant)
+    rows[1]!.rss_peak_bytes = 0; // not a figure
+    rows[2]!.rss_base_bytes = 10 * 1024 ** 3; // a floor above the peak: ignored, not negative
+    const again = rssSeries(parseBench('b', doc));
+    expect(again).toHaveLength(5);
+    expect(again.find((p) => p.system === 'map' && p.n === 1000)?.added_mib).toBe(101);
+  });
+
   it('takes latency bars from rows with a numeric latency_ms', () => {
     expect(latencySeries(fixture())).toEqual([
       { workload: 'query.live-update', system: 'aregula', n: 1000, latency_ms: 1.5 },
@@ -140,6 +164,15 @@ describe('formatting', () => {
       '1M',
       '2.5M',
       '1234',
+    ]);
+  });
+
+  it('writes memory in MiB with one decimal', () => {
+    expect([undefined, 0, 1024 * 1024, 1.25 * 1024 * 1024].map(formatMib)).toEqual([
+      '-',
+      '0.0',
+      '1.0',
+      '1.3',
     ]);
   });
 

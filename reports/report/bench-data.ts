@@ -51,6 +51,8 @@ export interface WorkloadTable {
   variantFields: string[];
   /** Extra fields present, each with the systems that carry it. */
   extras: { field: string; systems: string[] }[];
+  /** Systems whose rows carry a peak RSS (measured alone in a child process), in table order. */
+  rssSystems: string[];
   lines: BenchLine[];
 }
 
@@ -161,9 +163,24 @@ export function workloadTables(report: BenchReportInput, notes: string[] = []): 
         );
         return carriers.length === 0 ? [] : [{ field, systems: carriers }];
       }),
+      rssSystems: systems.filter((s) => rows.some((r) => r.system === s && rssPeakOf(r) !== undefined)),
       lines: [...lines.values()],
     };
   });
+}
+
+/** A row's peak RSS in bytes, or undefined when it carries none. */
+export function rssPeakOf(row: BenchRowInput): number | undefined {
+  const v = row.rss_peak_bytes;
+  return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : undefined;
+}
+
+/** Bytes per mebibyte, the unit the report shows memory in. */
+export const MIB_BYTES = 1024 * 1024;
+
+/** `123.4` (MiB, one decimal), or `-` when there is no figure. */
+export function formatMib(bytes: number | undefined): string {
+  return bytes === undefined ? '-' : (bytes / MIB_BYTES).toFixed(1);
 }
 
 /** Aregula's ops/s over `baseline`'s on a line; undefined when either is missing or zero. */
@@ -221,6 +238,44 @@ export function recallSeries(report: BenchReportInput): RecallPoint[] {
         ops_per_sec: row.ops_per_sec,
         recall,
         ef: typeof row.ef === 'number' ? row.ef : undefined,
+      },
+    ];
+  });
+}
+
+/** One point of the memory chart: a system's peak RSS at one size, alone in a child process. */
+export interface RssPoint {
+  workload: string;
+  system: string;
+  n: number;
+  /** The child's peak RSS, MiB. */
+  peak_mib: number;
+  /** What the system and its data added above the child's floor (Node and modules), MiB. */
+  added_mib: number;
+}
+
+/**
+ * Peak memory per workload, system and size, for rows that carry it. Workloads that share a
+ * name share their measurement (see reports/bench/rss.ts), so each (workload, system, n) is
+ * plotted once.
+ */
+export function rssSeries(report: BenchReportInput): RssPoint[] {
+  const seen = new Set<string>();
+  return report.rows.flatMap((row) => {
+    const peak = rssPeakOf(row);
+    if (peak === undefined) return [];
+    const key = JSON.stringify([row.workload, row.system, row.n]);
+    if (seen.has(key)) return [];
+    seen.add(key);
+    const base =
+      typeof row.rss_base_bytes === 'number' && row.rss_base_bytes <= peak ? row.rss_base_bytes : 0;
+    return [
+      {
+        workload: row.workload,
+        system: row.system,
+        n: row.n,
+        peak_mib: peak / MIB_BYTES,
+        added_mib: (peak - base) / MIB_BYTES,
       },
     ];
   });

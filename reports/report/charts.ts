@@ -7,7 +7,13 @@
 
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { LatencyPoint as BenchLatencyPoint, RatePoint, RatioPoint, RecallPoint } from './bench-data.ts';
+import type {
+  LatencyPoint as BenchLatencyPoint,
+  RatePoint,
+  RatioPoint,
+  RecallPoint,
+  RssPoint,
+} from './bench-data.ts';
 import type { ConvergencePoint } from './sim-data.ts';
 import type { LatencyPoint, RatePoint as RunRatePoint, Timeline } from './timeline.ts';
 
@@ -116,6 +122,37 @@ export function scalingChartSpec(points: readonly RatePoint[]): TopLevelSpec {
         x: { field: 'n', type: 'quantitative', scale: { type: 'log' }, title: 'n (records)' },
         y: { field: 'ops_per_sec', type: 'quantitative', scale: { type: 'log' }, title: 'ops/s' },
         color: { field: 'system', type: 'nominal', title: 'system' },
+      },
+    },
+  };
+}
+
+/**
+ * Peak memory over n, one panel per workload, one line per system: what each system and its
+ * data added above the floor of its child process (Node and the suite's modules), in MiB.
+ * Linear y from 0, so that a small footprint is not magnified; log x, like the scaling curves.
+ */
+export function rssChartSpec(points: readonly RssPoint[]): TopLevelSpec {
+  const values = points.map((p) => ({ ...p, peak: `${p.peak_mib.toFixed(1)} MiB peak` }));
+  return {
+    description: 'Peak resident memory each system added, run alone, per workload and size',
+    data: { values },
+    facet: { field: 'workload', type: 'nominal', title: null },
+    columns: 3,
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 200,
+      height: 140,
+      mark: { type: 'line', point: true },
+      encoding: {
+        x: { field: 'n', type: 'quantitative', scale: { type: 'log' }, title: 'n (records)' },
+        y: { field: 'added_mib', type: 'quantitative', title: 'MiB above the floor' },
+        color: { field: 'system', type: 'nominal', title: 'system' },
+        tooltip: [
+          { field: 'system', type: 'nominal' },
+          { field: 'n', type: 'quantitative' },
+          { field: 'peak', type: 'nominal' },
+        ],
       },
     },
   };

@@ -73,8 +73,11 @@ describe('the page', () => {
       'Ratio to each baseline',
       'Scaling over n',
       'Recall and queries per second',
+      'Peak memory over n',
       'Latency',
     ]);
+    expect(html).toContain('<th class="num">peak MiB (classic-level)</th>');
+    expect(html).toContain('<td class="num">130.0</td>'); // classic-level at 10K
     expect(m.sim[0]?.charts.map((c) => c.title)).toEqual(['Convergence time']);
     expect(m.runs[0]?.charts.map((c) => c.title)).toEqual(['Timeline', 'Latency']);
     const charts = m.bench[0]!.charts.length + m.sim[0]!.charts.length + m.runs[0]!.charts.length;
@@ -135,9 +138,9 @@ describe('the summary', () => {
     const md = renderMarkdown(await model());
     expect(md).toContain('Test CPU, 2 cores, Node v20.20.2, linux/x64, commit `aaaaaaaaaaaa`');
     expect(md).toContain(
-      '| n | aregula put/s | classic-level put/s | map put/s | aregula ÷ classic-level | aregula ÷ map |',
+      '| n | aregula put/s | classic-level put/s | map put/s | aregula ÷ classic-level | aregula ÷ map | aregula peak MiB | classic-level peak MiB | map peak MiB |',
     );
-    expect(md).toContain('| 1K | 200K | 50.0K | 400K | 4.00x | **0.50x** |');
+    expect(md).toContain('| 1K | 200K | 50.0K | 400K | 4.00x | **0.50x** | 102.0 | 103.0 | 101.0 |');
     expect(md).toContain('| n | ef | aregula op/s | hnswlib-node op/s | aregula ÷ hnswlib-node |');
     expect(md).toContain('**1 of 6 runs failed**');
     expect(md).toContain('| b | 3 | **1** |');

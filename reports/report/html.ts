@@ -6,7 +6,14 @@
  */
 
 import { formatRate } from '../bench/report.ts';
-import { formatCount, lineRatio, SUBJECT_SYSTEM, type WorkloadTable } from './bench-data.ts';
+import {
+  formatCount,
+  formatMib,
+  lineRatio,
+  rssPeakOf,
+  SUBJECT_SYSTEM,
+  type WorkloadTable,
+} from './bench-data.ts';
 import type { BenchSection, Chart, ReportModel, RunSection, SimSection } from './model.ts';
 import { faultSettings } from './sim-data.ts';
 
@@ -99,6 +106,7 @@ function workloadTable(t: WorkloadTable): string {
     ...t.systems.map((s) => `${e(s)} ${e(t.unit)}/s`),
     ...t.baselines.map((b) => `${SUBJECT_SYSTEM} ÷ ${e(b)}`),
     ...t.extras.flatMap((x) => x.systems.map((s) => `${e(x.field)} (${e(s)})`)),
+    ...t.rssSystems.map((s) => `peak MiB (${e(s)})`),
   ];
   const rows = t.lines.map((line) => [
     num(e(formatCount(line.n))),
@@ -112,6 +120,10 @@ function workloadTable(t: WorkloadTable): string {
       return num(e(formatRatio(ratio)), ratio === undefined ? '' : ratio >= 1 ? 'fast' : 'slow');
     }),
     ...t.extras.flatMap((x) => x.systems.map((s) => num(e(formatNumber(line.bySystem.get(s)?.[x.field]))))),
+    ...t.rssSystems.map((s) => {
+      const row = line.bySystem.get(s);
+      return num(e(formatMib(row === undefined ? undefined : rssPeakOf(row))));
+    }),
   ]);
   const numeric = head.map((_, i) => i);
   return `<h4>${e(t.workload)}</h4>\n${table(head, rows, { numeric, cls: 'bench' })}`;

@@ -5,7 +5,14 @@
  */
 
 import { formatRate } from '../bench/report.ts';
-import { formatCount, lineRatio, SUBJECT_SYSTEM, type WorkloadTable } from './bench-data.ts';
+import {
+  formatCount,
+  formatMib,
+  lineRatio,
+  rssPeakOf,
+  SUBJECT_SYSTEM,
+  type WorkloadTable,
+} from './bench-data.ts';
 import { formatMs, formatRatio } from './html.ts';
 import type { BenchSection, ReportModel, SimSection } from './model.ts';
 
@@ -47,6 +54,7 @@ function workloadTable(t: WorkloadTable): string {
     ...t.variantFields.map(m),
     ...t.systems.map((s) => `${m(s)} ${m(t.unit)}/s`),
     ...t.baselines.map((b) => `${SUBJECT_SYSTEM} ÷ ${m(b)}`),
+    ...t.rssSystems.map((s) => `${m(s)} peak MiB`),
   ];
   const rows = t.lines.map((line) => [
     m(formatCount(line.n)),
@@ -58,6 +66,10 @@ function workloadTable(t: WorkloadTable): string {
     ...t.baselines.map((b) => {
       const ratio = lineRatio(line, b);
       return ratio !== undefined && ratio < 1 ? `**${formatRatio(ratio)}**` : formatRatio(ratio);
+    }),
+    ...t.rssSystems.map((s) => {
+      const row = line.bySystem.get(s);
+      return formatMib(row === undefined ? undefined : rssPeakOf(row));
     }),
   ]);
   return `**${m(t.workload)}**\n\n${table(head, rows, 0)}`;

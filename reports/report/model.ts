@@ -9,6 +9,7 @@ import {
   latencySeries,
   ratioSeries,
   recallSeries,
+  rssSeries,
   scalingSeries,
   suiteName,
   type WorkloadTable,
@@ -20,6 +21,7 @@ import {
   ratioChartSpec,
   recallChartSpec,
   renderSvg,
+  rssChartSpec,
   runLatencyChartSpec,
   runRateChartSpec,
   scalingChartSpec,
@@ -125,6 +127,12 @@ async function benchSection(file: string, report: ReportInputs['bench'][number][
   if (recall.length > 0) {
     const caption = 'Queries per second against recall, one point per search breadth (ef).';
     charts.push(await chart('Recall and queries per second', caption, recallChartSpec(recall)));
+  }
+  const rss = rssSeries(report);
+  if (rss.length > 0) {
+    const caption =
+      'Peak resident memory of each system run alone in a child process, less that child’s floor (Node and the suite’s modules); the data the workload generates is included, the same for every system.';
+    charts.push(await chart('Peak memory over n', caption, rssChartSpec(rss)));
   }
   const latency = latencySeries(report);
   if (latency.length > 0) {

@@ -70,6 +70,7 @@ export const benchRowSchema = z
     samples: count.optional(),
     ops_per_sample: count.optional(),
     rss_peak_bytes: amount.optional(),
+    rss_base_bytes: amount.optional(),
   })
   .catchall(z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()]));
 

@@ -162,8 +162,12 @@ class Parser {
         return { t: 'assert', kind: 'start' };
       case '$':
         return { t: 'assert', kind: 'end' };
-      case '[':
-        return { t: 'char', test: withCase(this.charClass(), this.flags) };
+      case '[': {
+        // Case folding applies to the class's members, before a `^` inverts (ECMA-262 CharacterSetMatcher).
+        const { test, negate } = this.charClass();
+        const folded = withCase(test, this.flags);
+        return { t: 'char', test: negate ? (u) => !folded(u) : folded };
+      }
       case '\\':
         return this.escapeAtom();
       case '*':
@@ -248,8 +252,8 @@ class Parser {
     return this.fail(`unsupported escape \\${c}`);
   }
 
-  /** A class body after '[' up to and including ']', as a raw (case-sensitive) test. */
-  private charClass(): CharTest {
+  /** A class body after '[' up to and including ']': its raw (case-sensitive) members and whether it is negated. */
+  private charClass(): { test: CharTest; negate: boolean } {
     const negate = this.src[this.pos] === '^';
     if (negate) this.pos++;
     const tests: CharTest[] = [];
@@ -267,7 +271,7 @@ class Parser {
       }
     }
     this.pos++;
-    return negate ? (u) => !tests.some((t) => t(u)) : (u) => tests.some((t) => t(u));
+    return { test: (u) => tests.some((t) => t(u)), negate };
   }
 
   /** One unit, or a class escape's set. */

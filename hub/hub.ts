@@ -61,9 +61,6 @@ export interface SyncAnswer {
   applied: number;
 }
 
-/** Most entries a budgeted read takes at a time (a signed range may extend it). */
-const BUDGET_STEP_ENTRIES = 64;
-
 /** A replica that stops offering entries once a byte budget is spent (bounds one answer). */
 class BudgetedReplica implements SyncReplica {
   private spent = 0;
@@ -79,10 +76,10 @@ class BudgetedReplica implements SyncReplica {
   }
   readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
     if (this.spent >= this.budget) return [];
-    // A replica may ignore `maxBytes` (the database does), so take small steps and check the
-    // budget between them.
+    // The replica stops at the first signed entry past `maxBytes`, so one read overshoots the
+    // budget by at most one group commit.
     const out = this.inner.readFeed(author, fromSeq, {
-      limit: Math.min(options.limit, BUDGET_STEP_ENTRIES),
+      limit: options.limit,
       maxBytes: Math.min(options.maxBytes, this.budget - this.spent),
     });
     for (const e of out) this.spent += e.length;

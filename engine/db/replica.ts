@@ -11,6 +11,7 @@ import { AregulaError } from '../errors.ts';
 import { hexToBytes } from '../hex.ts';
 import { decodeEntry, type Entry } from '../log/entry.ts';
 import type { FeedStore } from '../log/feed-store.ts';
+import { readWireRange } from '../log/feed-wire.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
@@ -57,18 +58,9 @@ export class DatabaseReplica implements SyncReplica {
     const key = hexToBytes(author);
     const head = this.feeds.head(key);
     if (head === undefined || fromSeq > head.signedSeq) return [];
-    // Extend to the last signature within the limit, or (a group longer than the limit) to
-    // the first signature past it: a range must end signed to be verifiable.
-    let end = this.feeds.signedSeqAtOrAfter(key, fromSeq);
-    if (end === undefined) return [];
-    const want = fromSeq + Math.max(1, options.limit) - 1;
-    for (;;) {
-      if (end >= want) break;
-      const next = this.feeds.signedSeqAtOrAfter(key, end + 1);
-      if (next === undefined || next > want) break;
-      end = next;
-    }
-    return this.feeds.read(key, fromSeq, Math.min(end, head.signedSeq));
+    // Straight from the stored records to wire bytes: a range that ends at a stored (verified)
+    // signature, within the limit where the author's group commits allow.
+    return readWireRange(this.lsm, key, fromSeq, { ...options, signedSeqMax: head.signedSeq });
   }
 
   ingest(wire: Uint8Array[]): IngestResult {

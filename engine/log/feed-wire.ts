@@ -1,0 +1,110 @@
+/**
+ * Reading a stored feed in wire form for sync (body ‖ flags ‖ [signature], docs/formats/entry.md)
+ * without decoding entries: one scan of the sparse signature records to choose where the
+ * range ends, one scan of the bodies, and one copy per entry into its wire bytes. Sending is
+ * what a hub does most, and decoding every body into an `Entry` only to encode it again was
+ * most of its cost.
+ *
+ * The feed store wrote and verified what it stores, and the LSM checks every block's CRC, so
+ * a stored body is not parsed again here; the one cheap check left is that each body's author
+ * and seq match its key (a misplaced record is corruption, not something to send).
+ */
+
+import { CorruptionError, InvalidArgumentError } from '../errors.ts';
+import type { Lsm } from '../lsm/lsm.ts';
+import { BODY_HEADER_BYTES, FLAG_SIGNED } from './entry.ts';
+import { authorHex } from './errors.ts';
+import { FEED_PREFIX, SIGNATURE_PREFIX, seqKey, seqOfKey } from './feed-records.ts';
+import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.ts';
+
+/** Bounds of {@link readWireRange}. */
+export interface WireRangeOptions {
+  /** About this many entries: the range ends at the last signature within them, or at the first past them. */
+  limit: number;
+  /** Stop at the first signed entry at which the range's wire bytes reach this. */
+  maxBytes: number;
+  /** Never read past this seq (the feed's last signed entry). */
+  signedSeqMax: number;
+}
+
+/**
+ * `author`'s stored entries from `fromSeq` in wire form, contiguous, ending at a signed entry
+ * so that a receiver can verify them (empty when no signature is stored at or after
+ * `fromSeq` up to `signedSeqMax`). The range ends at the last signed entry within `limit`
+ * entries, or, when the author signed none within them, at the first signed entry past them;
+ * and earlier, at a signed entry, once `maxBytes` are reached (at least one signed range is
+ * returned). Throws `CorruptionError` when an entry below a stored signature is missing or
+ * misplaced.
+ */
+export function readWireRange(
+  lsm: Lsm,
+  author: Uint8Array,
+  fromSeq: number,
+  options: WireRangeOptions,
+): Uint8Array[] {
+  if (!Number.isSafeInteger(fromSeq) || fromSeq < 1)
+    throw new InvalidArgumentError(`fromSeq must be an integer >= 1, got ${fromSeq}`);
+  if (fromSeq > options.signedSeqMax) return [];
+  const want = fromSeq + Math.max(1, options.limit) - 1;
+  const signatures = new Map<number, Uint8Array>();
+  let end = 0;
+  const sigBounds = {
+    gte: seqKey(SIGNATURE_PREFIX, author, fromSeq),
+    lte: seqKey(SIGNATURE_PREFIX, author, options.signedSeqMax),
+  };
+  for (const [key, signature] of lsm.scan(sigBounds)) {
+    const seq = seqOfKey(key);
+    if (seq > want && end > 0) break;
+    signatures.set(seq, signature);
+    end = seq;
+    if (seq >= want) break;
+  }
+  if (end === 0) return [];
+  return readBodies(lsm, author, fromSeq, end, signatures, options.maxBytes);
+}
+
+function readBodies(
+  lsm: Lsm,
+  author: Uint8Array,
+  fromSeq: number,
+  end: number,
+  signatures: Map<number, Uint8Array>,
+  maxBytes: number,
+): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let bytes = 0;
+  let expected = fromSeq;
+  const bounds = { gte: seqKey(FEED_PREFIX, author, fromSeq), lte: seqKey(FEED_PREFIX, author, end) };
+  for (const [key, body] of lsm.scan(bounds)) {
+    if (seqOfKey(key) !== expected || !headerMatchesKey(body, key)) throw misplaced(author, expected);
+    const signature = signatures.get(expected);
+    const wire = new Uint8Array(body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES));
+    wire.set(body, 0);
+    if (signature !== undefined) {
+      wire[body.length] = FLAG_SIGNED;
+      wire.set(signature, body.length + 1);
+    }
+    out.push(wire);
+    bytes += wire.length;
+    expected++;
+    // Only at a signed entry may the range end early: what is sent must verify.
+    if (signature !== undefined && bytes >= maxBytes) return out;
+  }
+  if (expected !== end + 1) throw misplaced(author, expected);
+  return out;
+}
+
+/** True when `body`'s author and seq (bytes 1..41) are the key's (after its prefix byte). */
+function headerMatchesKey(body: Uint8Array, key: Uint8Array): boolean {
+  if (body.length < BODY_HEADER_BYTES) return false;
+  for (let i = 1; i < 1 + PUBLIC_KEY_BYTES + 8; i++) if (body[i] !== key[i]) return false;
+  return true;
+}
+
+function misplaced(author: Uint8Array, seq: number): CorruptionError {
+  return new CorruptionError({
+    file: `feed store entry ${authorHex(author)}/${seq}`,
+    offset: 0,
+    detail: 'entry below a stored signature is missing or stored under another key',
+  });
+}

@@ -115,11 +115,22 @@ export class HubLink {
     return client;
   }
 
-  /** `fetch` that marks the hub reachable on every answer below 500. */
+  /** `fetch` that marks the hub reachable on every answer below 500, and unreachable on a network failure. */
   private watchedFetch(): typeof fetch {
     const base = this.o.fetch;
     return (async (input: RequestInfo | URL, init?: RequestInit) => {
-      const res = await (base ?? globalThis.fetch)(input, init);
+      let res: Response;
+      try {
+        res = await (base ?? globalThis.fetch)(input, init);
+      } catch (err) {
+        // The client notices a failed sync request itself, but a failed event stream only
+        // retries quietly: a refused connection is news that the hub is gone.
+        if (init?.signal?.aborted !== true && this.reachable && !this.closed) {
+          this.reachable = false;
+          this.set('offline', { code: 'network', message: (err as Error).message });
+        }
+        throw err;
+      }
       if (res.status < 500 && !this.reachable && !this.closed) {
         this.reachable = true;
         this.set('online');

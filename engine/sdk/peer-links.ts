@@ -56,6 +56,13 @@ interface Peer {
   resync: TimerHandle | undefined;
 }
 
+/** Throws {@link InvalidArgumentError} unless `peer` is another device's id (64 lowercase hex digits). */
+export function checkPeerId(peer: string, self: string): void {
+  if (typeof peer !== 'string' || !HEX_KEY.test(peer))
+    throw new InvalidArgumentError('a peer is a device id: 64 lowercase hex digits');
+  if (peer === self) throw new InvalidArgumentError('a device cannot link to itself');
+}
+
 /** Every direct link of one database, over one transport and one signaling channel. */
 export class PeerLinks {
   private readonly signaling: HubSignaling;
@@ -97,9 +104,7 @@ export class PeerLinks {
 
   /** Opens (or re-opens) the direct link to device `peer` (hex public key). */
   open(peer: string): void {
-    if (typeof peer !== 'string' || !HEX_KEY.test(peer))
-      throw new InvalidArgumentError('a peer is a device id: 64 lowercase hex digits');
-    if (peer === this.self) throw new InvalidArgumentError('a device cannot link to itself');
+    checkPeerId(peer, this.self);
     if (!this.peers.has(peer) && this.peers.size >= PEERS_MAX)
       throw new InvalidArgumentError(`at most ${PEERS_MAX} direct peers`);
     this.close1(peer);

@@ -14,12 +14,13 @@ import type { Random } from '../io/random.ts';
 import type { Identity } from '../log/identity.ts';
 import type { Signer } from '../log/signer.ts';
 import { fromBase64Url } from '../sync/base64.ts';
+import { authorToHex } from '../sync/messages.ts';
 import { CERTIFICATE_BYTES, decodeCertificate } from '../sync/pairing.ts';
 import type { SyncReplica } from '../sync/session.ts';
 import type { TimerHandle, Timers } from '../sync/transport.ts';
 import { type BackoffBounds, checkBackoff, DEFAULT_BACKOFF } from './backoff.ts';
 import { HUB_REQUEST_TIMEOUT_MS, HUB_RESYNC_INTERVAL_MS, HubLink } from './hub-link.ts';
-import { PEER_RESYNC_INTERVAL_MS, PeerLinks } from './peer-links.ts';
+import { checkPeerId, PEER_RESYNC_INTERVAL_MS, PeerLinks } from './peer-links.ts';
 import type { PeerConnectionLease } from './platform.ts';
 import { StatusEmitter, type SyncStatus, type SyncStatusEvent, type SyncStatusListener } from './status.ts';
 
@@ -146,6 +147,7 @@ export class SyncManager {
    */
   connectPeer(peer: string, options: ConnectPeerOptions): void {
     this.checkOpen();
+    checkPeerId(peer, authorToHex(this.o.identity.publicKey));
     const hub = checkUrl(options.hub, 'the signaling hub URL');
     if (this.peerLinks !== undefined && this.peerLinks.url !== hub)
       throw new InvalidArgumentError('every peer of a database signals through the same hub');

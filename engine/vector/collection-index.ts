@@ -21,9 +21,16 @@
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
-import { AregulaError, InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import type { FileSystem } from '../io/fs.ts';
+import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { SeededRandom } from '../io/random.ts';
+import {
+  type CatchUp,
+  dropCheckpoint,
+  openSavedGraph,
+  type PersistOptions,
+  saveGraphCheckpoint,
+  type VectorIndexSource,
+} from './checkpoint-open.ts';
 import { type FilterPlanInfo, filteredSearch, toDocFilter, type VectorFilter } from './filtered-search.ts';
 import { HnswIndex, type VectorHit } from './hnsw-index.ts';
 import type { KernelChoice } from './kernel.ts';
@@ -59,7 +66,7 @@ export interface VectorIndexOptions {
    */
   seed?: number;
   /** Where `checkpoint()` saves the graph and where opening looks for it; none: memory only. */
-  persist?: { fs: FileSystem; name: string };
+  persist?: PersistOptions;
   /** Distance kernel choice (tests). */
   kernel?: KernelChoice;
 }
@@ -77,9 +84,6 @@ export interface VectorSearchOptions {
   filter?: VectorFilter;
 }
 
-/** Where the graph came from when the index was opened. */
-export type VectorIndexSource = 'empty' | 'checkpoint' | 'discarded-corrupt' | 'discarded-mismatch';
-
 /** Counters of a collection's vector index. */
 export interface VectorIndexStats {
   /** Documents whose vector is indexed. */
@@ -88,6 +92,8 @@ export interface VectorIndexStats {
   unindexed: Record<VectorProblem, number>;
   /** Where the graph came from at open, and how many changes reconciling it applied. */
   source: VectorIndexSource;
+  /** 'replay': only the documents touched since the checkpoint were read; 'scan': all of them. */
+  catchUp: CatchUp;
   reconciledChanges: number;
   /** Graph tombstones awaiting compaction. */
   tombstones: number;
@@ -104,6 +110,8 @@ export interface UnindexedDocument {
 
 /** Hears the ids of documents whose vector or filterable fields changed ('all' after a rebuild). */
 export type VectorWatcher = (ids: readonly string[] | 'all') => void;
+
+export type { CatchUp, PersistOptions, VectorIndexSource } from './checkpoint-open.ts';
 
 /**
  * Creates the index of `options.field` in `options.collection` of `db`, loading its last
@@ -130,6 +138,7 @@ export class CollectionVectorIndex {
   private readonly unindexed = new Map<string, UnindexedDocument>();
   private readonly watchers = new Set<VectorWatcher>();
   private source: VectorIndexSource = 'empty';
+  private catchUp: CatchUp = 'scan';
   private reconciled = 0;
   private closed = false;
 
@@ -155,8 +164,7 @@ export class CollectionVectorIndex {
       stage: (changes) => this.stage(changes),
       committed: (changes) => this.committed(changes),
     };
-    this.loadCheckpoint();
-    this.reconciled = this.reconcile();
+    this.open();
     db.addDerivedView(this.view);
   }
 
@@ -236,6 +244,7 @@ export class CollectionVectorIndex {
       indexed: this.graph.size,
       unindexed,
       source: this.source,
+      catchUp: this.catchUp,
       reconciledChanges: this.reconciled,
       tombstones: this.graph.stats().deleted,
       watchers: this.watchers.size,
@@ -254,12 +263,15 @@ export class CollectionVectorIndex {
     this.notify('all');
   }
 
-  /** Saves the graph to `persist` (atomic). Throws when the index has no `persist` option. */
+  /**
+   * Saves the graph to `persist` with its checkpoint (the feeds' heads it covers), so the next
+   * open replays only what changed since. Throws when the index has no `persist` option.
+   */
   checkpoint(): void {
     this.checkOpen();
     const persist = this.options.persist;
     if (persist === undefined) throw new InvalidArgumentError('this vector index has no persist option');
-    this.graph.save(persist.fs, persist.name);
+    saveGraphCheckpoint(this.db, persist, this.graph, [...this.unindexed.values()]);
   }
 
   /** Stops following the documents (checkpointing first when asked). Idempotent. */
@@ -301,35 +313,35 @@ export class CollectionVectorIndex {
     });
   }
 
-  /** Replaces the empty graph with the checkpoint, when there is a usable one. */
-  private loadCheckpoint(): void {
+  /**
+   * Loads the saved graph, if usable, and brings it up to date: from its checkpoint's ids
+   * touched since (checkpoint-open.ts) when that holds, else by reconciling every document.
+   */
+  private open(): void {
     const persist = this.options.persist;
-    if (persist === undefined || !persist.fs.exists(persist.name)) return;
-    let loaded: HnswIndex;
-    try {
-      loaded = HnswIndex.load(persist.fs, persist.name, {
-        random: new SeededRandom(this.seed),
-        kernel: this.options.kernel,
-      });
-    } catch (err) {
-      // A damaged checkpoint is only a lost cache: the documents rebuild it. Reported in stats.
-      if (!(err instanceof AregulaError) || err.code !== 'ARE_CORRUPTION') throw err;
-      this.source = 'discarded-corrupt';
+    if (persist === undefined) {
+      this.reconciled = this.reconcile();
       return;
     }
-    const want = this.graph.stats();
-    const got = loaded.stats();
-    const same =
-      want.dimension === got.dimension &&
-      want.metric === got.metric &&
-      want.m === got.m &&
-      want.efConstruction === got.efConstruction;
-    if (!same) {
-      this.source = 'discarded-mismatch';
+    const opened = openSavedGraph(this.db, persist, {
+      fresh: this.graph,
+      seed: this.seed,
+      kernel: this.options.kernel,
+      collection: this.collection,
+    });
+    this.source = opened.source;
+    if (opened.graph !== undefined) this.graph = opened.graph;
+    if (opened.resume === undefined) {
+      this.reconciled = this.reconcile();
       return;
     }
-    this.graph = loaded;
-    this.source = 'checkpoint';
+    this.catchUp = 'replay';
+    for (const u of opened.resume.unindexed) this.unindexed.set(u.id, u);
+    let applied = 0;
+    for (const id of [...opened.resume.touched].sort()) {
+      if (this.applyDocument(id, this.db.get(this.collection, id))) applied++;
+    }
+    this.reconciled = applied;
   }
 
   /** Brings the graph to the documents' state in one scan; returns the changes it applied. */
@@ -387,6 +399,9 @@ export class CollectionVectorIndex {
 
   /** The derived view's committed hook: applies the changes to the graph, then tells watchers. */
   private committed(changes: readonly DocChange[]): void {
+    // A rebuild changes documents without new entries, which a checkpoint's replay would miss.
+    const persist = this.options.persist;
+    if (persist !== undefined && this.probe.current() === 'rebuild') dropCheckpoint(persist);
     const ids: string[] = [];
     for (const c of changes) {
       if (c.collection !== this.collection) continue;

@@ -21,7 +21,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { ByteReader, ByteWriter, DecodeError, getU32 } from './coding.ts';
+import { ByteReader, ByteWriter, DecodeError, getU32, KeyHolder } from './coding.ts';
 import {
   compareInternalKeys,
   EntryKind,
@@ -49,7 +49,8 @@ function sharedPrefixLength(a: Uint8Array, b: Uint8Array): number {
 export class BlockBuilder {
   private readonly out = new ByteWriter(1024);
   private readonly restarts: number[] = [];
-  private lastKey: Uint8Array = new Uint8Array(0);
+  /** A copy of the last key added (meaningful only while `count > 0`). */
+  private readonly last = new KeyHolder();
   private sinceRestart = 0;
   private count = 0;
 
@@ -63,28 +64,23 @@ export class BlockBuilder {
     return this.count;
   }
 
-  /** The last key added (a view; valid until the next add or reset). */
-  get lastKeyAdded(): Uint8Array {
-    return this.lastKey;
-  }
-
   /** Adds an entry. `key` must be an internal key greater than the previous one. */
   add(key: Uint8Array, value: Uint8Array): void {
     assert(key.length >= TRAILER_BYTES, 'block key is an internal key');
-    if (this.count > 0) assert(compareInternalKeys(key, this.lastKey) > 0, 'block keys strictly increase');
+    if (this.count > 0) assert(compareInternalKeys(key, this.last.view) > 0, 'block keys strictly increase');
     let shared = 0;
     if (this.sinceRestart === this.restartInterval || this.count === 0) {
       this.restarts.push(this.out.length);
       this.sinceRestart = 0;
     } else {
-      shared = sharedPrefixLength(this.lastKey, key);
+      shared = sharedPrefixLength(this.last.view, key);
     }
     this.out
       .varint(shared)
       .varint(key.length - shared)
       .varint(value.length);
     this.out.bytesFrom(key, shared, key.length).bytes(value);
-    this.lastKey = key.slice();
+    this.last.set(key);
     this.sinceRestart++;
     this.count++;
   }
@@ -96,9 +92,17 @@ export class BlockBuilder {
 
   /** Appends the restart array and count; returns the block bytes (a copy). */
   finish(): Uint8Array {
+    return this.finishView().slice();
+  }
+
+  /**
+   * Like {@link finish}, but returns a view of the builder's buffer, valid only until the
+   * next {@link add}: for a caller that copies the block out at once.
+   */
+  finishView(): Uint8Array {
     for (const r of this.restarts) this.out.u32(r);
     this.out.u32(this.restarts.length);
-    const block = this.out.finish();
+    const block = this.out.peek();
     this.reset();
     return block;
   }
@@ -107,7 +111,6 @@ export class BlockBuilder {
   reset(): void {
     this.out.reset();
     this.restarts.length = 0;
-    this.lastKey = new Uint8Array(0);
     this.sinceRestart = 0;
     this.count = 0;
   }

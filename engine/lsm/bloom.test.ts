@@ -176,3 +176,53 @@ describe('false-positive rate', () => {
     });
   }
 });
+
+describe('probe sequence', () => {
+  /** The textbook encoder: bit (h1 + p·h2) mod m, computed with a float division per probe. */
+  function referenceFilter(keys: Uint8Array[], bitsPerKey: number): Uint8Array {
+    const bits = Math.max(BLOOM_MIN_BITS, Math.ceil((keys.length * bitsPerKey) / 8) * 8);
+    const probes = bloomProbes(bitsPerKey);
+    const out = new Uint8Array(bits / 8 + BLOOM_SUFFIX_BYTES);
+    for (const k of keys) {
+      const h1 = murmur3x86_32(k, 0x6a09e667);
+      const h2 = murmur3x86_32(k, 0xbb67ae85);
+      for (let p = 0; p < probes; p++) {
+        const bit = (h1 + p * h2) % bits;
+        out[bit >>> 3]! |= 1 << (bit & 7);
+      }
+    }
+    new DataView(out.buffer).setUint32(bits / 8, bits, true);
+    out[bits / 8 + 4] = probes;
+    return out;
+  }
+
+  test.prop(
+    [
+      fc.array(fc.uint8Array({ minLength: 1, maxLength: 40 }), { maxLength: 300 }),
+      fc.integer({ min: 1, max: 64 }),
+    ],
+    {
+      numRuns: 200,
+    },
+  )('stepping the probes gives the same bytes as the formula, and finds every key', (keys, bitsPerKey) => {
+    const b = new BloomFilterBuilder(bitsPerKey);
+    for (const k of keys) b.add(k);
+    const bytes = b.finish();
+    expect(bytes).toEqual(referenceFilter(keys, bitsPerKey));
+    const f = BloomFilter.decode(bytes);
+    for (const k of keys) expect(f.mayContain(k)).toBe(true);
+  });
+
+  it('addUserKeyOf hashes the user key of an internal key, like add of the user key', () => {
+    const user = utf8('user-key-1');
+    const ikey = new Uint8Array(user.length + 8);
+    ikey.set(user);
+    ikey.fill(0xab, user.length);
+    const a = new BloomFilterBuilder(10);
+    a.add(user);
+    const b = new BloomFilterBuilder(10);
+    b.addUserKeyOf(ikey);
+    expect(b.finish()).toEqual(a.finish());
+    expect(murmur3x86_32(ikey, 7, 0, user.length)).toBe(murmur3x86_32(user, 7));
+  });
+});

@@ -14,6 +14,7 @@ import {
   compareBytes,
   DecodeError,
   getU32,
+  KeyHolder,
   MAX_VARINT,
   varintLength,
 } from './coding.ts';
@@ -333,5 +334,25 @@ describe('compareBytes and bytesEqual', () => {
     const ours = [...arrays].sort(compareBytes).map((a) => Buffer.from(a).toString('hex'));
     const ref = [...arrays].sort(Buffer.compare).map((a) => Buffer.from(a).toString('hex'));
     expect(ours).toEqual(ref);
+  });
+});
+
+describe('KeyHolder', () => {
+  test.prop([fc.array(fc.uint8Array({ maxLength: 200 }), { minLength: 1, maxLength: 30 })])(
+    'holds a copy of the last key set, whatever the lengths',
+    (keys) => {
+      const h = new KeyHolder();
+      for (const k of keys) {
+        const source = k.slice();
+        const view = h.set(source);
+        source.fill(0x5a); // the holder keeps its own copy
+        expect(view).toEqual(k);
+        expect(h.view).toBe(view);
+      }
+    },
+  );
+
+  it('starts empty', () => {
+    expect(new KeyHolder().view).toHaveLength(0);
   });
 });

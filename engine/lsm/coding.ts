@@ -156,6 +156,35 @@ export class ByteWriter {
   }
 }
 
+/**
+ * A reusable copy of the last key a builder saw. Builders keep the previous key for ordering
+ * checks and prefix sharing; copying it into one buffer, with a view re-created only when the
+ * length changes, costs no allocation per entry where `slice()` cost one.
+ */
+export class KeyHolder {
+  private buf = new Uint8Array(64);
+  /** The held key: a view of the buffer, valid until the next {@link set}. */
+  view: Uint8Array = this.buf.subarray(0, 0);
+
+  /** Holds a copy of `key` (replacing the previous one); returns the new {@link view}. */
+  set(key: Uint8Array): Uint8Array {
+    const n = key.length;
+    if (n > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(n, this.buf.length * 2));
+      this.view = this.buf.subarray(0, n);
+    } else if (n !== this.view.length) {
+      this.view = this.buf.subarray(0, n);
+    }
+    const buf = this.buf;
+    if (n <= SHORT_COPY_BYTES_MAX) {
+      for (let i = 0; i < n; i++) buf[i] = key[i]!;
+    } else {
+      buf.set(key);
+    }
+    return this.view;
+  }
+}
+
 /** A cursor over bytes that checks every read against the end. */
 export class ByteReader {
   private readonly view: DataView;

@@ -88,6 +88,8 @@ const MIN_MEMTABLE_BYTES = 1024;
 /** Default block cache capacity (see {@link LsmOptions.blockCacheBytes}). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const WORK_CHUNK = 256;
+/** Largest value `put` encodes in the store's reused batch (larger ones get their own). */
+export const SINGLE_BATCH_REUSE_BYTES_MAX = 64 * 1024;
 const openStores = new WeakMap<FileSystem, Lsm>();
 
 interface Job {
@@ -113,6 +115,11 @@ export class Lsm {
   private backgroundError: unknown;
   private closed = false;
   private debt = 0;
+  /**
+   * The batch `put` and `delete` reuse: `write` copies a record into the WAL and the memtable
+   * before it returns, so nothing keeps a batch's bytes and one buffer serves every call.
+   */
+  private readonly single = new WriteBatch();
   /** Set when the table set changed since the picker last found nothing to do. */
   private compactionCheckNeeded = true;
   private readonly versions: VersionSet;
@@ -181,12 +188,18 @@ export class Lsm {
 
   /** Writes `key` = `value`. */
   put(key: Uint8Array, value: Uint8Array, options?: WriteOptions): void {
-    this.write(new WriteBatch().put(key, value), options);
+    // A large record gets a batch of its own, so the reused one never keeps a big buffer.
+    const big = value?.length > SINGLE_BATCH_REUSE_BYTES_MAX;
+    const batch = big ? new WriteBatch() : this.single;
+    batch.clear();
+    this.write(batch.put(key, value), options);
   }
 
   /** Deletes `key` (a no-op if absent, but still a logged write). */
   delete(key: Uint8Array, options?: WriteOptions): void {
-    this.write(new WriteBatch().delete(key), options);
+    const batch = this.single;
+    batch.clear();
+    this.write(batch.delete(key), options);
   }
 
   /** Applies `batch` atomically. An empty batch does nothing. */

@@ -337,6 +337,39 @@ describe('Memtable arena and prefix codes', () => {
     }
   });
 
+  // Keys that share a long prefix (as a collection name or an author's key makes them) and
+  // differ in or after the words the comparison reads four bytes at a time, with byte values
+  // that are negative as signed bytes or int32 words (0x80, 0xff).
+  const longKeyArb = fc
+    .tuple(fc.nat({ max: 9 }), fc.uint8Array({ minLength: 0, maxLength: 7 }))
+    .map(([shared, tail]) => {
+      const k = new Uint8Array(shared + tail.length);
+      k.fill(0x7f, 0, shared);
+      k.set(
+        tail.map((b) => [0, 0x7f, 0x80, 0xff][b % 4]!),
+        shared,
+      );
+      return k.length === 0 ? Uint8Array.of(0x80) : k;
+    });
+  const longEntriesArb = fc
+    .array(fc.record({ key: longKeyArb, kind: kindArb, value: fc.uint8Array({ maxLength: 8 }) }), {
+      maxLength: 120,
+    })
+    .map((raw) => raw.map((r, i) => ({ ...r, seq: ((i * 7919) % raw.length) + 1 })));
+
+  test.prop([longEntriesArb])(
+    'orders and finds keys with long shared prefixes (word-wise compare)',
+    (entries) => {
+      const m = fill(entries);
+      expect(drain(m)).toEqual(sortedModel(entries));
+      for (const e of entries) {
+        const want = modelFind(entries, e.key, e.seq);
+        const got = m.find(seekKey(e.key, e.seq));
+        expect(got?.kind).toBe(want?.kind);
+      }
+    },
+  );
+
   test.prop([edgeEntriesArb])('addFrom stores the same entries as add', (entries) => {
     const viaAdd = fill(entries);
     const viaFrom = new Memtable();

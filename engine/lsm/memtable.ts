@@ -75,19 +75,31 @@ function trailerSeq(buf: Uint8Array, at: number): number {
 /**
  * Compares the internal key at `a[aAt, aAt + aLen)` with the one at `b[bAt, bAt + bLen)` in
  * internal-key order (user key ascending, then sequence descending, then kind descending).
+ * `av` and `bv` are DataViews over the same memory as `a` and `b` (offsets relative to the
+ * arrays): user keys are compared four bytes at a time as big-endian words, which order like
+ * the bytes. Keys here often share long prefixes (a collection name, an author's 32-byte key),
+ * and a word at a time halves the cost of getting past them.
  */
 function compareKeysAt(
   a: Uint8Array,
+  av: DataView,
   aAt: number,
   aLen: number,
   b: Uint8Array,
+  bv: DataView,
   bAt: number,
   bLen: number,
 ): number {
   const al = aLen - TRAILER_BYTES;
   const bl = bLen - TRAILER_BYTES;
   const n = Math.min(al, bl);
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x = av.getUint32(aAt + i);
+    const y = bv.getUint32(bAt + i);
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  for (; i < n; i++) {
     const d = a[aAt + i]! - b[bAt + i]!;
     if (d !== 0) return d;
   }
@@ -96,6 +108,11 @@ function compareKeysAt(
   const sb = trailerSeq(b, bAt + bl);
   if (sa !== sb) return sb - sa;
   return b[bAt + bl]! - a[aAt + al]!;
+}
+
+/** A DataView over exactly the memory of `bytes` (offsets relative to the array). */
+function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Where one entry's user key and value lie in a source buffer. */
@@ -110,7 +127,10 @@ export interface EntrySpan {
 export class Memtable {
   /** Arena chunks holding `internal key ‖ value` of every entry. */
   private readonly chunks: Uint8Array[] = [];
+  /** `chunkViews[i]` is a DataView over `chunks[i]`, for word-wise key comparison. */
+  private readonly chunkViews: DataView[] = [];
   private chunk: Uint8Array = new Uint8Array(0);
+  private chunkView: DataView = viewOf(this.chunk);
   private chunkUsed = 0;
   private nextChunkBytes = CHUNK_BYTES_MIN;
   /** Node rows, {@link NODE_FIELDS} each; row 0 is the head. */
@@ -151,19 +171,41 @@ export class Memtable {
   }
 
   /** Compares node `n` (not the head) with the key at `key[at, at + len)`, of prefix code `prefix`. */
-  private compareNode(n: number, key: Uint8Array, at: number, len: number, prefix: number): number {
+  private compareNode(
+    n: number,
+    key: Uint8Array,
+    keyView: DataView,
+    at: number,
+    len: number,
+    prefix: number,
+  ): number {
     const row = n * NODE_FIELDS;
     const p = this.nodes[row + F_PREFIX]!;
     if (p !== prefix) return p - prefix;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    return compareKeysAt(buf, this.nodes[row + F_OFFSET]!, this.nodes[row + F_KEY_LEN]!, key, at, len);
+    const c = this.nodes[row + F_CHUNK]!;
+    return compareKeysAt(
+      this.chunks[c]!,
+      this.chunkViews[c]!,
+      this.nodes[row + F_OFFSET]!,
+      this.nodes[row + F_KEY_LEN]!,
+      key,
+      keyView,
+      at,
+      len,
+    );
   }
 
   /**
    * Finds the first node >= the internal key at `key[at, at + len)` (NIL when none), filling
-   * `prev` with the last node < it per level when asked to.
+   * `prev` with the last node < it per level when asked to. `keyView` is a DataView over `key`.
    */
-  private findGreaterOrEqual(key: Uint8Array, at: number, len: number, fillPrev: boolean): number {
+  private findGreaterOrEqual(
+    key: Uint8Array,
+    keyView: DataView,
+    at: number,
+    len: number,
+    fillPrev: boolean,
+  ): number {
     const prefix = prefixCode(key, at, len - TRAILER_BYTES);
     const nodes = this.nodes;
     const links = this.links;
@@ -171,7 +213,7 @@ export class Memtable {
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
         const nx = links[nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
-        if (nx !== NIL && this.compareNode(nx, key, at, len, prefix) < 0) x = nx;
+        if (nx !== NIL && this.compareNode(nx, key, keyView, at, len, prefix) < 0) x = nx;
         else break;
       }
       if (fillPrev) this.prev[level] = x;
@@ -225,7 +267,7 @@ export class Memtable {
    */
   private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
     const buf = this.chunk;
-    const found = this.findGreaterOrEqual(buf, at, keyLen, true);
+    const found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, true);
     // The same (key, seq) with the other kind sorts right after or right before the new key.
     assert(!this.sameKeyAndSeq(found, buf, at, keyLen), 'memtable: duplicate sequence');
     assert(!this.sameKeyAndSeq(this.prev[0]!, buf, at, keyLen), 'memtable: duplicate sequence');
@@ -245,7 +287,9 @@ export class Memtable {
       const size = shared ? this.nextChunkBytes : bytes;
       if (shared) this.nextChunkBytes = Math.min(CHUNK_BYTES_MAX, size * 2);
       this.chunk = new Uint8Array(size);
+      this.chunkView = viewOf(this.chunk);
       this.chunks.push(this.chunk);
+      this.chunkViews.push(this.chunkView);
       this.chunkUsed = 0;
     }
     const offset = this.chunkUsed;
@@ -306,7 +350,7 @@ export class Memtable {
    * without keeping the whole memtable alive.
    */
   find(seekKey: Uint8Array): { kind: EntryKind; value: Uint8Array } | undefined {
-    const n = this.findGreaterOrEqual(seekKey, 0, seekKey.length, false);
+    const n = this.findGreaterOrEqual(seekKey, viewOf(seekKey), 0, seekKey.length, false);
     if (n === NIL) return undefined;
     const row = n * NODE_FIELDS;
     const len = this.nodes[row + F_KEY_LEN]!;
@@ -329,7 +373,7 @@ export class Memtable {
 
   /** @internal The first node >= `ikey` (0 when none), for the iterator's seek. */
   seekNode(ikey: Uint8Array): number {
-    return this.findGreaterOrEqual(ikey, 0, ikey.length, false);
+    return this.findGreaterOrEqual(ikey, viewOf(ikey), 0, ikey.length, false);
   }
 
   /** @internal The node after `n` on level 0 (0 when none); `n` = 0 is the head. */

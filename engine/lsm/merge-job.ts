@@ -13,6 +13,7 @@
 
 import { assert } from '../assert.ts';
 import type { FileHandle } from '../io/fs.ts';
+import { KeyHolder } from './coding.ts';
 import { compareUserKeysOf, EntryKind, kindOf, seqOf, userKeyOf } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { type SsTableOptions, SsTableWriter } from './sstable.ts';
@@ -37,7 +38,9 @@ export interface MergeJobOptions {
 /** One flush or compaction, run in steps. */
 export class MergeJob {
   private readonly writer: SsTableWriter;
-  private lastKey: Uint8Array | undefined;
+  /** A copy of the last internal key read (its user key decides what is shadowed). */
+  private readonly last = new KeyHolder();
+  private anyRead = false;
   private lastSeqForKey = Number.POSITIVE_INFINITY;
   private minSeq = Number.POSITIVE_INFINITY;
   private maxSeq = -1;
@@ -66,10 +69,11 @@ export class MergeJob {
     for (let n = 0; n < budget && input.valid(); n++) {
       const ikey = input.key();
       this.entriesRead++;
-      if (this.lastKey === undefined || compareUserKeysOf(ikey, this.lastKey) !== 0) {
-        this.lastKey = ikey.slice();
+      if (!this.anyRead || compareUserKeysOf(ikey, this.last.view) !== 0) {
+        this.anyRead = true;
         this.lastSeqForKey = Number.POSITIVE_INFINITY;
       }
+      this.last.set(ikey);
       const seq = seqOf(ikey);
       let drop = false;
       if (this.lastSeqForKey <= smallestSnapshot) {

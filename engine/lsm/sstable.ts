@@ -31,7 +31,15 @@ import {
 } from './block.ts';
 import type { BlockCache } from './block-cache.ts';
 import { BloomFilter, BloomFilterBuilder } from './bloom.ts';
-import { ByteReader, ByteWriter, bytesEqual, compareBytes, DecodeError, getU32 } from './coding.ts';
+import {
+  ByteReader,
+  ByteWriter,
+  bytesEqual,
+  compareBytes,
+  DecodeError,
+  getU32,
+  KeyHolder,
+} from './coding.ts';
 import {
   compareInternalKeys,
   compareUserKeysOf,
@@ -188,7 +196,8 @@ export class SsTableWriter {
   private readonly out: BlockWriteBuffer;
   private count = 0;
   private smallest: Uint8Array = new Uint8Array(0);
-  private lastKey: Uint8Array = new Uint8Array(0);
+  /** A copy of the last key added (meaningful once `count > 0`). */
+  private readonly last = new KeyHolder();
   /** The last written data block, waiting for the next key to pick its separator. */
   private pending: BlockHandle | undefined;
   private finished = false;
@@ -227,24 +236,25 @@ export class SsTableWriter {
     assert(!this.finished, 'add() after finish()');
     assert(!this.failed, 'add() after a failed write');
     assert(ikey.length >= TRAILER_BYTES, 'SSTable keys are internal keys');
-    if (this.count > 0) assert(compareInternalKeys(ikey, this.lastKey) > 0, 'SSTable keys strictly increase');
+    const lastKey = this.last.view;
+    if (this.count > 0) assert(compareInternalKeys(ikey, lastKey) > 0, 'SSTable keys strictly increase');
     if (this.pending !== undefined) {
-      this.index.add(indexSeparator(this.lastKey, ikey), encodeBlockHandle(this.pending));
+      this.index.add(indexSeparator(lastKey, ikey), encodeBlockHandle(this.pending));
       this.pending = undefined;
     }
-    if (this.filter !== undefined && (this.count === 0 || compareUserKeysOf(ikey, this.lastKey) !== 0)) {
-      this.filter.add(userKeyOf(ikey));
+    if (this.filter !== undefined && (this.count === 0 || compareUserKeysOf(ikey, lastKey) !== 0)) {
+      this.filter.addUserKeyOf(ikey);
     }
     this.data.add(ikey, value);
-    // The builder copies each key into a fresh array it never mutates, so sharing it is safe.
-    this.lastKey = this.data.lastKeyAdded;
-    if (this.count === 0) this.smallest = this.lastKey;
+    this.last.set(ikey);
+    if (this.count === 0) this.smallest = ikey.slice();
     this.count++;
     if (this.data.estimatedBytes() >= this.blockBytes) this.flushData();
   }
 
   private flushData(): void {
-    this.pending = this.append(this.data.finish());
+    // The view is copied into the write buffer at once, before the builder is used again.
+    this.pending = this.append(this.data.finishView());
   }
 
   private append(contents: Uint8Array): BlockHandle {
@@ -261,12 +271,12 @@ export class SsTableWriter {
     this.finished = true;
     if (this.data.entries > 0) this.flushData();
     if (this.pending !== undefined) {
-      this.index.add(indexSuccessor(this.lastKey), encodeBlockHandle(this.pending));
+      this.index.add(indexSuccessor(this.last.view), encodeBlockHandle(this.pending));
       this.pending = undefined;
     }
     const filter = this.append(this.filter?.finish() ?? new Uint8Array(0));
     const props = this.append(
-      new ByteWriter(64).lengthPrefixed(this.smallest).lengthPrefixed(this.lastKey).finish(),
+      new ByteWriter(64).lengthPrefixed(this.smallest).lengthPrefixed(this.last.view).finish(),
     );
     const index = this.append(this.index.finish());
     const w = new ByteWriter(FOOTER_BYTES);
@@ -283,7 +293,7 @@ export class SsTableWriter {
       fileBytes: this.out.offset,
       entries: this.count,
       smallest: this.smallest,
-      largest: this.lastKey,
+      largest: this.last.view.slice(),
     };
   }
 }

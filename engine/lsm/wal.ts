@@ -27,10 +27,17 @@ export const RECORD_HEADER_BYTES = 13;
 /** Kind byte of a complete record. */
 const KIND_FULL = 1;
 
+/**
+ * Largest frame buffer a writer keeps between appends. Frames up to this size are built in one
+ * reused buffer (no allocation per record: most records are a few hundred bytes); a longer one
+ * gets a buffer of its own that is dropped after the append.
+ */
+export const FRAME_BUFFER_BYTES_MAX = 1024 * 1024;
+
 /** Appends framed records to a log file. */
 export class LogWriter {
-  private readonly header = new Uint8Array(RECORD_HEADER_BYTES);
-  private readonly headerView = new DataView(this.header.buffer);
+  /** Reused buffer for `header ‖ payload` of records up to {@link FRAME_BUFFER_BYTES_MAX}. */
+  private frame = new Uint8Array(512);
   /** Offset just past the last record known to be completely written. */
   private goodBytes: number;
   /** Set once an append failed and could not be undone: every later append refuses. */
@@ -57,21 +64,32 @@ export class LogWriter {
     if (this.broken)
       throw new IoError('log writer is unusable after an earlier failure', { cause: this.broken });
     assert(payload.length <= MAX_RECORD_BYTES, 'log record longer than the reader accepts');
-    const h = this.headerView;
-    h.setUint32(4, payload.length, true);
-    this.header[8] = KIND_FULL;
-    h.setUint32(9, maskCrc(crc32c(payload)), true);
-    h.setUint32(0, maskCrc(crc32c(this.header, 4, RECORD_HEADER_BYTES)), true);
-    const frame = new Uint8Array(RECORD_HEADER_BYTES + payload.length);
-    frame.set(this.header, 0);
+    const size = RECORD_HEADER_BYTES + payload.length;
+    const frame = this.frameFor(size);
+    // Header fields written byte by byte: a DataView over a reused buffer would be one more
+    // object to keep in step with it, and these are four little-endian words.
+    putU32(frame, 4, payload.length);
+    frame[8] = KIND_FULL;
+    putU32(frame, 9, maskCrc(crc32c(payload)));
+    putU32(frame, 0, maskCrc(crc32c(frame, 4, RECORD_HEADER_BYTES)));
     frame.set(payload, RECORD_HEADER_BYTES);
     try {
-      this.file.append(frame);
+      this.file.append(size === frame.length ? frame : frame.subarray(0, size));
     } catch (err) {
       this.rollBack(err);
       throw err;
     }
-    this.goodBytes += frame.length;
+    this.goodBytes += size;
+  }
+
+  /** A buffer of at least `size` bytes for one frame: the reused one when it is big enough. */
+  private frameFor(size: number): Uint8Array {
+    if (size <= this.frame.length) return this.frame;
+    if (size > FRAME_BUFFER_BYTES_MAX) return new Uint8Array(size);
+    let cap = this.frame.length * 2;
+    while (cap < size) cap *= 2;
+    this.frame = new Uint8Array(Math.min(cap, FRAME_BUFFER_BYTES_MAX));
+    return this.frame;
   }
 
   private rollBack(err: unknown): void {
@@ -91,6 +109,14 @@ export class LogWriter {
   close(): void {
     this.file.close();
   }
+}
+
+/** Writes `v` as a little-endian u32 at `buf[at]`. */
+function putU32(buf: Uint8Array, at: number, v: number): void {
+  buf[at] = v & 0xff;
+  buf[at + 1] = (v >>> 8) & 0xff;
+  buf[at + 2] = (v >>> 16) & 0xff;
+  buf[at + 3] = (v >>> 24) & 0xff;
 }
 
 /** What recovery read from a log. */

@@ -47,9 +47,15 @@ function checkValue(value: unknown): asserts value is Uint8Array {
   }
 }
 
+/**
+ * Initial capacity of a batch's encoding: a single put of a small record, or a database write
+ * (an entry and a view row), fits without regrowing the buffer.
+ */
+export const BATCH_INITIAL_BYTES = 512;
+
 /** A batch of writes applied atomically by `Lsm.write`. */
 export class WriteBatch {
-  private readonly rep = new ByteWriter(64);
+  private readonly rep = new ByteWriter(BATCH_INITIAL_BYTES);
   private ops = 0;
 
   constructor() {

@@ -22,7 +22,7 @@ describe('a tiny lsm run', () => {
     const rssProbe: RssProbe = {
       async measure(job) {
         jobs.push(job);
-        return { peakBytes: 300_000_000, baseBytes: 100_000_000 };
+        return { peakBytes: 300_000_000, baseBytes: 100_000_000, childrenBytes: 0 };
       },
     };
     const report = await runBench({

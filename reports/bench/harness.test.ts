@@ -136,7 +136,7 @@ describe('runWorkloads', () => {
       async measure(job) {
         log.push(`probe ${job.system} ${job.n}`);
         jobs.push(job);
-        return { peakBytes: 1000 * job.n + job.system.length, baseBytes: 7 };
+        return { peakBytes: 1000 * job.n + job.system.length, baseBytes: 7, childrenBytes: 0 };
       },
     };
     const rows = await runWorkloads([fakeWorkload([], ['x']), fakeWorkload(log, ['a', 'bb'])], {
@@ -170,7 +170,7 @@ describe('runWorkloads', () => {
     const probe: RssProbe = {
       async measure(job) {
         jobs.push(`${job.workloadIndex} ${job.system} ${job.n}`);
-        return { peakBytes: 9, baseBytes: 3 };
+        return { peakBytes: 9, baseBytes: 3, childrenBytes: 2 };
       },
     };
     const optedOut = { ...fakeWorkload([], ['a']), name: 'lsm.other', rssNotMeasured: 'not this one' };
@@ -183,6 +183,7 @@ describe('runWorkloads', () => {
     });
     expect(jobs).toEqual(['0 a 5']);
     expect(rows.map((r) => r.rss_peak_bytes)).toEqual([undefined, 9, undefined, 9, undefined, undefined]);
+    expect(rows[1]).toMatchObject({ rss_base_bytes: 3, rss_children_bytes: 2 });
   });
 
   it('fails the run when the probe fails', async () => {

@@ -160,6 +160,7 @@ async function addRss(
     }
     row.rss_peak_bytes = figures.peakBytes;
     row.rss_base_bytes = figures.baseBytes;
+    if (figures.childrenBytes > 0) row.rss_children_bytes = figures.childrenBytes;
   }
 }
 

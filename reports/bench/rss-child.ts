@@ -1,7 +1,10 @@
 /**
  * The child process of the peak-memory measurement (reports/bench/rss.ts): loads a suite, runs
  * one system of one workload at one size alone (setup, one sample with its hooks, teardown) in
- * a temporary directory, and prints one line `aregula-rss {"peakBytes":..,"baseBytes":..}`.
+ * a temporary directory, and prints one line
+ * `aregula-rss {"peakBytes":..,"baseBytes":..,"childrenBytes":..}`: its own peak plus the peak of
+ * the processes it started (see rss-descendants.ts), its own peak before the case, and the
+ * latter part alone.
  *
  * Usage: `node --import tsx rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N`,
  * where SUITES_MODULE exports `findSuite(name)` (reports/bench/registry.ts, or a test's module).
@@ -13,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { RSS_RESULT_PREFIX } from './rss.ts';
+import { watchDescendants } from './rss-descendants.ts';
 import type { CaseEnv, Suite } from './types.ts';
 
 /** `process.resourceUsage().maxRSS` is in KiB (the kernel's `ru_maxrss`). */
@@ -41,6 +45,9 @@ if (workload.name !== workloadName) fail(`workload ${index} is ${workload.name},
 if (system === undefined || !workload.systems.includes(system))
   fail(`${workload.name} has no system ${system}`);
 
+// Systems that run in their own process (the sqlite3 program) are counted through their peaks.
+// The watch starts before the floor is read, so that its worker thread is part of the floor.
+const descendants = watchDescendants();
 const baseBytes = process.resourceUsage().maxRSS * KIB;
 const root = mkdtempSync(join(tmpdir(), 'aregula-rss-'));
 let next = 0;
@@ -65,7 +72,8 @@ try {
 } finally {
   rmSync(root, { recursive: true, force: true });
 }
-const peakBytes = process.resourceUsage().maxRSS * KIB;
-writeSync(1, `${RSS_RESULT_PREFIX}${JSON.stringify({ peakBytes, baseBytes })}\n`);
+const childrenBytes = await descendants.stop();
+const peakBytes = process.resourceUsage().maxRSS * KIB + childrenBytes;
+writeSync(1, `${RSS_RESULT_PREFIX}${JSON.stringify({ peakBytes, baseBytes, childrenBytes })}\n`);
 // Suites may leave handles open (a native module's threads); the figure is out, so leave now.
 process.exit(0);

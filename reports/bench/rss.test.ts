@@ -9,9 +9,10 @@ const job = { suite: 'lsm', workloadIndex: 0, workload: 'lsm.alloc', system: 'bi
 
 describe('parseRssLine', () => {
   it('reads the figures of a result line', () => {
-    expect(parseRssLine(`${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":100}`)).toEqual({
+    expect(parseRssLine(`${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":100,"childrenBytes":50}`)).toEqual({
       peakBytes: 200,
       baseBytes: 100,
+      childrenBytes: 50,
     });
   });
 
@@ -20,11 +21,16 @@ describe('parseRssLine', () => {
     ['not JSON', `${RSS_RESULT_PREFIX}{peak`],
     ['not an object', `${RSS_RESULT_PREFIX}12`],
     ['null', `${RSS_RESULT_PREFIX}null`],
-    ['a missing field', `${RSS_RESULT_PREFIX}{"peakBytes":200}`],
-    ['a string figure', `${RSS_RESULT_PREFIX}{"peakBytes":"200","baseBytes":100}`],
-    ['a fraction', `${RSS_RESULT_PREFIX}{"peakBytes":200.5,"baseBytes":100}`],
-    ['a zero base', `${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":0}`],
-    ['a peak below the base', `${RSS_RESULT_PREFIX}{"peakBytes":99,"baseBytes":100}`],
+    ['a missing field', `${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":100}`],
+    ['a string figure', `${RSS_RESULT_PREFIX}{"peakBytes":"200","baseBytes":100,"childrenBytes":0}`],
+    ['a fraction', `${RSS_RESULT_PREFIX}{"peakBytes":200.5,"baseBytes":100,"childrenBytes":0}`],
+    ['a negative figure', `${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":100,"childrenBytes":-1}`],
+    ['a zero base', `${RSS_RESULT_PREFIX}{"peakBytes":200,"baseBytes":0,"childrenBytes":0}`],
+    ['a peak below the base', `${RSS_RESULT_PREFIX}{"peakBytes":99,"baseBytes":100,"childrenBytes":0}`],
+    [
+      'a peak below the base and the children',
+      `${RSS_RESULT_PREFIX}{"peakBytes":149,"baseBytes":100,"childrenBytes":50}`,
+    ],
   ])('refuses %s', (_what, line) => {
     expect(parseRssLine(line)).toBeUndefined();
   });
@@ -48,6 +54,13 @@ describe('childRssProbe', () => {
     expect(small.peakBytes).toBeGreaterThanOrEqual(small.baseBytes);
     expect(big.peakBytes - big.baseBytes).toBeGreaterThan(BIG_ALLOCATION_BYTES * 0.9);
     expect(small.peakBytes - small.baseBytes).toBeLessThan(BIG_ALLOCATION_BYTES / 4);
+    expect(big.childrenBytes).toBe(0);
+  }, 30_000);
+
+  it('adds the peak of a process the system starts (as the sqlite3 program runs)', async () => {
+    const figures = await probe.measure({ ...job, system: 'spawner' });
+    expect(figures.childrenBytes).toBeGreaterThan(BIG_ALLOCATION_BYTES * 0.9);
+    expect(figures.peakBytes).toBeGreaterThanOrEqual(figures.baseBytes + figures.childrenBytes);
   }, 30_000);
 
   it('runs a registered suite by default (lsm.put on a Map)', async () => {

@@ -6,6 +6,8 @@
  * and reports its own peak resident set size (`process.resourceUsage().maxRSS`, the kernel's
  * high-water mark, which no sampling interval can miss). The child's peak just before the case
  * is created is reported too: Node, tsx and the suite's modules, the floor every system shares.
+ * A system that runs in a process of its own (the sqlite3 program) is counted by the child
+ * watching its own children's peaks (reports/bench/rss-descendants.ts), added to the peak.
  *
  * The child runs after the group's timed samples, never during them, so it does not disturb the
  * timings.
@@ -30,10 +32,15 @@ export const RSS_RESULT_PREFIX = 'aregula-rss ';
 
 /** What one child measured. */
 export interface RssFigures {
-  /** The child's peak resident set size over its whole life (bytes). */
+  /**
+   * The child's peak resident set size over its whole life, plus the peak of the processes it
+   * started (the sqlite3 program), in bytes.
+   */
   peakBytes: number;
   /** The child's peak before the case was created: Node, tsx and the suite's modules (bytes). */
   baseBytes: number;
+  /** The part of `peakBytes` that the child's own child processes held (0 for most systems). */
+  childrenBytes: number;
 }
 
 /** Which workload, system and size a child measures. */
@@ -69,11 +76,13 @@ export function parseRssLine(line: string): RssFigures | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { peakBytes, baseBytes } = parsed as Record<string, unknown>;
-  if (typeof peakBytes !== 'number' || typeof baseBytes !== 'number') return undefined;
-  if (!Number.isSafeInteger(peakBytes) || !Number.isSafeInteger(baseBytes)) return undefined;
-  if (baseBytes <= 0 || peakBytes < baseBytes) return undefined;
-  return { peakBytes, baseBytes };
+  const { peakBytes, baseBytes, childrenBytes } = parsed as Record<string, unknown>;
+  for (const v of [peakBytes, baseBytes, childrenBytes])
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return undefined;
+  const figures = { peakBytes, baseBytes, childrenBytes } as RssFigures;
+  if (figures.baseBytes === 0 || figures.peakBytes < figures.baseBytes + figures.childrenBytes)
+    return undefined;
+  return figures;
 }
 
 /** The command-line arguments of the child for `job`. */

@@ -245,7 +245,7 @@ export const vectorSuite: Suite = {
   description:
     'HNSW build, and queries per second by ef and at equal recall@10, vs hnswlib-node (128 dims, cosine)',
   systems: SYSTEM_ORDER,
-  full: { sizes: [10_000, 100_000], warmupSamples: 0, samples: 3 },
+  full: { sizes: [1_000, 10_000, 100_000], warmupSamples: 0, samples: 3 },
   quick: { sizes: [2_000], warmupSamples: 0, samples: 3 },
   async open(): Promise<OpenedSuite> {
     const loaded = await loadHnswlib();

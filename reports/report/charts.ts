@@ -106,11 +106,14 @@ export function ratioChartSpec(points: readonly RatioPoint[]): TopLevelSpec {
   };
 }
 
-/** Ops/s over n (log-log), one panel per workload, one line per system. */
-export function scalingChartSpec(points: readonly RatePoint[]): TopLevelSpec {
+/** A y encoding of {@link curvesOverN}. */
+type CurveY = { field: string; type: 'quantitative'; title: string; scale?: { type: 'log' } };
+
+/** Curves over n (log x), one panel per workload, one line per system, y scales independent. */
+function curvesOverN(description: string, values: readonly object[], y: CurveY): TopLevelSpec {
   return {
-    description: 'Operations per second against the number of records, per workload and system',
-    data: { values: [...points] },
+    description,
+    data: { values: [...values] },
     facet: { field: 'workload', type: 'nominal', title: null },
     columns: 3,
     resolve: { scale: { y: 'independent' } },
@@ -120,11 +123,21 @@ export function scalingChartSpec(points: readonly RatePoint[]): TopLevelSpec {
       mark: { type: 'line', point: true },
       encoding: {
         x: { field: 'n', type: 'quantitative', scale: { type: 'log' }, title: 'n (records)' },
-        y: { field: 'ops_per_sec', type: 'quantitative', scale: { type: 'log' }, title: 'ops/s' },
+        y,
         color: { field: 'system', type: 'nominal', title: 'system' },
       },
     },
   };
+}
+
+/** Ops/s over n (log-log), one panel per workload, one line per system. */
+export function scalingChartSpec(points: readonly RatePoint[]): TopLevelSpec {
+  return curvesOverN('Operations per second against the number of records, per workload and system', points, {
+    field: 'ops_per_sec',
+    type: 'quantitative',
+    scale: { type: 'log' },
+    title: 'ops/s',
+  });
 }
 
 /**
@@ -133,29 +146,11 @@ export function scalingChartSpec(points: readonly RatePoint[]): TopLevelSpec {
  * Linear y from 0, so that a small footprint is not magnified; log x, like the scaling curves.
  */
 export function rssChartSpec(points: readonly RssPoint[]): TopLevelSpec {
-  const values = points.map((p) => ({ ...p, peak: `${p.peak_mib.toFixed(1)} MiB peak` }));
-  return {
-    description: 'Peak resident memory each system added, run alone, per workload and size',
-    data: { values },
-    facet: { field: 'workload', type: 'nominal', title: null },
-    columns: 3,
-    resolve: { scale: { y: 'independent' } },
-    spec: {
-      width: 200,
-      height: 140,
-      mark: { type: 'line', point: true },
-      encoding: {
-        x: { field: 'n', type: 'quantitative', scale: { type: 'log' }, title: 'n (records)' },
-        y: { field: 'added_mib', type: 'quantitative', title: 'MiB above the floor' },
-        color: { field: 'system', type: 'nominal', title: 'system' },
-        tooltip: [
-          { field: 'system', type: 'nominal' },
-          { field: 'n', type: 'quantitative' },
-          { field: 'peak', type: 'nominal' },
-        ],
-      },
-    },
-  };
+  return curvesOverN('Peak resident memory each system added, run alone, per workload and size', points, {
+    field: 'added_mib',
+    type: 'quantitative',
+    title: 'MiB above the floor',
+  });
 }
 
 /** Queries per second against recall, one panel per workload and size, one line per system. */

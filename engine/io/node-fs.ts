@@ -109,10 +109,14 @@ class NodeFileHandle implements FileHandle {
     const want = Math.max(0, Math.min(length, this.inode.size - offset));
     const out = new Uint8Array(want);
     let got = 0;
-    while (got < want) {
-      const n = io(`read ${this.name}`, () => readSync(fd, out, got, want - got, offset + got));
-      if (n === 0) break;
-      got += n;
+    try {
+      while (got < want) {
+        const n = readSync(fd, out, got, want - got, offset + got);
+        if (n === 0) break;
+        got += n;
+      }
+    } catch (e) {
+      throw mapNodeError(e, `read ${this.name}`);
     }
     return got === want ? out : out.slice(0, got);
   }
@@ -155,8 +159,12 @@ class NodeFileHandle implements FileHandle {
     if (!Number.isSafeInteger(end)) throw new InvalidArgumentError(`write end ${end} is out of range`);
     let done = 0;
     // writeSync may write fewer bytes than asked; a zero-length write must not extend the file.
-    while (done < data.length) {
-      done += io(`write ${this.name}`, () => writeSync(fd, data, done, data.length - done, offset + done));
+    // No `io()` wrapper here: its message and closure would be built on every write, the
+    // engine's most frequent system call.
+    try {
+      while (done < data.length) done += writeSync(fd, data, done, data.length - done, offset + done);
+    } catch (e) {
+      throw mapNodeError(e, `write ${this.name}`);
     }
     if (end > this.inode.size && data.length > 0) this.inode.size = end;
   }

@@ -148,6 +148,8 @@ export class FeedStore {
   private authorsSorted: [string, Uint8Array][] | undefined;
   /** Fork seq of each quarantined author. */
   private readonly forked = new Map<string, number>();
+  /** The author of the last local append and its id (see {@link localIdOf}). */
+  private localAuthor: { bytes: Uint8Array; id: string } | undefined;
 
   /** Opens the feeds kept in `lsm`; `signer` signs, verifies and hashes. */
   constructor(
@@ -172,6 +174,19 @@ export class FeedStore {
   }
 
   /** {@link head} of a checked `author` whose map key is `id`. */
+  /**
+   * {@link idOf} for the author of local appends, remembered for the next append: a device
+   * appends as one author, and building the 32-character id (and hashing the fresh string in
+   * the map) on every write cost more than the rest of the head lookup.
+   */
+  private localIdOf(author: Uint8Array): string {
+    const last = this.localAuthor;
+    if (last !== undefined && sameBytes(last.bytes, author)) return last.id;
+    const id = idOf(author);
+    this.localAuthor = { bytes: author.slice(), id };
+    return id;
+  }
+
   private headOf(author: Uint8Array, id: string): StoredHead | undefined {
     const cached = this.heads.get(id);
     if (cached !== undefined) return cached ?? undefined;
@@ -213,7 +228,7 @@ export class FeedStore {
     checkIdentity(identity);
     checkBytes(input.hlc, HLC_BYTES, 'hlc');
     const author = identity.publicKey;
-    const id = idOf(author);
+    const id = this.localIdOf(author);
     const head = this.headOf(author, id);
     let entry = createEntry({
       author,

@@ -5,7 +5,7 @@ import { runWorkloads } from '../harness.ts';
 import type { Sampler } from '../sampler.ts';
 import type { BenchCase } from '../types.ts';
 import { benchDevice, buildSource, feedRanges, heldOf } from './fixtures.ts';
-import { LIVE_UPDATES_MAX, SYNC_WORKLOADS, syncWorkloads } from './suite.ts';
+import { LIVE_SIZE_MAX, LIVE_UPDATES_MAX, SYNC_WORKLOADS, syncWorkloads } from './suite.ts';
 
 /** Runs the hooks and reports a fixed time, so the figures are exact. */
 class FixedSampler implements Sampler {
@@ -43,6 +43,15 @@ describe('the sync bench fixtures', () => {
 });
 
 describe('the sync bench suite', () => {
+  it('runs the live workloads at small sizes only, the initial syncs at every size', () => {
+    for (const w of syncWorkloads()) {
+      const live = w.name.endsWith('-live');
+      expect(w.skip?.('aregula', LIVE_SIZE_MAX)).toBeUndefined();
+      expect(w.skip?.('aregula', LIVE_SIZE_MAX + 1) === undefined).toBe(!live);
+      expect(() => w.createCase('sqlite', 10, { freshDir: () => '/nonexistent' })).toThrow(/no system/);
+    }
+  });
+
   it('syncs everything over memory, a loopback hub and WebRTC, and reports wire bytes and latency', async () => {
     const rows = await runWorkloads(syncWorkloads(), {
       sizes: [200],

@@ -3,7 +3,8 @@
  * through SQLite (the SQL twin in sqlite-twin.ts over the same canonical JSON), and the results
  * must be equal: ids in order, projections, cursor walks, and aggregates with group by.
  *
- * Numbers are integers and quarters, so every sum is exact in any order (docs/query.md).
+ * Numbers are mostly integers and quarters (exact sums in any order), plus a few decimals and
+ * extremes whose sums still agree with SQLite's compensated summation (docs/query.md).
  * Strings avoid U+0000 (SQLite's LIKE stops at it) and keys avoid `"` and `\` (JSON paths).
  */
 
@@ -15,6 +16,9 @@ import { runAggregate } from './aggregate.ts';
 import { runQuery } from './execute.ts';
 import { aggregateToSql, queryToSql, SQLITE_TWIN_SCHEMA } from './sqlite-twin.ts';
 import type { Aggregate, AggregateQuery, Filter, Query, SortKey } from './types.ts';
+
+/** Multiplies every property's run count (e.g. QUERY_DIFF_SCALE=20 for a long local soak). */
+const SCALE = Number(process.env.QUERY_DIFF_SCALE ?? 1);
 
 const sqlite = new Sqlite(':memory:');
 sqlite.exec(SQLITE_TWIN_SCHEMA);
@@ -56,7 +60,7 @@ const str = fc.array(fc.constantFrom(...CHARS), { maxLength: 5 }).map((cs) => cs
 const num = fc.oneof(
   fc.integer({ min: -20, max: 20 }),
   fc.integer({ min: -80, max: 80 }).map((n) => n / 4),
-  fc.constantFrom(2 ** 40, -(2 ** 40), 0.5, 1e15),
+  fc.constantFrom(2 ** 40, -(2 ** 40), 0.5, 1e15, 0.1, 0.3, 1e21, -1.5e-7, 2.5e300, 123456.789),
 );
 const scalar: fc.Arbitrary<JsonValue> = fc.oneof(fc.constant(null), fc.boolean(), num, str);
 const KEYS = ['a', 'b', 'c'];
@@ -281,7 +285,7 @@ describe('queries agree with SQLite', () => {
           expect(ours).toEqual(sqliteQuery(q));
         },
       ),
-      { numRuns: 700 },
+      { numRuns: 700 * SCALE },
     );
   });
 
@@ -306,7 +310,7 @@ describe('queries agree with SQLite', () => {
           expect(walked).toEqual(expected);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 300 * SCALE },
     );
   });
 
@@ -355,7 +359,7 @@ describe('queries agree with SQLite', () => {
         }));
         expect(ours).toEqual(theirs);
       }),
-      { numRuns: 500 },
+      { numRuns: 500 * SCALE },
     );
   });
 });

@@ -246,6 +246,20 @@ describe('a collection vector index', () => {
     expect(codeOf(() => createVectorIndex(db, { ...base, metric: 'manhattan' as 'l2' }))).toBe(
       'ARE_INVALID_ARGUMENT',
     );
+    expect(codeOf(() => createVectorIndex(db, { ...base, seed: 1.5 }))).toBe('ARE_INVALID_ARGUMENT');
+    expect(
+      codeOf(() => createVectorIndex(db, { ...base, persist: { fs: new MemoryFs(), name: 'a/b' } })),
+    ).toBe('ARE_INVALID_ARGUMENT');
+    expect(
+      codeOf(() =>
+        createVectorIndex(db, { ...base, persist: { fs: new MemoryFs(), name: 'x'.repeat(120) } }),
+      ),
+    ).toBe('ARE_INVALID_ARGUMENT');
+    expect(
+      codeOf(() =>
+        createVectorIndex(db, { ...base, persist: {} as unknown as { fs: MemoryFs; name: string } }),
+      ),
+    ).toBe('ARE_INVALID_ARGUMENT');
     const index = createVectorIndex(db, base);
     expect(codeOf(() => createVectorIndex(db, base))).toBe('ARE_INVALID_ARGUMENT');
     expect(codeOf(() => index.checkpoint())).toBe('ARE_INVALID_ARGUMENT');

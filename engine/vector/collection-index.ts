@@ -22,7 +22,9 @@ import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
+import { isValidFileName } from '../io/fs.ts';
 import { SeededRandom } from '../io/random.ts';
+import { checkpointNameOf } from './checkpoint.ts';
 import {
   type CatchUp,
   dropCheckpoint,
@@ -153,13 +155,20 @@ export class CollectionVectorIndex {
     db.collection(options.collection); // checks the name
     this.collection = options.collection;
     this.field = options.field;
+    if (options.seed !== undefined && !Number.isSafeInteger(options.seed))
+      throw new InvalidArgumentError(`seed must be a safe integer, got ${String(options.seed)}`);
     this.seed = options.seed ?? seedOf(`${options.collection}\0${options.field}`);
+    checkPersist(options.persist);
+    const name = `vector:${options.collection}.${options.field}`;
+    // Before any work: a second index of the same field would only fail at registration.
+    if (db.derivedViews().some((v) => v.name === name))
+      throw new InvalidArgumentError(`${options.collection}.${options.field} already has a vector index`);
     this.graph = this.freshGraph(); // also checks dimension, metric, m, ef
     this.efSearch = this.graph.stats().efSearch;
     this.spec = { field: options.field, dimension: options.dimension, metric: this.graph.metric };
     this.probe = writeOriginProbe(db);
     this.view = {
-      name: `vector:${options.collection}.${options.field}`,
+      name,
       prefix: viewPrefix(options.collection, options.field),
       stage: (changes) => this.stage(changes),
       committed: (changes) => this.committed(changes),
@@ -429,6 +438,16 @@ function viewPrefix(collection: string, field: string): Uint8Array {
   prefix[1] = VECTOR_VIEW_TAG;
   prefix.set(body, 2);
   return prefix;
+}
+
+/** Throws unless `persist` is absent or names a file system and usable file names. */
+function checkPersist(persist: PersistOptions | undefined): void {
+  if (persist === undefined) return;
+  if (persist === null || typeof persist !== 'object' || typeof persist.fs?.exists !== 'function')
+    throw new InvalidArgumentError('persist must be { fs, name } with a FileSystem');
+  // The longest name the index writes is the checkpoint's temporary file.
+  if (typeof persist.name !== 'string' || !isValidFileName(`${checkpointNameOf(persist.name)}.tmp`))
+    throw new InvalidArgumentError(`persist.name ${JSON.stringify(persist.name)} is not a usable file name`);
 }
 
 /** FNV-1a of a string's UTF-16 code units: a stable default seed. */

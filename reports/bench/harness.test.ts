@@ -144,7 +144,7 @@ describe('runWorkloads', () => {
       warmupSamples: 0,
       samples: 1,
       sampler: new ScriptedSampler({ a: [1, 1], bb: [1, 1], x: [1, 1] }),
-      rss: { probe, suite: 'lsm', sizes: 'all' },
+      rss: { probe, suite: 'lsm', scope: 'all' },
     });
     // The x workload's two probes come first; then the group at size 1, probed after teardown.
     expect(log.slice(2, 7)).toEqual([
@@ -165,7 +165,7 @@ describe('runWorkloads', () => {
     ]);
   });
 
-  it('probes once per workload name, size and system, only the largest size when asked, never an opted-out workload', async () => {
+  it('probes once per workload name, size and system; quick: the largest size of comparisons only; never an opted-out workload', async () => {
     const jobs: string[] = [];
     const probe: RssProbe = {
       async measure(job) {
@@ -173,17 +173,27 @@ describe('runWorkloads', () => {
         return { peakBytes: 9, baseBytes: 3, childrenBytes: 2 };
       },
     };
-    const optedOut = { ...fakeWorkload([], ['a']), name: 'lsm.other', rssNotMeasured: 'not this one' };
-    const rows = await runWorkloads([fakeWorkload([], ['a']), fakeWorkload([], ['a']), optedOut], {
-      sizes: [1, 5],
-      warmupSamples: 0,
-      samples: 1,
-      sampler: new ScriptedSampler({ a: [1, 1, 1, 1, 1, 1] }),
-      rss: { probe, suite: 'lsm', sizes: 'largest' },
-    });
-    expect(jobs).toEqual(['0 a 5']);
-    expect(rows.map((r) => r.rss_peak_bytes)).toEqual([undefined, 9, undefined, 9, undefined, undefined]);
-    expect(rows[1]).toMatchObject({ rss_base_bytes: 3, rss_children_bytes: 2 });
+    const optedOut = { ...fakeWorkload([], ['a', 'b']), name: 'lsm.other', rssNotMeasured: 'not this one' };
+    const alone = { ...fakeWorkload([], ['a']), name: 'lsm.alone' };
+    const rows = await runWorkloads(
+      [fakeWorkload([], ['a', 'b']), fakeWorkload([], ['a', 'b']), optedOut, alone],
+      {
+        sizes: [1, 5],
+        warmupSamples: 0,
+        samples: 1,
+        sampler: new ScriptedSampler({ a: Array(8).fill(1), b: Array(6).fill(1) }),
+        rss: { probe, suite: 'lsm', scope: 'quick' },
+      },
+    );
+    expect(jobs).toEqual(['0 a 5', '0 b 5']);
+    const figures = rows.map((r) => `${r.workload} ${r.n} ${r.system} ${r.rss_peak_bytes}`);
+    expect(figures.filter((f) => !f.endsWith('undefined'))).toEqual([
+      'lsm.fake 5 a 9',
+      'lsm.fake 5 b 9',
+      'lsm.fake 5 a 9',
+      'lsm.fake 5 b 9',
+    ]);
+    expect(rows[2]).toMatchObject({ rss_base_bytes: 3, rss_children_bytes: 2 });
   });
 
   it('fails the run when the probe fails', async () => {
@@ -198,7 +208,7 @@ describe('runWorkloads', () => {
         warmupSamples: 0,
         samples: 1,
         sampler: new ScriptedSampler({ a: [1] }),
-        rss: { probe, suite: 'lsm', sizes: 'all' },
+        rss: { probe, suite: 'lsm', scope: 'all' },
       }),
     ).rejects.toThrow('child died');
   });

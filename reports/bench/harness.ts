@@ -44,8 +44,12 @@ export interface RssOptions {
   probe: RssProbe;
   /** The suite the workloads come from (the child loads it by name). */
   suite: string;
-  /** `all` sizes, or only each workload's `largest` (quick runs: a child costs about a second). */
-  sizes: 'all' | 'largest';
+  /**
+   * `all`: every size of every workload. `quick`: only each workload's largest size, and only
+   * workloads that compare two systems or more (a child costs about a second plus the case's
+   * setup, and the single-system suites, the simulator above all, are the slow ones).
+   */
+  scope: 'all' | 'quick';
 }
 
 /** A workload at one size, as scheduled. */
@@ -140,7 +144,8 @@ async function addRss(
 ): Promise<void> {
   const { workload, n } = group;
   if (workload.rssNotMeasured !== undefined) return;
-  if (rss.sizes === 'largest') {
+  if (rss.scope === 'quick') {
+    if (workload.systems.length < 2) return;
     const largest = Math.max(...groups.filter((g) => g.workload.name === workload.name).map((g) => g.n));
     if (n !== largest) return;
   }

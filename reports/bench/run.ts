@@ -3,7 +3,7 @@
  * user's overrides, measured by the harness and gathered into one report.
  */
 
-import { runWorkloads } from './harness.ts';
+import { type RssOptions, runWorkloads } from './harness.ts';
 import { machineInfo } from './machine.ts';
 import type { Progress } from './progress.ts';
 import { buildReport } from './report.ts';
@@ -27,7 +27,8 @@ export interface BenchRunOptions {
   progress: Progress;
   /**
    * Measures each system's peak memory alone in a child process (reports/bench/rss.ts): at
-   * every size in a full run, at each workload's largest size with `quick`. Off unless asked
+   * every size in a full run; with `quick`, at each workload's largest size and only for
+   * workloads that compare systems (see {@link RssOptions.scope}). Off unless asked
    * (`aregula bench` asks unless given `--no-rss`), so that tests stay fast.
    */
   rss?: boolean | undefined;
@@ -64,7 +65,7 @@ export async function runBench(options: BenchRunOptions): Promise<BenchReport> {
         rss:
           options.rss !== true
             ? undefined
-            : { probe, suite: suite.name, sizes: options.quick ? 'largest' : 'all' },
+            : { probe, suite: suite.name, scope: options.quick ? 'quick' : 'all' },
       })),
     );
   }

@@ -169,7 +169,7 @@ class PeerLink implements SyncLink {
   failures = 0;
   /** Whether the channel opened and has not been lost since (for `disconnected`). */
   up = false;
-  /** Frames dropped because the outbox was full. */
+  /** Frames dropped because the outbox was full or the channel refused them. */
   dropped = 0;
 
   constructor(
@@ -183,7 +183,7 @@ class PeerLink implements SyncLink {
     if (this.closed || ch === undefined || ch.readyState !== 'open') return;
     for (const f of frameMessage(message, this.transport.chunkBytes(this.pc))) {
       if (this.outbox.length === 0 && ch.bufferedAmount < BUFFERED_BYTES_HIGH) {
-        ch.send(f as Uint8Array<ArrayBuffer>);
+        if (!this.sendFrame(ch, f)) return;
       } else if (this.outboxBytes + f.length <= OUTBOX_BYTES_MAX) {
         this.outbox.push(f);
         this.outboxBytes += f.length;
@@ -199,7 +199,26 @@ class PeerLink implements SyncLink {
     while (this.outbox.length > 0 && ch.bufferedAmount < BUFFERED_BYTES_HIGH) {
       const f = this.outbox.shift()!;
       this.outboxBytes -= f.length;
+      if (!this.sendFrame(ch, f)) return;
+    }
+  }
+
+  /**
+   * Hands one frame to the channel; false when the channel refused it. A channel the peer just
+   * closed can still read `open` while the library already refuses to send, and `send` must
+   * never throw for a network failure: the message is lost, as on any broken connection, and
+   * the protocol's next `hello` recovers it.
+   */
+  private sendFrame(ch: RTCDataChannel, f: Uint8Array): boolean {
+    try {
       ch.send(f as Uint8Array<ArrayBuffer>);
+      return true;
+    } catch (err) {
+      this.dropped++;
+      this.transport.errors.push(
+        `send to ${this.peer} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return false;
     }
   }
 

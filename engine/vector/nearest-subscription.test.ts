@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { SeededRandom } from '../io/random.ts';
 import { createVectorIndex, type VectorIndexOptions } from './collection-index.ts';
 import { codeOf, openDb, randomVector, syncInto } from './db-test-support.ts';
-import type { DocFilter } from './filtered-search.ts';
+import type { DocFilter, VectorFilter } from './filtered-search.ts';
 import type { VectorHit } from './hnsw-index.ts';
 import { subscribeNearest } from './nearest-subscription.ts';
 
@@ -40,7 +40,11 @@ describe('live nearest-neighbour subscriptions', () => {
           const a = openDb(0);
           const b = openDb(1);
           const index = createVectorIndex(a, base);
-          const filters: (DocFilter | undefined)[] = [undefined, (doc) => doc.tag === 1];
+          const filters: (VectorFilter | undefined)[] = [
+            undefined,
+            (doc) => doc.tag === 1,
+            { field: 'tag', op: 'eq', value: 0 },
+          ];
           const checks = filters.map((filter, n) => {
             const q = { vector: gridVector(1000 + n), k, filter };
             const seen: (readonly VectorHit[])[] = [];

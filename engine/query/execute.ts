@@ -5,21 +5,30 @@
 
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { type CursorPosition, decodeCursor, encodeCursor } from './cursor.ts';
 import { compileFilter } from './filter.ts';
 import { compileProjection } from './project.ts';
-import { compileOrder, type SortValues } from './sort.ts';
+import { compileOrder, type RowOrder, type SortValues, TopK } from './sort.ts';
 import type { CompiledQuery, Query, QueryResult, QueryRow } from './types.ts';
 import { checkQuery } from './validate.ts';
 
-/** Checks and compiles `q` (throws `QueryError` / `LimitExceededError`, see validate.ts). */
-export function compileQuery(q: Query): CompiledQuery {
+/** Above this many rows (`offset + limit`), a query sorts every match instead of keeping a heap. */
+export const TOP_K_ROWS_MAX = 4_096;
+
+/** A compiled query with the parts `runQuery` uses directly. */
+interface QueryParts {
+  readonly compiled: CompiledQuery;
+  readonly order: RowOrder;
+  readonly start: CursorPosition | undefined;
+}
+
+function compileParts(q: Query): QueryParts {
   checkQuery(q);
   const matches = q.where === undefined ? () => true : compileFilter(q.where);
   const order = compileOrder(q.orderBy);
-  const keyCount = q.orderBy?.length ?? 0;
-  const start = q.after === undefined ? undefined : decodeCursor(q.after, order.signature, keyCount);
-  return {
+  const start =
+    q.after === undefined ? undefined : decodeCursor(q.after, order.signature, q.orderBy?.length ?? 0);
+  const compiled: CompiledQuery = {
     query: q,
     matches,
     compare: (a, b) => order.compareKeys(order.keyOf(a[1], a[0]), a[0], order.keyOf(b[1], b[0]), b[0]),
@@ -28,6 +37,12 @@ export function compileQuery(q: Query): CompiledQuery {
     project: compileProjection(q.select),
     cursorOf: (doc, id) => encodeCursor(order.signature, order.keyOf(doc, id), id),
   };
+  return { compiled, order, start };
+}
+
+/** Checks and compiles `q` (throws `QueryError` / `LimitExceededError`, see validate.ts). */
+export function compileQuery(q: Query): CompiledQuery {
+  return compileParts(q).compiled;
 }
 
 interface Candidate {
@@ -36,22 +51,26 @@ interface Candidate {
   readonly key: SortValues;
 }
 
-/** Runs `q` over `rows` (any order): filter, sort, `after`, `offset`, `limit`, projection. */
+/**
+ * Runs `q` over `rows` (any order): filter, sort, `after`, `offset`, `limit`, projection.
+ * With a small `offset + limit` only that many candidates are kept (a bounded heap).
+ */
 export function runQuery(rows: Iterable<readonly [string, JsonObject]>, q: Query): QueryResult {
-  const compiled = compileQuery(q);
-  const order = compileOrder(q.orderBy);
-  const start =
-    q.after === undefined ? undefined : decodeCursor(q.after, order.signature, q.orderBy?.length ?? 0);
-  const found: Candidate[] = [];
+  const { compiled, order, start } = compileParts(q);
+  const cmp = (a: Candidate, b: Candidate) => order.compareKeys(a.key, a.id, b.key, b.id);
+  const from = q.offset ?? 0;
+  const wanted = q.limit === undefined ? undefined : from + q.limit;
+  const top = wanted !== undefined && wanted <= TOP_K_ROWS_MAX ? new TopK(wanted, cmp) : undefined;
+  const all: Candidate[] = [];
   for (const [id, doc] of rows) {
     if (!compiled.matches(doc, id)) continue;
     const key = order.keyOf(doc, id);
     if (start !== undefined && order.compareKeys(key, id, start.values, start.id) <= 0) continue;
-    found.push({ id, doc, key });
+    if (top === undefined) all.push({ id, doc, key });
+    else top.push({ id, doc, key });
   }
-  found.sort((a, b) => order.compareKeys(a.key, a.id, b.key, b.id));
-  const from = q.offset ?? 0;
-  const page = found.slice(from, q.limit === undefined ? undefined : from + q.limit);
+  const sorted = top === undefined ? all.sort(cmp) : top.sorted();
+  const page = sorted.slice(from, wanted);
   const out: QueryRow[] = page.map((c) => ({ id: c.id, doc: compiled.project(c.doc, c.id) }));
   const last = page[page.length - 1];
   const full = q.limit !== undefined && last !== undefined && page.length === q.limit;
@@ -60,6 +79,6 @@ export function runQuery(rows: Iterable<readonly [string, JsonObject]>, q: Query
 
 /** Runs `q` by a full scan of its collection in `db`. */
 export function find(db: Database, q: Query): QueryResult {
-  checkQuery(q);
+  checkQuery(q); // Before touching the database: the collection name is checked there too.
   return runQuery(db.documents(q.collection), q);
 }

@@ -37,3 +37,57 @@ export function compileOrder(orderBy: readonly SortKey[] = []): RowOrder {
     signature: JSON.stringify(orderBy.map((k) => [k.field, k.direction === 'desc' ? 'desc' : 'asc'])),
   };
 }
+
+/**
+ * Keeps the `k` least items pushed so far by `compare` (a bounded max-heap), so that a query
+ * with a small `offset + limit` sorts k items instead of every match.
+ */
+export class TopK<T> {
+  private readonly heap: T[] = [];
+
+  constructor(
+    private readonly k: number,
+    private readonly compare: (a: T, b: T) => number,
+  ) {}
+
+  /** Offers `item`; it is kept if it is among the `k` least so far. */
+  push(item: T): void {
+    const h = this.heap;
+    if (h.length < this.k) {
+      h.push(item);
+      this.up(h.length - 1);
+    } else if (h.length > 0 && this.compare(item, h[0]!) < 0) {
+      h[0] = item;
+      this.down(0);
+    }
+  }
+
+  /** The kept items in ascending order. */
+  sorted(): T[] {
+    return [...this.heap].sort(this.compare);
+  }
+
+  private up(i: number): void {
+    const h = this.heap;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.compare(h[i]!, h[parent]!) <= 0) return;
+      [h[i], h[parent]] = [h[parent]!, h[i]!];
+      i = parent;
+    }
+  }
+
+  private down(i: number): void {
+    const h = this.heap;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let top = i;
+      if (l < h.length && this.compare(h[l]!, h[top]!) > 0) top = l;
+      if (r < h.length && this.compare(h[r]!, h[top]!) > 0) top = r;
+      if (top === i) return;
+      [h[i], h[top]] = [h[top]!, h[i]!];
+      i = top;
+    }
+  }
+}

@@ -12,6 +12,7 @@ import { hexToBytes } from '../hex.ts';
 import { decodeEntry, type Entry } from '../log/entry.ts';
 import type { FeedStore } from '../log/feed-store.ts';
 import { readWireRange } from '../log/feed-wire.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
@@ -65,17 +66,19 @@ export class DatabaseReplica implements SyncReplica {
 
   ingest(wire: Uint8Array[]): IngestResult {
     const result: IngestResult = { applied: 0, gapped: [], rejected: [] };
+    // Decoded entries and, at the same index, the wire bytes each came from (for the gap buffer).
     const entries: Entry[] = [];
+    const wires: Uint8Array[] = [];
     for (const bytes of wire) {
       try {
         entries.push(decodeEntry(bytes));
+        wires.push(bytes);
       } catch (err) {
         if (!(err instanceof AregulaError)) throw err;
         result.rejected.push({ author: 'unknown', code: err.code, message: err.message });
       }
     }
     if (entries.length === 0) return result;
-    const byBytes = new Map(entries.map((e, i) => [e, wire[i]!]));
     let invalid = 0;
     let changes: readonly DocChange[] = [];
     const outcome = this.feeds.ingest(entries, {
@@ -96,8 +99,8 @@ export class DatabaseReplica implements SyncReplica {
     for (const r of outcome.rejected) {
       const author = authorToHex(r.author);
       if (r.error.code === 'ARE_SEQUENCE_GAP') {
-        for (const e of entries)
-          if (authorToHex(e.author) === author) result.gapped.push(byBytes.get(e) ?? e.body);
+        for (let i = 0; i < entries.length; i++)
+          if (bytesEqual(entries[i]!.author, r.author)) result.gapped.push(wires[i]!);
       } else if (r.error.code !== 'ARE_FORK') {
         result.rejected.push({ author, code: r.error.code, message: r.error.message });
       }

@@ -299,12 +299,20 @@ export class FeedStore {
   ingest(entries: readonly Entry[], options: IngestOptions = {}): IngestResult {
     if (!Array.isArray(entries)) throw new InvalidArgumentError('ingest: entries must be an array');
     const groups = new Map<string, Entry[]>();
+    let last: Entry[] | undefined;
     for (const e of entries) {
       if (!(e instanceof Entry)) throw new InvalidArgumentError('ingest: every element must be an Entry');
+      // A sync message holds runs of one author: extend the run without building a map key.
+      if (last !== undefined && sameBytes(e.author, last[0]!.author)) {
+        last.push(e);
+        continue;
+      }
       const id = idOf(e.author);
-      const group = groups.get(id);
-      if (group === undefined) groups.set(id, [e]);
-      else group.push(e);
+      last = groups.get(id);
+      if (last === undefined) {
+        last = [e];
+        groups.set(id, last);
+      } else last.push(e);
     }
     const result: IngestResult = { added: [], rejected: [], forks: [] };
     const batch = options.batch ?? new WriteBatch();

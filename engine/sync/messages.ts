@@ -92,24 +92,64 @@ function readStateVector(r: ByteReader): { stateVector: StateVector; heads: Head
   return { stateVector, heads };
 }
 
+/** Bytes of `n` as an unsigned LEB128 varint. */
+function varintBytes(n: number): number {
+  let bytes = 1;
+  for (let v = n; v >= 0x80; v = Math.floor(v / 0x80)) bytes++;
+  return bytes;
+}
+
+/** The exact size of an `entries` message, so that its writer never grows (and copies). */
+function entriesMessageBytes(entries: readonly Uint8Array[]): number {
+  let size = 2 + varintBytes(entries.length);
+  for (const e of entries) size += varintBytes(e.length) + e.length;
+  return size;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  let v = n;
+  while (v >= 0x80) {
+    out[at++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
+  }
+  out[at++] = v;
+  return at;
+}
+
+/** An `entries` message written straight into a buffer of its exact size (one copy per entry). */
+function encodeEntriesMessage(entries: readonly Uint8Array[]): Uint8Array {
+  if (entries.length > MAX_ENTRIES_PER_MESSAGE) throw new ProtocolError('too many entries for one message');
+  const size = entriesMessageBytes(entries);
+  if (size > MAX_MESSAGE_BYTES)
+    throw new ProtocolError(`message of ${size} bytes exceeds ${MAX_MESSAGE_BYTES}`);
+  const out = new Uint8Array(size);
+  out[0] = PROTOCOL_VERSION;
+  out[1] = TYPE_CODES.entries;
+  let at = writeVarint(out, 2, entries.length);
+  for (const e of entries) {
+    at = writeVarint(out, at, e.length);
+    out.set(e, at);
+    at += e.length;
+  }
+  return out;
+}
+
 /** Encodes a message. */
 export function encodeMessage(m: SyncMessage): Uint8Array {
+  if (m.type === 'entries') return encodeEntriesMessage(m.entries);
   const w = new ByteWriter(64);
   w.u8(PROTOCOL_VERSION).u8(TYPE_CODES[m.type]);
-  if (m.type === 'entries') {
-    if (m.entries.length > MAX_ENTRIES_PER_MESSAGE)
-      throw new ProtocolError('too many entries for one message');
-    w.varint(m.entries.length);
-    for (const e of m.entries) w.lengthPrefixed(e);
-  } else {
-    writeStateVector(w, m.stateVector, m.heads);
-  }
+  writeStateVector(w, m.stateVector, m.heads);
   if (w.length > MAX_MESSAGE_BYTES)
     throw new ProtocolError(`message of ${w.length} bytes exceeds ${MAX_MESSAGE_BYTES}`);
   return w.finish();
 }
 
-/** Decodes a message, rejecting anything malformed with a {@link ProtocolError}. */
+/**
+ * Decodes a message, rejecting anything malformed with a {@link ProtocolError}. The entries of
+ * an `entries` message are views into `bytes`, not copies (decoding an entry copies what it
+ * keeps): a caller that holds on to them beyond the message copies them.
+ */
 export function decodeMessage(bytes: Uint8Array): SyncMessage {
   if (!(bytes instanceof Uint8Array)) throw new ProtocolError('message is not bytes');
   if (bytes.length > MAX_MESSAGE_BYTES)
@@ -124,7 +164,7 @@ export function decodeMessage(bytes: Uint8Array): SyncMessage {
       const n = r.varint();
       if (n > MAX_ENTRIES_PER_MESSAGE) throw new ProtocolError(`entries message of ${n} entries`);
       const entries: Uint8Array[] = [];
-      for (let i = 0; i < n; i++) entries.push(r.lengthPrefixed().slice());
+      for (let i = 0; i < n; i++) entries.push(r.lengthPrefixed());
       m = { type: 'entries', entries };
     } else if (type === TYPE_CODES.hello) {
       m = { type: 'hello', ...readStateVector(r) };

@@ -58,7 +58,9 @@ class ModelReplica implements SyncReplica {
     this.ingests++;
     const result: IngestResult = { applied: 0, gapped: [], rejected: [] };
     const sorted = [...entries].sort(
-      (a, b) => new DataView(a.buffer).getUint32(32) - new DataView(b.buffer).getUint32(32),
+      (a, b) =>
+        new DataView(a.buffer, a.byteOffset).getUint32(32) -
+        new DataView(b.buffer, b.byteOffset).getUint32(32),
     );
     for (const e of sorted) {
       const author = authorToHex(e.subarray(0, 32));
@@ -70,7 +72,8 @@ class ModelReplica implements SyncReplica {
       const seq = new DataView(e.buffer, e.byteOffset).getUint32(32);
       if (seq <= feed.length) continue;
       if (seq === feed.length + 1) {
-        feed.push(e);
+        // Received entries are views into their message: keep a copy.
+        feed.push(e.slice());
         this.feeds.set(author, feed);
         result.applied++;
       } else {
@@ -119,6 +122,22 @@ const feeds = (r: ModelReplica) =>
   JSON.stringify([...r.feeds].sort().map(([a, f]) => [a, f.map((e) => [...e])]));
 
 describe('sync session', () => {
+  it('keeps its own copy of entries it buffers across a gap, not a view into the message', () => {
+    const a = new ModelReplica();
+    for (let i = 0; i < 6; i++) a.write(1, i);
+    const b = new ModelReplica();
+    const sb = new SyncSession(b, () => {});
+    const hex = [...a.feeds.keys()][0]!;
+    const late = encodeMessage({ type: 'entries', entries: a.readFeed(hex, 4, { limit: 3, maxBytes: 1e6 }) });
+    sb.receive(late);
+    expect(b.stateVector().get(hex)).toBeUndefined();
+    // The transport may reuse the message's memory once receive returns.
+    late.fill(0);
+    sb.receive(encodeMessage({ type: 'entries', entries: a.readFeed(hex, 1, { limit: 3, maxBytes: 1e6 }) }));
+    expect(feeds(b)).toBe(feeds(a));
+    expect(sb.stats.entriesApplied).toBe(6);
+  });
+
   it('two replicas converge over a channel that drops, duplicates and reorders', () => {
     fc.assert(
       fc.property(

@@ -50,6 +50,8 @@ export interface SyncReplica {
    * Verifies and applies remote entries. Entries that are already held are skipped; entries
    * that do not connect to the held feed are returned in `gapped` untouched; invalid ones are
    * rejected (listed in `rejected`) without applying anything of their author's batch.
+   * `entries` may be views into a received message that the transport reuses afterwards: a
+   * replica copies what it keeps (the session copies what it buffers from `gapped`).
    */
   ingest(entries: Uint8Array[]): IngestResult;
 }
@@ -265,7 +267,8 @@ export class SyncSession {
   private buffer(gapped: Uint8Array[]): void {
     for (const e of gapped) {
       if (this.buffered.length >= this.bufferMax) return;
-      this.buffered.push(e);
+      // A copy: a received entry is a view into its whole message, which it must not pin.
+      this.buffered.push(e.slice());
     }
   }
 

@@ -12,10 +12,10 @@
  * - Without `groupBy` there is exactly one row, even over no documents.
  */
 
-import { canonicalJson, type JsonObject, type JsonValue } from '../crdt/lww.ts';
+import type { JsonObject, JsonValue } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { LimitExceededError } from '../errors.ts';
-import { compareValues, compilePath, type PathGetter } from './compare.ts';
+import { compareValues, compilePath, containerText, type PathGetter } from './compare.ts';
 import { compileFilter } from './filter.ts';
 import { GROUPS_MAX } from './limits.ts';
 import type { Aggregate, AggregateQuery, AggregateRow } from './types.ts';
@@ -69,7 +69,11 @@ export function newAccumulator(agg: Aggregate): Accumulator {
       return {
         add: (v) => {
           if (v === undefined || v === null) return;
-          if (best === undefined || sign * compareValues(v, best) < 0) best = v;
+          if (typeof v === 'number' && typeof best === 'number') {
+            if (sign * (v - best) < 0) best = v; // The common case, without the general comparison.
+          } else if (best === undefined || sign * compareValues(v, best) < 0) {
+            best = v;
+          }
         },
         result: () => best ?? null,
       };
@@ -82,9 +86,82 @@ interface Group {
   readonly accs: Accumulator[];
 }
 
-/** A string equal for two tuples exactly when they are equal in the total order. */
+/**
+ * A string equal for two tuples exactly when they are equal in the total order: a type tag
+ * and a text per value (`String` of a number maps -0 to 0 like the order; strings and
+ * containers as JSON text, which escapes U+0000, the separator). Stable within one process
+ * only: not a persisted format.
+ */
 export function groupKeyText(values: readonly (JsonValue | undefined)[]): string {
-  return values.map((v) => (v === undefined ? '~' : canonicalJson(v))).join('\u0000');
+  if (values.length === 1) return valueKeyText(values[0]);
+  let out = '';
+  for (let i = 0; i < values.length; i++) out += (i === 0 ? '' : '\u0000') + valueKeyText(values[i]);
+  return out;
+}
+
+function valueKeyText(v: JsonValue | undefined): string {
+  if (v === undefined) return '~';
+  if (v === null) return 'n';
+  switch (typeof v) {
+    case 'boolean':
+      return v ? 't' : 'f';
+    case 'number':
+      return `d${v}`;
+    case 'string':
+      return `s${JSON.stringify(v)}`;
+    default:
+      return `c${containerText(v)}`;
+  }
+}
+
+/**
+ * Finds each row's group. One key (the common case) maps scalars directly in a `Map`
+ * (SameValueZero: distinct types stay distinct, -0 is 0, as the order wants) and containers
+ * by canonical text; several keys go through {@link groupKeyText}.
+ */
+class GroupTable {
+  private readonly scalars = new Map<JsonValue | undefined, Group>();
+  private readonly texts = new Map<string, Group>();
+  private count = 0;
+
+  constructor(
+    private readonly getters: readonly PathGetter[],
+    private readonly make: (keys: (JsonValue | undefined)[]) => Group,
+  ) {
+    if (getters.length === 0) this.add(this.texts, '', []);
+  }
+
+  /** The group of the row (created on first sight). */
+  groupOf(doc: JsonObject, id: string): Group {
+    if (this.getters.length === 1) {
+      const v = this.getters[0]!(doc, id);
+      if (typeof v !== 'object' || v === null) return this.scalars.get(v) ?? this.add(this.scalars, v, [v]);
+      const text = containerText(v);
+      return this.texts.get(text) ?? this.add(this.texts, text, [v]);
+    }
+    const keys = this.getters.map((g) => g(doc, id));
+    const text = groupKeyText(keys);
+    return this.texts.get(text) ?? this.add(this.texts, text, keys);
+  }
+
+  private add<K>(map: Map<K, Group>, key: K, keys: (JsonValue | undefined)[]): Group {
+    if (this.count >= GROUPS_MAX)
+      throw new LimitExceededError({
+        limit: 'GROUPS_MAX',
+        max: GROUPS_MAX,
+        actual: this.count + 1,
+        what: 'groups',
+      });
+    this.count++;
+    const group = this.make(keys);
+    map.set(key, group);
+    return group;
+  }
+
+  /** Every group, in ascending order of the keys. */
+  sorted(): Group[] {
+    return [...this.scalars.values(), ...this.texts.values()].sort((a, b) => compareTuples(a.keys, b.keys));
+  }
 }
 
 /** Runs `q` over `rows`; groups come out in ascending order of their keys (compareValues). */
@@ -93,37 +170,20 @@ export function runAggregate(
   q: AggregateQuery,
 ): AggregateRow[] {
   checkAggregateQuery(q);
-  const matches = q.where === undefined ? () => true : compileFilter(q.where);
-  const keyGetters = (q.groupBy ?? []).map(compilePath);
+  const matches = q.where === undefined ? undefined : compileFilter(q.where);
   const fieldGetters: (PathGetter | undefined)[] = q.aggregates.map((a) =>
     a.field === undefined ? undefined : compilePath(a.field),
   );
-  const groups = new Map<string, Group>();
-  const newGroup = (keys: (JsonValue | undefined)[]): Group => ({
+  const table = new GroupTable((q.groupBy ?? []).map(compilePath), (keys) => ({
     keys,
     accs: q.aggregates.map(newAccumulator),
-  });
-  if (keyGetters.length === 0) groups.set('', newGroup([]));
+  }));
   for (const [id, doc] of rows) {
-    if (!matches(doc, id)) continue;
-    const keys = keyGetters.map((g) => g(doc, id));
-    const text = groupKeyText(keys);
-    let group = groups.get(text);
-    if (group === undefined) {
-      if (groups.size >= GROUPS_MAX)
-        throw new LimitExceededError({
-          limit: 'GROUPS_MAX',
-          max: GROUPS_MAX,
-          actual: groups.size + 1,
-          what: 'groups',
-        });
-      group = newGroup(keys);
-      groups.set(text, group);
-    }
-    for (let i = 0; i < group.accs.length; i++) group.accs[i]!.add(fieldGetters[i]?.(doc, id));
+    if (matches !== undefined && !matches(doc, id)) continue;
+    const accs = table.groupOf(doc, id).accs;
+    for (let i = 0; i < accs.length; i++) accs[i]!.add(fieldGetters[i]?.(doc, id));
   }
-  const out = [...groups.values()].sort((a, b) => compareTuples(a.keys, b.keys));
-  return out.map((g) => ({
+  return table.sorted().map((g) => ({
     group: g.keys,
     values: Object.fromEntries(q.aggregates.map((a, i) => [a.as, g.accs[i]!.result()])),
   }));

@@ -6,6 +6,7 @@
 import { durabilitySuite } from './durability/suite.ts';
 import { lsmSuite } from './lsm/suite.ts';
 import { mergeSuite } from './merge/suite.ts';
+import { querySuite } from './query/suite.ts';
 import { seedSuite } from './seed/suite.ts';
 import { simSuite } from './sim/suite.ts';
 import { syncSuite } from './sync/suite.ts';
@@ -16,6 +17,7 @@ import { vectorSuite } from './vector/suite.ts';
 export const SUITES: readonly Suite[] = [
   lsmSuite,
   seedSuite,
+  querySuite,
   simSuite,
   vectorSuite,
   mergeSuite,

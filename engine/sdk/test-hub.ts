@@ -142,3 +142,16 @@ export async function until(what: string, cond: () => boolean, timeoutMs = 30_00
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** Resolves when `cond()` resolves true (awaited, then checked again after 20 ms); rejects after `timeoutMs`. */
+export async function untilAsync(
+  what: string,
+  cond: () => Promise<boolean>,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

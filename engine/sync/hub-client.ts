@@ -444,8 +444,12 @@ export class HubClient {
   /** Handles one event; false to drop the stream and reconnect (from the last applied id). */
   private onEvent(type: string, data: string, id: string): boolean {
     if (type === 'hello') {
+      // A stream opened without Last-Event-ID starts at the hub's current end: entries stored
+      // between the first pull and this moment reach us only through another pull, now.
+      const fresh = this.lastEventId === undefined;
       this.lastEventId = id;
       this.streamFailures = 0;
+      if (fresh) this.resync();
       return true;
     }
     if (type === 'reset') {

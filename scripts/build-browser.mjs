@@ -17,7 +17,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
  * Builds the bundle of `entry` (default engine/index.ts) into `outDir`; returns the bundle's
  * path, size and input modules. Throws on a Node-only import.
  */
-export async function buildBrowser(outDir = join(ROOT, 'dist', 'browser'), entry = join(ROOT, 'engine', 'index.ts')) {
+export async function buildBrowser(
+  outDir = join(ROOT, 'dist', 'browser'),
+  entry = join(ROOT, 'engine', 'index.ts'),
+) {
   const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
   const esbuild = await import(pathToFileURL(fromTsx.resolve('esbuild')).href);
   const outfile = join(outDir, 'aregula.js');
@@ -45,5 +48,7 @@ export async function buildBrowser(outDir = join(ROOT, 'dist', 'browser'), entry
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const out = process.argv[2] === undefined ? undefined : resolve(process.argv[2]);
   const { outfile, bytes, inputs } = await buildBrowser(out);
-  console.log(`build-browser: wrote ${outfile} (${(bytes / 1024).toFixed(0)} KiB from ${inputs.length} modules)`);
+  console.log(
+    `build-browser: wrote ${outfile} (${(bytes / 1024).toFixed(0)} KiB from ${inputs.length} modules)`,
+  );
 }

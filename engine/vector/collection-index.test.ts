@@ -264,6 +264,17 @@ describe('a collection vector index', () => {
     expect(codeOf(() => createVectorIndex(db, base))).toBe('ARE_INVALID_ARGUMENT');
     expect(codeOf(() => index.checkpoint())).toBe('ARE_INVALID_ARGUMENT');
     expect(codeOf(() => index.search([1, 2], { k: 1 }))).toBe('ARE_INVALID_ARGUMENT');
+    expect(codeOf(() => index.search(query(1), undefined as unknown as { k: number }))).toBe(
+      'ARE_INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => index.searchExact(query(1), null as unknown as { k: number }))).toBe(
+      'ARE_INVALID_ARGUMENT',
+    );
+    expect(codeOf(() => index.search(query(1), { k: 0 }))).toBe('ARE_INVALID_ARGUMENT');
+    expect(codeOf(() => index.search(query(1), { k: 1, ef: -1 }))).toBe('ARE_INVALID_ARGUMENT');
+    expect(codeOf(() => index.search(query(1), { k: 1, filter: () => true, ef: 1e9 }))).toBe(
+      'ARE_LIMIT_EXCEEDED',
+    );
     index.close();
     expect(codeOf(() => index.search(query(1), { k: 1 }))).toBe('ARE_INVALID_ARGUMENT');
     // Once closed it no longer checks writes, and a new index can take its place.

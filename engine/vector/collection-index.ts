@@ -37,6 +37,7 @@ import { type FilterPlanInfo, filteredSearch, toDocFilter, type VectorFilter } f
 import { HnswIndex, type VectorHit } from './hnsw-index.ts';
 import type { KernelChoice } from './kernel.ts';
 import type { VectorMetric } from './metric.ts';
+import { resolveSearch } from './options.ts';
 import { type FieldSpec, readFieldVector, VECTOR_PROBLEMS, type VectorProblem } from './vector-field.ts';
 import { type WriteOriginProbe, writeOriginProbe } from './write-origin.ts';
 
@@ -206,12 +207,12 @@ export class CollectionVectorIndex {
     options: VectorSearchOptions,
   ): { hits: VectorHit[]; plan: FilterPlanInfo | undefined } {
     this.checkOpen();
-    const filter = options?.filter;
-    const ef = options?.ef ?? this.efSearch;
-    if (filter === undefined)
-      return { hits: this.graph.search(vector, { k: options.k, ef }), plan: undefined };
+    checkSearchOptions(options);
+    const filter = options.filter;
+    // Checked here as well: a filtered search may never reach the graph's own checks.
+    const { k, ef } = resolveSearch({ k: options.k, ef: options.ef }, this.efSearch);
+    if (filter === undefined) return { hits: this.graph.search(vector, { k, ef }), plan: undefined };
     const accepts = toDocFilter(filter);
-    const k = options.k;
     return filteredSearch(this.graph, vector, {
       k,
       ef,
@@ -223,7 +224,8 @@ export class CollectionVectorIndex {
   /** Like {@link search}, but an exact scan (the ground truth for checks). */
   searchExact(vector: ArrayLike<number>, options: VectorSearchOptions): VectorHit[] {
     this.checkOpen();
-    const filter = options?.filter;
+    checkSearchOptions(options);
+    const filter = options.filter;
     if (filter === undefined) return this.graph.searchExact(vector, { k: options.k });
     const accepts = toDocFilter(filter);
     return this.graph.searchExact(vector, {
@@ -438,6 +440,12 @@ function viewPrefix(collection: string, field: string): Uint8Array {
   prefix[1] = VECTOR_VIEW_TAG;
   prefix.set(body, 2);
   return prefix;
+}
+
+/** Throws unless `options` is an object (its fields are checked where they are used). */
+function checkSearchOptions(options: unknown): asserts options is VectorSearchOptions {
+  if (options === null || typeof options !== 'object')
+    throw new InvalidArgumentError('search options must be an object');
 }
 
 /** Throws unless `persist` is absent or names a file system and usable file names. */

@@ -7,7 +7,8 @@
  * latter part alone.
  *
  * Usage: `node --import tsx rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N`,
- * where SUITES_MODULE exports `findSuite(name)` (reports/bench/registry.ts, or a test's module).
+ * where SUITES_MODULE either exports `findSuite(name)` (reports/bench/registry.ts, a test's
+ * module) or exports the suite itself (a suite's own `NAME/suite.ts`).
  * Exit code 0 with the line, 2 on bad arguments or an unknown suite, workload or system.
  */
 
@@ -35,10 +36,18 @@ const n = Number(nText);
 if (!Number.isSafeInteger(index) || index < 0) fail(`bad workload index ${indexText}`);
 if (!Number.isSafeInteger(n) || n <= 0) fail(`bad size ${nText}`);
 
-const suites = (await import(pathToFileURL(suitesModule).href)) as {
-  findSuite(name: string): Suite | undefined;
-};
-const suite = suites.findSuite(suiteName) ?? fail(`unknown suite ${suiteName}`);
+/** The suite called `name` that `module` exports, or finds with its `findSuite`. */
+function suiteIn(module: Record<string, unknown>, name: string): Suite | undefined {
+  const find = module.findSuite;
+  if (typeof find === 'function') return (find as (n: string) => Suite | undefined)(name);
+  return Object.values(module).find(
+    (v): v is Suite =>
+      typeof v === 'object' && v !== null && (v as Suite).name === name && 'open' in v && 'full' in v,
+  );
+}
+
+const loaded = (await import(pathToFileURL(suitesModule).href)) as Record<string, unknown>;
+const suite = suiteIn(loaded, suiteName) ?? fail(`unknown suite ${suiteName}`);
 const opened = await suite.open();
 const workload = opened.workloads[index] ?? fail(`${suiteName} has no workload ${index}`);
 if (workload.name !== workloadName) fail(`workload ${index} is ${workload.name}, not ${workloadName}`);

@@ -1,10 +1,19 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../engine/errors.ts';
-import { childRssProbe, parseRssLine, RSS_RESULT_PREFIX, RssChildError, rssChildArgs } from './rss.ts';
+import { SUITES } from './registry.ts';
+import {
+  childRssProbe,
+  DEFAULT_SUITES_MODULE,
+  parseRssLine,
+  RSS_RESULT_PREFIX,
+  RssChildError,
+  rssChildArgs,
+  suiteModuleFor,
+} from './rss.ts';
 import { BIG_ALLOCATION_BYTES } from './rss-test-suites.ts';
 
-const SUITES = fileURLToPath(new URL('./rss-test-suites.ts', import.meta.url));
+const TEST_SUITES = fileURLToPath(new URL('./rss-test-suites.ts', import.meta.url));
 const job = { suite: 'lsm', workloadIndex: 0, workload: 'lsm.alloc', system: 'big', n: 1 };
 
 describe('parseRssLine', () => {
@@ -38,14 +47,30 @@ describe('parseRssLine', () => {
 
 describe('rssChildArgs', () => {
   it('refuses a negative or fractional workload index and a non-positive size', () => {
-    expect(() => rssChildArgs({ ...job, workloadIndex: -1 }, SUITES)).toThrow(InvalidArgumentError);
-    expect(() => rssChildArgs({ ...job, workloadIndex: 0.5 }, SUITES)).toThrow(InvalidArgumentError);
-    expect(() => rssChildArgs({ ...job, n: 0 }, SUITES)).toThrow(InvalidArgumentError);
+    expect(() => rssChildArgs({ ...job, workloadIndex: -1 }, TEST_SUITES)).toThrow(InvalidArgumentError);
+    expect(() => rssChildArgs({ ...job, workloadIndex: 0.5 }, TEST_SUITES)).toThrow(InvalidArgumentError);
+    expect(() => rssChildArgs({ ...job, n: 0 }, TEST_SUITES)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('suiteModuleFor', () => {
+  it("finds a registered suite's own module, which exports that suite", async () => {
+    expect(suiteModuleFor('lsm').endsWith('/lsm/suite.ts')).toBe(true);
+    for (const suite of SUITES) {
+      const module = suiteModuleFor(suite.name);
+      // A suite kept elsewhere is found through the registry, which is slower but right.
+      if (module !== DEFAULT_SUITES_MODULE) expect(Object.values(await import(module))).toContain(suite);
+    }
+  });
+
+  it('falls back to the registry for a name without a module, or one that is not a plain name', () => {
+    expect(suiteModuleFor('nosuch')).toBe(DEFAULT_SUITES_MODULE);
+    expect(suiteModuleFor('../lsm')).toBe(DEFAULT_SUITES_MODULE);
   });
 });
 
 describe('childRssProbe', () => {
-  const probe = childRssProbe({ suitesModule: SUITES });
+  const probe = childRssProbe({ suitesModule: TEST_SUITES });
 
   it('measures each system alone: the peak shows what the system touched, above a shared base', async () => {
     const big = await probe.measure(job);

@@ -67,6 +67,8 @@ export interface RunSummary {
   violations: { checker: string; message: string; peer?: string }[];
   events: number;
   simulated_ms: number;
+  /** Virtual ms outside the scenario's quiet stretches (nights, flights). */
+  active_ms: number;
   wall_ms: number;
   converged_ms: number | null;
   writes: number;
@@ -138,6 +140,7 @@ function summarize(r: RunResult | { scenario: string; seed: number; error: strin
       violations: [{ checker: 'exception', message: r.error }],
       events: 0,
       simulated_ms: 0,
+      active_ms: 0,
       wall_ms: 0,
       converged_ms: null,
       writes: 0,
@@ -153,6 +156,7 @@ function summarize(r: RunResult | { scenario: string; seed: number; error: strin
     violations: r.violations,
     events: r.events,
     simulated_ms: r.simulated_ms,
+    active_ms: r.active_ms,
     wall_ms: r.wall_ms,
     converged_ms: r.converged_ms ?? null,
     writes: r.writes,
@@ -232,6 +236,7 @@ async function runParallel(
       violations: [],
       events: d.events,
       simulated_ms: d.simulated_ms,
+      active_ms: d.active_ms,
       wall_ms: d.wall_ms,
       converged_ms: d.converged_ms ?? null,
       writes: d.writes,
@@ -296,12 +301,14 @@ export async function sim(names: readonly string[], flags: SimFlags, io: CliIo):
   const wallMs = Math.round(performance.now() - started);
   printTable(io, scenarios, runs);
   const simulated = runs.reduce((a, r) => a + r.simulated_ms, 0);
+  const active = runs.reduce((a, r) => a + r.active_ms, 0);
   const violations = runs.flatMap((r) =>
     r.violations.map((v) => ({ scenario: r.scenario, seed: r.seed, ...v })),
   );
   io.out(
     `${runs.length} runs, ${runs.filter((r) => r.ok).length} passed, ${runs.length - runs.filter((r) => r.ok).length} failed; ` +
-      `${(simulated / 1000).toFixed(0)} s simulated in ${(wallMs / 1000).toFixed(1)} s (${(simulated / Math.max(1, wallMs)).toFixed(0)}x real time)\n`,
+      `${(simulated / 1000).toFixed(0)} s simulated in ${(wallMs / 1000).toFixed(1)} s (${(simulated / Math.max(1, wallMs)).toFixed(0)}x real time; ` +
+      `${(active / 1000).toFixed(0)} s outside quiet stretches, ${(active / Math.max(1, wallMs)).toFixed(0)}x)\n`,
   );
   if (flags.json !== undefined) {
     const file = resolve(io.cwd, flags.json);
@@ -313,8 +320,10 @@ export async function sim(names: readonly string[], flags: SimFlags, io: CliIo):
       violations,
       events: runs.reduce((a, r) => a + r.events, 0),
       simulated_ms: simulated,
+      active_ms: active,
       wall_ms: wallMs,
       speedup: simulated / Math.max(1, wallMs),
+      active_speedup: active / Math.max(1, wallMs),
       seeds_per_min: runs.length / Math.max(1e-9, wallMs / 60_000),
       failures,
     };

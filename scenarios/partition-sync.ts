@@ -19,7 +19,7 @@ export const partitionSync: Scenario = {
   durationMs: 12_000,
   swarm: (s) => ({ ...s, partitionEveryMs: Number.POSITIVE_INFINITY }),
   script(world) {
-    const s = world.scheduler;
+    const s = world;
     const n = world.network;
     s.at(1000, 'isolate pi', () => n.isolate('pi'));
     s.at(2500, 'heal', () => n.heal());

@@ -22,14 +22,22 @@
  * it, even if a flap heals before the message would have landed). Loss and down/cut checks
  * at send time drop a message immediately; nothing is ever delivered synchronously.
  *
- * Per send, draws from `random` in a fixed order: one for loss, one for duplication (unless
- * lost), then one latency per copy. Every delivery is a scheduler event labelled
- * `net ${from}->${to} #${n}` (the duplicate adds ` dup`); every fault change is a trace note.
+ * Draws: a message's loss, duplication and latencies are a pure function of the network's
+ * seed, its directed link, its send time and its ordinal among the sends on that link at that
+ * instant ({@link messageDraw}), never of how many messages other links or earlier instants
+ * carried. Leaving an action out of a run (event-level shrinking) therefore changes only the
+ * messages it causes, not the faults of every later message. Every delivery is a scheduler
+ * event labelled `net ${from}->${to} #${n}` (the duplicate adds ` dup`); every fault change
+ * is a trace note.
+ *
+ * Connections: {@link Network.watch} tells a listener, after every topology change or node
+ * going down or up, so that the transport twin (sim/sim-transport.ts) can tell its links'
+ * owners that a connection was lost or came back, as real transports do.
  */
 
 import { InvalidArgumentError } from '../engine/errors.ts';
 import { type ActionGate, gated } from './actions.ts';
-import type { SimRandom } from './random.ts';
+import { deriveSeed, mix32, type SimRandom } from './random.ts';
 import type { Scheduler } from './scheduler.ts';
 
 /** How one directed link misbehaves. */
@@ -73,7 +81,10 @@ export interface NetworkStats {
 export interface NetworkOptions {
   /** Delivers messages as events on its virtual time. */
   scheduler: Scheduler;
-  /** Loss, duplication and latency draws (give the network its own sub-stream). */
+  /**
+   * Seeds the loss, duplication and latency draws (give the network its own sub-stream): only
+   * its seed is used, each link deriving its own (see {@link messageDraw}).
+   */
   random: SimRandom;
   /** Default faults of every link. Default {@link CALM}. */
   faults?: LinkFaults;
@@ -101,6 +112,11 @@ interface LinkState {
   open: boolean;
   /** Times the link went from open to cut; messages sent before a cut are dropped. */
   cuts: number;
+  /** Seed of this link's message draws (from the network's seed and the link's name). */
+  readonly seed: number;
+  /** Send time of the link's last message, and how many were sent at that instant. */
+  lastSendMs: number;
+  sendsAtLastMs: number;
 }
 
 /** What a message in flight remembers from its send, to detect a crash or cut in between. */
@@ -138,6 +154,22 @@ function checkRate(what: string, rate: number): void {
   if (!(rate >= 0 && rate <= 1)) throw new InvalidArgumentError(`${what} must be in [0, 1], got ${rate}`);
 }
 
+const drawTime = new Float64Array(1);
+const drawTimeWords = new Uint32Array(drawTime.buffer);
+const TWO_POW_32 = 2 ** 32;
+
+/**
+ * Draw `i` (0: loss, 1: duplication, 2 + c: latency of copy c) of the message sent on the link
+ * seeded `linkSeed` at virtual time `timeMs` as the `ordinal`-th send on that link at that
+ * instant: a float in [0, 1) with 32 bits of resolution, from splitmix32's finaliser chained
+ * over the link seed, both 32-bit halves of the time's IEEE-754 bits, the ordinal and `i`.
+ */
+export function messageDraw(linkSeed: number, timeMs: number, ordinal: number, i: number): number {
+  drawTime[0] = timeMs;
+  const h = mix32(mix32(mix32(linkSeed ^ drawTimeWords[0]!) ^ drawTimeWords[1]!) ^ ordinal);
+  return mix32(h ^ Math.imul(i + 1, 0x9e3779b9)) / TWO_POW_32;
+}
+
 /** Throws {@link InvalidArgumentError} unless `f` is a consistent set of faults. */
 export function validateFaults(f: LinkFaults): void {
   if (!(Number.isFinite(f.latencyMsMin) && f.latencyMsMin >= 0)) {
@@ -166,7 +198,6 @@ export class Network {
   readonly stats: Readonly<NetworkStats>;
   private readonly counters: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0, bytes: 0 };
   private readonly scheduler: Scheduler;
-  private readonly random: SimRandom;
   private readonly gate: ActionGate | undefined;
   private defaults: LinkFaults;
   private readonly nodes = new Map<string, NodeState>();
@@ -177,12 +208,14 @@ export class Network {
   private groups: Map<string, Set<number>> | undefined;
   private messages = 0;
   private inFlightCount = 0;
+  private readonly seed: number;
+  private readonly watchers: (() => void)[] = [];
 
   constructor(options: NetworkOptions) {
     const faults = { ...(options.faults ?? CALM) };
     validateFaults(faults);
     this.scheduler = options.scheduler;
-    this.random = options.random;
+    this.seed = options.random.seed;
     this.gate = options.gate;
     this.defaults = faults;
     this.stats = this.counters;
@@ -222,11 +255,17 @@ export class Network {
       return;
     }
     const faults = this.effectiveFaults(link);
-    if (this.random.chance(faults.lossRate)) {
+    const now = this.scheduler.nowMs;
+    if (link.lastSendMs !== now) {
+      link.lastSendMs = now;
+      link.sendsAtLastMs = 0;
+    }
+    const ordinal = link.sendsAtLastMs++;
+    if (messageDraw(link.seed, now, ordinal, 0) < faults.lossRate) {
       this.counters.dropped++;
       return;
     }
-    const copies = this.random.chance(faults.duplicateRate) ? 2 : 1;
+    const copies = messageDraw(link.seed, now, ordinal, 1) < faults.duplicateRate ? 2 : 1;
     if (copies === 2) this.counters.duplicated++;
     const payload = bytes.slice();
     const message: InFlight = {
@@ -238,12 +277,27 @@ export class Network {
     for (let copy = 0; copy < copies; copy++) {
       const sentMs = this.transmit(link, faults, payload.length);
       const latencyMs =
-        faults.latencyMsMin + this.random.next() * (faults.latencyMsMax - faults.latencyMsMin);
+        faults.latencyMsMin +
+        messageDraw(link.seed, now, ordinal, 2 + copy) * (faults.latencyMsMax - faults.latencyMsMin);
       const label = `net ${from}->${to} #${n}${copy === 0 ? '' : ' dup'}`;
       const body = copy === 0 ? payload : payload.slice();
       this.inFlightCount++;
       this.scheduler.at(sentMs + latencyMs, label, () => this.arrive(message, body));
     }
+  }
+
+  /**
+   * Calls `listener` (synchronously, after the change) whenever links may have opened or
+   * closed or a node went down or up. Listeners must not change the network's topology.
+   */
+  watch(listener: () => void): void {
+    this.watchers.push(listener);
+  }
+
+  /** Whether `from -> to` currently carries messages: both nodes up and the link open. */
+  linkUp(from: string, to: string): boolean {
+    const link = this.link(from, to);
+    return !this.node(from).down && !this.node(to).down && link.open;
   }
 
   /** Changes the default faults of every link (fields not given keep their value). */
@@ -352,6 +406,7 @@ export class Network {
     if (down && !node.down) node.incarnation++;
     node.down = down;
     this.scheduler.note(`net ${down ? 'down' : 'up'} ${name}`);
+    this.notify();
   }
 
   /** Whether a message sent now from `from` to `to` could be delivered (ignoring loss). */
@@ -404,6 +459,11 @@ export class Network {
       if (link.open && !open) link.cuts++;
       link.open = open;
     }
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const w of this.watchers) w();
   }
 
   private linkOpen(from: string, to: string): boolean {
@@ -419,7 +479,17 @@ export class Network {
   }
 
   private addLink(from: string, to: string): void {
-    this.links.set(linkKey(from, to), { from, to, override: undefined, freeAtMs: 0, open: true, cuts: 0 });
+    this.links.set(linkKey(from, to), {
+      from,
+      to,
+      override: undefined,
+      freeAtMs: 0,
+      open: true,
+      cuts: 0,
+      seed: deriveSeed(this.seed, `link ${linkKey(from, to)}`),
+      lastSendMs: Number.NaN,
+      sendsAtLastMs: 0,
+    });
   }
 
   private node(name: string): NodeState {

@@ -21,14 +21,15 @@ import { nodeSigner } from '../engine/log/node-signer.ts';
 import type { Signer } from '../engine/log/signer.ts';
 import { verifySignedRanges } from '../engine/log/verify.ts';
 import { authorToHex } from '../engine/sync/messages.ts';
-import { SyncSession } from '../engine/sync/session.ts';
+import { SyncConnection } from '../engine/sync/transport.ts';
 import { type ActionGate, gated } from './actions.ts';
 import type { ModelWrite, PeerFinal } from './checkers.ts';
 import type { History } from './history.ts';
 import type { Network } from './network.ts';
 import type { SimRandom } from './random.ts';
 import { ReplicaCache } from './replica-cache.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { EventId, Scheduler } from './scheduler.ts';
+import { SimTransport } from './sim-transport.ts';
 import { VirtualClock } from './virtual-clock.ts';
 
 /** The kinds of device in a world. */
@@ -59,8 +60,25 @@ export interface SimPeerOptions {
  */
 const IDENTITY_SEED_STRIDE_PER_WIPE = 1_000_003;
 
-/** Sync tick per profile: how often a peer says hello to its neighbours. */
-export const SYNC_INTERVAL_MS: Record<Profile, number> = { browser: 700, laptop: 1000, pi: 400 };
+/**
+ * Sync tick per profile while anything changes: how often a peer says hello to its neighbours
+ * when it wrote, received new entries, or is behind a neighbour since its last tick. The Pi,
+ * the hub, greets least often: devices open most conversations with it (as they poll a real
+ * hub), and one `hello` from either side syncs both ways.
+ */
+export const SYNC_INTERVAL_MS: Record<Profile, number> = { browser: 700, laptop: 1000, pi: 2000 };
+
+/**
+ * Longest interval between sync ticks of an idle peer. A tick after which nothing changed
+ * doubles the interval up to this (real clients back off their polling the same way, and are
+ * told of changes by the hub's events or a reconnect in between); any change, a reconnect or
+ * a restart brings it back to {@link SYNC_INTERVAL_MS}. So hours of virtual time in which a
+ * peer does nothing cost a few dozen ticks, not thousands.
+ */
+export const SYNC_IDLE_INTERVAL_MS_MAX = 900_000;
+
+/** Most entries per `entries` message of a simulated peer's sessions. */
+export const SIM_ENTRIES_PER_MESSAGE_MAX = 64;
 
 /** One simulated device. */
 export class SimPeer {
@@ -73,7 +91,18 @@ export class SimPeer {
   db: Database | undefined;
   /** Neighbours this peer syncs with. */
   readonly neighbours = new Set<string>();
-  private sessions = new Map<string, SyncSession>();
+  /** This device's transport: the simulator's twin of the engine's `Transport` seam. */
+  readonly transport: SimTransport;
+  private connections = new Map<string, SyncConnection>();
+  /** Current interval between sync ticks (backs off while idle, see {@link SYNC_IDLE_INTERVAL_MS_MAX}). */
+  private intervalMs: number;
+  private tickEvent: EventId | undefined;
+  /** Whether the world started the sync ticks (they stop while the device is down). */
+  private ticking = false;
+  /** Local writes so far (with entries applied from peers, what counts as a change for ticks). */
+  private localWrites = 0;
+  /** `localWrites + entries applied` at the last tick. */
+  private changesAtTick = -1;
   /** The running store as the sync sessions see it, with reads remembered within one step. */
   private replica: ReplicaCache | undefined;
   /** Disks this device has lost so far; each replacement signs with a key of its own. */
@@ -94,7 +123,8 @@ export class SimPeer {
     });
     this.identity = identityOf(options.identitySeed);
     this.fs = new MemoryFs({ random: options.random.stream(`disk ${options.name}`) });
-    options.network.addNode(this.name, (from, bytes) => this.deliver(from, bytes));
+    this.transport = new SimTransport(options.network, options.scheduler, this.name);
+    this.intervalMs = SYNC_INTERVAL_MS[this.profile];
   }
 
   /** True while the device runs. */
@@ -124,17 +154,96 @@ export class SimPeer {
       h.info(this.name, 'restart', `failed: ${describe(err)}`);
       return;
     }
-    this.sessions = new Map();
     this.replica = new ReplicaCache(this.db.replica);
     this.options.network.setDown(this.name, false);
+    this.connections = new Map();
+    for (const n of [...this.neighbours].sort()) this.connect(n);
     h.info(this.name, 'restart', 'up');
+    this.kick();
+  }
+
+  /** Opens the link to `peer` and a sync conversation over it. */
+  private connect(peer: string): void {
+    const link = this.transport.open(peer, {
+      message: (m) => this.deliver(peer, m),
+      connected: () => this.reconnected(peer),
+    });
+    const connection = new SyncConnection(this.replica!, link, {
+      session: { entriesPerMessageMax: SIM_ENTRIES_PER_MESSAGE_MAX },
+      // An honest world never sends a bad message: any protocol error is a finding.
+      onProtocolError: (err) =>
+        this.problems.push(`${this.name} rejected a message from ${peer}: ${describe(err)}`),
+    });
+    this.connections.set(peer, connection);
+  }
+
+  /** The link to `peer` came (back) up: what was in flight is lost, so start over with `hello`. */
+  private reconnected(peer: string): void {
+    const c = this.connections.get(peer);
+    if (!this.db || c === undefined) return;
+    this.replica!.during(() => c.restart());
+    // The hello signed and synced local entries first: a durability point, as a tick's is.
+    this.options.history.info(this.name, 'sync', `hello ${peer} (connected)`);
+    this.kick();
+  }
+
+  /**
+   * Starts the periodic sync ticks at a random phase (stream `tick NAME`); the world calls it
+   * once, when the run starts. Ticks run only while the device is up.
+   */
+  startTicking(): void {
+    this.ticking = true;
+    const first = this.options.random.stream(`tick ${this.name}`).range(1, SYNC_INTERVAL_MS[this.profile]);
+    if (this.db) this.scheduleTick(first);
+  }
+
+  /**
+   * Back to the busy tick rate now: the next tick comes at most one busy interval from now (a
+   * restart, a reconnect, the liveness phase's start).
+   */
+  kick(): void {
+    const busy = SYNC_INTERVAL_MS[this.profile];
+    if (this.intervalMs === busy && this.tickEvent !== undefined) return;
+    this.intervalMs = busy;
+    if (!this.ticking || !this.db) return;
+    if (this.tickEvent !== undefined) this.options.scheduler.cancel(this.tickEvent);
+    this.scheduleTick(busy);
+  }
+
+  private scheduleTick(delayMs: number): void {
+    this.tickEvent = this.options.scheduler.after(delayMs, `tick ${this.name}`, () => {
+      this.tickEvent = undefined;
+      if (!this.db) return;
+      this.syncTick();
+      this.scheduleTick(this.nextInterval());
+    });
+  }
+
+  /**
+   * The busy interval after a tick that saw a change (a local write, entries applied, or a
+   * connected neighbour holding what this device lacks), else double the last one (capped).
+   */
+  private nextInterval(): number {
+    const changes = this.localWrites + (this.replica?.stats.applied ?? 0);
+    let behind = false;
+    for (const [peer, c] of this.connections) behind ||= !c.caughtUp && this.transport.connectedTo(peer);
+    const busy = SYNC_INTERVAL_MS[this.profile];
+    this.intervalMs =
+      changes !== this.changesAtTick || behind
+        ? busy
+        : Math.min(this.intervalMs * 2, SYNC_IDLE_INTERVAL_MS_MAX);
+    this.changesAtTick = changes;
+    return this.intervalMs;
   }
 
   /** Power loss: unsynced bytes go per `policy`; the device is down until `start()`. */
   crash(policy: CrashPolicy): void {
     if (!this.db) return;
     this.db = undefined;
-    this.sessions = new Map();
+    if (this.tickEvent !== undefined) this.options.scheduler.cancel(this.tickEvent);
+    this.tickEvent = undefined;
+    this.transport.closeAll();
+    this.connections = new Map();
     this.replica = undefined;
     this.fs.crash(policy);
     this.options.network.setDown(this.name, true);
@@ -186,6 +295,7 @@ export class SimPeer {
         { commit },
       );
       h.ok(i, { author: authorToHex(this.identity.publicKey), seq: receipt!.seq, hlc: { ...receipt!.hlc } });
+      this.localWrites++;
     } catch (err) {
       h.fail(i, describe(err));
     }
@@ -232,35 +342,33 @@ export class SimPeer {
     }
   }
 
-  /** Says hello to every neighbour (the periodic sync tick; also after reconnects). */
+  /**
+   * Says hello to every neighbour it is connected to (the periodic sync tick); links the
+   * transport reports down are skipped, since a real device knows it is offline and says hello
+   * when the link comes back (`connected`).
+   */
   syncTick(): void {
     if (!this.db) return;
-    const neighbours = [...this.neighbours].sort();
+    let greeted = false;
     this.replica!.during(() => {
-      for (const n of neighbours) this.session(n).start();
+      for (const [peer, c] of this.connections) {
+        if (!this.transport.connectedTo(peer)) continue;
+        c.hello();
+        greeted = true;
+      }
     });
     // Sharing signs and syncs local entries first: from here on they are durable.
-    this.options.history.info(this.name, 'sync', 'hello');
-  }
-
-  private session(peer: string): SyncSession {
-    let s = this.sessions.get(peer);
-    if (!s) {
-      s = new SyncSession(this.replica!, (bytes) => this.options.network.send(this.name, peer, bytes), {
-        entriesPerMessageMax: 64,
-      });
-      this.sessions.set(peer, s);
-    }
-    return s;
+    if (greeted) this.options.history.info(this.name, 'sync', 'hello');
   }
 
   private deliver(from: string, bytes: Uint8Array): void {
-    if (!this.db || !this.neighbours.has(from)) return;
+    const c = this.connections.get(from);
+    if (!this.db || c === undefined) return;
     try {
-      this.replica!.during(() => this.session(from).receive(bytes));
+      this.replica!.during(() => c.receive(bytes));
     } catch (err) {
-      // An honest world never sends a bad message: any protocol error is a finding.
-      this.problems.push(`${this.name} rejected a message from ${from}: ${describe(err)}`);
+      // An honest world never fails to handle a message: any error is a finding.
+      this.problems.push(`${this.name} failed on a message from ${from}: ${describe(err)}`);
     }
   }
 

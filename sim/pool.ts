@@ -30,6 +30,8 @@ export interface RunDigest {
   violations: Violation[];
   events: number;
   simulated_ms: number;
+  /** Virtual ms outside the scenario's quiet stretches. */
+  active_ms: number;
   wall_ms: number;
   converged_ms: number | undefined;
   swarm: Swarm | undefined;
@@ -61,6 +63,7 @@ export function digestOf(r: RunResult): RunDigest {
     violations: r.violations,
     events: r.events,
     simulated_ms: r.simulated_ms,
+    active_ms: r.active_ms,
     wall_ms: r.wall_ms,
     converged_ms: r.converged_ms,
     swarm: r.swarm,
@@ -85,6 +88,7 @@ export function runJob(job: SuiteJob): RunDigest {
       violations: [{ checker: 'exception', message: `${e.name}: ${e.message}` }],
       events: 0,
       simulated_ms: 0,
+      active_ms: 0,
       wall_ms: 0,
       converged_ms: undefined,
       swarm: undefined,

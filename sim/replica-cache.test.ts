@@ -41,7 +41,7 @@ describe('ReplicaCache', () => {
     cache.headHash('aa', 1);
     cache.headHash('aa', 1);
     expect(fake.calls).toMatchObject({ stateVector: 2, headHash: 2 });
-    expect(cache.stats).toEqual({ hits: 0, misses: 0 });
+    expect(cache.stats).toEqual({ hits: 0, misses: 0, applied: 0 });
   });
 
   it('remembers reads within a step, and gives copies', () => {
@@ -61,7 +61,7 @@ describe('ReplicaCache', () => {
       expect(cache.stateVector()).toEqual(new Map([['aa', 1]]));
     });
     expect(fake.calls).toMatchObject({ stateVector: 1, headHash: 2 });
-    expect(cache.stats).toEqual({ hits: 5, misses: 3 });
+    expect(cache.stats).toEqual({ hits: 5, misses: 3, applied: 0 });
     // After the step, the replica is asked again.
     cache.during(() => cache.stateVector());
     expect(fake.calls.stateVector).toBe(2);
@@ -78,6 +78,9 @@ describe('ReplicaCache', () => {
       expect(cache.headHash('aa', 2)).toEqual(Uint8Array.of(2, 2));
     });
     expect(fake.calls).toMatchObject({ stateVector: 2, headHash: 2, ingest: 1 });
+    // Entries applied are counted (a peer's sync pacing measures change by them).
+    cache.ingest([new Uint8Array(1), new Uint8Array(1)]);
+    expect(cache.stats.applied).toBe(3);
   });
 
   it('forgets when a step throws', () => {

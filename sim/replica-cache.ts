@@ -22,11 +22,13 @@ export interface ReplicaCacheStats {
   hits: number;
   /** Answers asked of the replica. */
   misses: number;
+  /** Entries newly applied by `ingest` (a peer's measure of change, for its sync pacing). */
+  applied: number;
 }
 
 /** A {@link SyncReplica} that remembers reads during one synchronous step. */
 export class ReplicaCache implements SyncReplica {
-  readonly stats: ReplicaCacheStats = { hits: 0, misses: 0 };
+  readonly stats: ReplicaCacheStats = { hits: 0, misses: 0, applied: 0 };
   private active = 0;
   private vector: StateVector | undefined;
   private readonly heads = new Map<string, Uint8Array | undefined>();
@@ -73,7 +75,9 @@ export class ReplicaCache implements SyncReplica {
   ingest(entries: Uint8Array[]): IngestResult {
     this.forget();
     try {
-      return this.replica.ingest(entries);
+      const result = this.replica.ingest(entries);
+      this.stats.applied += result.applied;
+      return result;
     } finally {
       this.forget();
     }

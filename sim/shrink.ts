@@ -41,6 +41,11 @@ const REDUCTIONS: readonly Reduction[] = [
     apply: (s) => (s.durationMs <= 500 ? undefined : { ...s, durationMs: Math.round(s.durationMs / 2) }),
   },
   {
+    id: 'no-quiet',
+    name: 'no quiet stretches',
+    apply: (s) => (s.quiet === undefined || s.quiet.length === 0 ? undefined : { ...s, quiet: [] }),
+  },
+  {
     id: 'no-loss',
     name: 'no message loss',
     apply: (s) => patchSwarm(s, (w) => ({ ...w, faults: { ...w.faults, lossRate: 0 } })),
@@ -240,6 +245,7 @@ function shrinkParameters(
 function sameRun(a: Scenario, b: Scenario, seed: number): boolean {
   if (a.durationMs !== b.durationMs || a.script !== b.script || a.randomWorkload !== b.randomWorkload)
     return false;
+  if ((a.quiet?.length ?? 0) !== (b.quiet?.length ?? 0)) return false;
   const x = swarmOf(a, seed);
   const y = swarmOf(b, seed);
   const keys = Object.keys(x.faults) as (keyof Swarm['faults'])[];

@@ -22,7 +22,7 @@ import { type PeerFinal, runCheckers, type Violation } from './checkers.ts';
 import { History, type OpRecord } from './history.ts';
 import { MemoSigner } from './memo-signer.ts';
 import { CALM, type LinkFaults, Network } from './network.ts';
-import { type Profile, SimPeer, SYNC_INTERVAL_MS } from './peer.ts';
+import { type Profile, SimPeer } from './peer.ts';
 import { SimRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -51,6 +51,20 @@ export interface PeerSpec {
   identitySeed?: number;
 }
 
+/**
+ * A stretch of virtual time in which nobody uses the devices: a night, a flight, a weekend.
+ * The random workload and the nemesis pause; devices keep running (sync ticks back off while
+ * nothing changes, sim/peer.ts), partitions and crashes in force stay in force.
+ */
+export interface QuietStretch {
+  /** Story time at which it starts (events at exactly this time happen before it). */
+  atMs: number;
+  /** Its length in virtual ms. */
+  forMs: number;
+  /** What it models, for the trace: `a night`, `a flight`. */
+  what: string;
+}
+
 /** A named story run by the simulator. */
 export interface Scenario {
   name: string;
@@ -59,8 +73,16 @@ export interface Scenario {
   peers: PeerSpec[] | ((random: SimRandom) => PeerSpec[]);
   /** Who syncs with whom; default: everyone with the first `pi`, or a full mesh without one. */
   links?: (peers: PeerSpec[]) => [string, string][];
-  /** Length of the chaos phase in virtual ms. */
+  /**
+   * Length of the chaos phase in story time: virtual ms with the quiet stretches left out
+   * (the phase lasts `durationMs` plus the stretches that start within it).
+   */
   durationMs: number;
+  /**
+   * Quiet stretches, in story time. Scripts, the random workload and the nemesis schedule in
+   * story time ({@link World.at}), so a stretch pushes everything after it later.
+   */
+  quiet?: readonly QuietStretch[];
   /** Virtual-time budget of the liveness phase. Default 60 s. */
   livenessMs?: number;
   /** Adjusts the seed's swarm (e.g. no random crashes in a story that scripts its own). */
@@ -79,6 +101,8 @@ export interface RunResult {
   violations: Violation[];
   events: number;
   simulated_ms: number;
+  /** Virtual ms outside the scenario's quiet stretches (see {@link QuietStretch}). */
+  active_ms: number;
   wall_ms: number;
   converged_ms: number | undefined;
   swarm: Swarm;
@@ -246,6 +270,28 @@ export class World {
     peer.wipe();
   }
 
+  /**
+   * The virtual time of story time `storyMs`: `storyMs` plus every quiet stretch that starts
+   * before it.
+   */
+  time(storyMs: number): number {
+    let t = storyMs;
+    for (const q of this.scenario.quiet ?? []) if (q.atMs < storyMs) t += q.forMs;
+    return t;
+  }
+
+  /** Schedules `fn` at story time `storyMs` (see {@link time}). */
+  at(storyMs: number, label: string, fn: () => void): void {
+    this.scheduler.at(this.time(storyMs), label, fn);
+  }
+
+  /** Virtual ms of the run outside quiet stretches (chaos phase in story time, plus liveness). */
+  get activeMs(): number {
+    let quiet = 0;
+    for (const q of this.scenario.quiet ?? []) if (q.atMs < this.scenario.durationMs) quiet += q.forMs;
+    return this.scheduler.nowMs - quiet;
+  }
+
   /** Runs the whole story and the checkers. */
   run(): RunResult {
     const wall = performance.now();
@@ -254,8 +300,12 @@ export class World {
     this.schedulePeriodic();
     if (this.scenario.randomWorkload !== false) this.scheduleWorkload();
     this.scheduleNemesis();
+    for (const q of this.scenario.quiet ?? []) {
+      if (q.atMs >= this.scenario.durationMs) continue;
+      this.scheduler.at(this.time(q.atMs), `quiet: ${q.what}, ${q.forMs} ms`, () => {});
+    }
     this.scenario.script?.(this);
-    this.scheduler.runUntil(this.scenario.durationMs);
+    this.scheduler.runUntil(this.time(this.scenario.durationMs));
     const convergedMs = this.liveness();
     const violations = this.check(convergedMs);
     return {
@@ -265,6 +315,7 @@ export class World {
       violations,
       events: this.scheduler.executed,
       simulated_ms: this.scheduler.nowMs,
+      active_ms: this.activeMs,
       wall_ms: Math.round(performance.now() - wall),
       converged_ms: convergedMs,
       swarm: this.swarm,
@@ -277,14 +328,7 @@ export class World {
   }
 
   private schedulePeriodic(): void {
-    for (const p of this.peers) {
-      const every = SYNC_INTERVAL_MS[p.profile];
-      const tick = () => {
-        p.syncTick();
-        this.scheduler.after(every, `tick ${p.name}`, tick);
-      };
-      this.scheduler.after(this.random.stream(`tick ${p.name}`).range(1, every), `tick ${p.name}`, tick);
-    }
+    for (const p of this.peers) p.startTicking();
   }
 
   /** A random op on a small key space, so that concurrent writes to one document are common. */
@@ -307,32 +351,34 @@ export class World {
   private scheduleWorkload(): void {
     for (const p of this.peers) {
       const r = this.random.stream(`workload ${p.name}`);
+      // Story time of the next step: the random workload pauses in quiet stretches.
+      let t = r.range(1, this.swarm.writeEveryMs);
       const next = () => {
         if (!this.chaos) return;
         if (r.chance(0.15)) p.read(r.pick(COLLECTIONS), `d${r.int(IDS)}`);
         else p.write(this.randomOps(r), r.chance(this.swarm.commitRate));
         if (r.chance(0.05)) p.commit();
-        this.scheduler.after(
-          Math.max(1, Math.round(r.exponential(this.swarm.writeEveryMs))),
-          `write ${p.name}`,
-          next,
-        );
+        t += Math.max(1, Math.round(r.exponential(this.swarm.writeEveryMs)));
+        this.at(t, `write ${p.name}`, next);
       };
-      this.scheduler.after(r.range(1, this.swarm.writeEveryMs), `write ${p.name}`, next);
+      this.at(t, `write ${p.name}`, next);
     }
   }
 
   private scheduleNemesis(): void {
     const r = this.random.stream('nemesis');
     if (Number.isFinite(this.swarm.crashEveryMs)) {
+      let t = Math.round(r.exponential(this.swarm.crashEveryMs));
       const crash = () => {
         if (!this.chaos) return;
         this.crash(r.pick(this.peers), r.range(100, 3000));
-        this.scheduler.after(Math.round(r.exponential(this.swarm.crashEveryMs)), 'nemesis crash', crash);
+        t += Math.round(r.exponential(this.swarm.crashEveryMs));
+        this.at(t, 'nemesis crash', crash);
       };
-      this.scheduler.after(Math.round(r.exponential(this.swarm.crashEveryMs)), 'nemesis crash', crash);
+      this.at(t, 'nemesis crash', crash);
     }
     if (Number.isFinite(this.swarm.partitionEveryMs)) {
+      let t = Math.round(r.exponential(this.swarm.partitionEveryMs));
       const cut = () => {
         if (!this.chaos) return;
         const names = this.peers.map((p) => p.name);
@@ -346,16 +392,13 @@ export class World {
           const k = r.range(1, Math.max(1, names.length - 1));
           this.network.partition([shuffled.slice(0, k), shuffled.slice(k)]);
         }
-        this.scheduler.after(r.range(200, 3000), 'nemesis heal', () => {
+        this.at(t + r.range(200, 3000), 'nemesis heal', () => {
           if (this.chaos) this.network.heal();
         });
-        this.scheduler.after(
-          Math.round(r.exponential(this.swarm.partitionEveryMs)),
-          'nemesis partition',
-          cut,
-        );
+        t += Math.round(r.exponential(this.swarm.partitionEveryMs));
+        this.at(t, 'nemesis partition', cut);
       };
-      this.scheduler.after(Math.round(r.exponential(this.swarm.partitionEveryMs)), 'nemesis partition', cut);
+      this.at(t, 'nemesis partition', cut);
     }
   }
 
@@ -368,6 +411,8 @@ export class World {
     this.actions.internal(() => {
       this.network.calm();
       for (const p of this.peers) p.start();
+      // Every device notices the network is back (links that healed reconnect on their own).
+      for (const p of this.peers) p.kick();
     });
     const budget = this.scenario.livenessMs ?? 60_000;
     const start = this.scheduler.nowMs;

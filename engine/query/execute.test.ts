@@ -1,9 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { JsonObject } from '../crdt/lww.ts';
+import { compareUtf8, type JsonObject } from '../crdt/lww.ts';
 import { compileQuery, runQuery, TOP_K_ROWS_MAX } from './execute.ts';
 import { compileProjection } from './project.ts';
 import { TopK } from './sort.ts';
+import type { Query } from './types.ts';
 
 describe('TopK', () => {
   it('keeps exactly the k least items, in order', () => {
@@ -64,6 +65,55 @@ describe('runQuery', () => {
     const after = compileQuery({ ...c.query, after: c.cursorOf(b[1], b[0]) });
     expect(after.afterCursor(b[1], b[0])).toBe(false);
     expect(after.afterCursor(a[1], a[0])).toBe(true);
+  });
+});
+
+describe('runQuery over rows in id order', () => {
+  it('gives the same result with rowsInIdOrder, and stops reading early when ordered by id', () => {
+    const sorted = fc
+      .uniqueArray(fc.tuple(fc.string({ maxLength: 3 }), fc.integer({ min: 0, max: 3 })), {
+        selector: (r) => r[0],
+        maxLength: 30,
+      })
+      .map((rs) =>
+        rs.map(([id, g]): [string, JsonObject] => [id, { g }]).sort((a, b) => compareUtf8(a[0], b[0])),
+      );
+    const orders = fc.constantFrom(
+      undefined,
+      [{ field: '_id' }],
+      [{ field: '_id', direction: 'desc' as const }],
+      [{ field: 'g' }],
+    );
+    fc.assert(
+      fc.property(
+        sorted,
+        orders,
+        fc.option(fc.nat(5), { nil: undefined }),
+        fc.option(fc.nat(5), { nil: undefined }),
+        (rows, orderBy, limit, offset) => {
+          const q: Query = {
+            collection: 'c',
+            where: { field: 'g', op: 'ne', value: 0 },
+            ...(orderBy === undefined ? {} : { orderBy }),
+            ...(limit === undefined ? {} : { limit }),
+            ...(offset === undefined ? {} : { offset }),
+          };
+          expect(runQuery(rows, q, { rowsInIdOrder: true })).toEqual(runQuery(rows, q));
+        },
+      ),
+      { numRuns: 500 },
+    );
+    let pulled = 0;
+    function* many(): Generator<[string, JsonObject]> {
+      for (let i = 0; i < 1_000; i++) {
+        pulled++;
+        yield [`k${String(i).padStart(4, '0')}`, { i }];
+      }
+    }
+    expect(
+      runQuery(many(), { collection: 'c', limit: 3 }, { rowsInIdOrder: true }).rows.map((r) => r.id),
+    ).toEqual(['k0000', 'k0001', 'k0002']);
+    expect(pulled).toBe(3);
   });
 });
 

@@ -5,6 +5,7 @@
 
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
+import { ID_FIELD } from './compare.ts';
 import { type CursorPosition, decodeCursor, encodeCursor } from './cursor.ts';
 import { compileFilter } from './filter.ts';
 import { compileProjection } from './project.ts';
@@ -51,23 +52,46 @@ interface Candidate {
   readonly key: SortValues;
 }
 
+/** Options of {@link runQuery}. */
+export interface RunQueryOptions {
+  /**
+   * The rows come in ascending id order (UTF-8 bytes), as `Database.documents` yields them:
+   * a query ordered by id alone then stops reading after `offset + limit` matches.
+   */
+  readonly rowsInIdOrder?: boolean;
+}
+
+/** Whether `q` orders by id ascending only (no keys, or `_id` ascending first). */
+function isIdOrder(q: Query): boolean {
+  const first = q.orderBy?.[0];
+  return first === undefined || (first.field === ID_FIELD && first.direction !== 'desc');
+}
+
 /**
  * Runs `q` over `rows` (any order): filter, sort, `after`, `offset`, `limit`, projection.
  * With a small `offset + limit` only that many candidates are kept (a bounded heap).
  */
-export function runQuery(rows: Iterable<readonly [string, JsonObject]>, q: Query): QueryResult {
+export function runQuery(
+  rows: Iterable<readonly [string, JsonObject]>,
+  q: Query,
+  options: RunQueryOptions = {},
+): QueryResult {
   const { compiled, order, start } = compileParts(q);
   const cmp = (a: Candidate, b: Candidate) => order.compareKeys(a.key, a.id, b.key, b.id);
   const from = q.offset ?? 0;
   const wanted = q.limit === undefined ? undefined : from + q.limit;
   const top = wanted !== undefined && wanted <= TOP_K_ROWS_MAX ? new TopK(wanted, cmp) : undefined;
   const all: Candidate[] = [];
+  const inOrder = options.rowsInIdOrder === true && isIdOrder(q);
+  let kept = 0;
   for (const [id, doc] of rows) {
     if (!compiled.matches(doc, id)) continue;
     const key = order.keyOf(doc, id);
     if (start !== undefined && order.compareKeys(key, id, start.values, start.id) <= 0) continue;
     if (top === undefined) all.push({ id, doc, key });
     else top.push({ id, doc, key });
+    // Rows already in the query's order: the first `wanted` matches are the answer.
+    if (inOrder && wanted !== undefined && ++kept >= wanted) break;
   }
   const sorted = top === undefined ? all.sort(cmp) : top.sorted();
   const page = sorted.slice(from, wanted);
@@ -80,5 +104,5 @@ export function runQuery(rows: Iterable<readonly [string, JsonObject]>, q: Query
 /** Runs `q` by a full scan of its collection in `db`. */
 export function find(db: Database, q: Query): QueryResult {
   checkQuery(q); // Before touching the database: the collection name is checked there too.
-  return runQuery(db.documents(q.collection), q);
+  return runQuery(db.documents(q.collection), q, { rowsInIdOrder: true });
 }

@@ -68,6 +68,7 @@ describe('the sync bench suite', () => {
       expect(row.wire_ratio as number).toBeGreaterThanOrEqual(1);
       expect(row.wire_ratio as number).toBeLessThanOrEqual(row.workload === SYNC_WORKLOADS.hub ? 2 : 1.2);
       expect(row.entry_bytes as number).toBeGreaterThan(87);
+      expect(row.cpu_ops_per_sec as number).toBeGreaterThan(0);
     }
     for (const row of rows.slice(3)) {
       expect(row).toMatchObject({ n: 200, ops_per_sample: Math.min(200, LIVE_UPDATES_MAX), unit: 'update' });

@@ -5,7 +5,8 @@
  * Workloads (system `aregula`; an operation is one entry verified and applied, so
  * `ops_per_sec` is entries per second; a sample ends when the fresh device holds all `n`):
  * - `sync.memory-initial`: two sync sessions in one process, messages handed over in memory;
- *   the upper bound of the protocol and the storage, no network.
+ *   the upper bound of the protocol and the storage, no network. Like the others, the fresh
+ *   device stores on disk (`NodeFs`); the source is in memory.
  * - `sync.hub-initial`: a hub on a loopback port (in this process, on a disk directory) filled
  *   with the source's feed; a fresh device (a database on disk) logs in with a
  *   {@link HubClient} and pulls everything. The hub's serving work and the device's
@@ -20,7 +21,9 @@
  *
  * Extra fields: `entry_bytes` (mean encoded entry: body, flags and signature), `wire_bytes_per_entry`
  * (every byte the transport carried during a sample, both directions, per entry; HTTP counts
- * request and answer heads too), `wire_ratio` (their quotient; the target is at most 1.2).
+ * request and answer heads too), `wire_ratio` (their quotient; the target is at most 1.2),
+ * `cpu_ops_per_sec` (entries per second of this process's CPU time, all threads: on a loaded
+ * machine it moves less than the wall-time figure).
  */
 
 import { assert } from '../../../engine/assert.ts';
@@ -102,6 +105,16 @@ async function quiet(counter: () => number): Promise<void> {
 interface Tally {
   wireBytes: number[];
   latenciesMs: number[];
+  /** CPU time of this process per sample (all threads), ms: less sensitive to a loaded machine than wall time. */
+  cpuMs: number[];
+}
+
+/** Runs `fn` and records the process's CPU time it took. */
+async function timedCpu(tally: Tally, fn: () => Promise<void>): Promise<void> {
+  const before = process.cpuUsage();
+  await fn();
+  const used = process.cpuUsage(before);
+  tally.cpuMs.push((used.user + used.system) / 1000);
 }
 
 function median(values: readonly number[]): number {
@@ -115,8 +128,10 @@ function initialFields(n: number, tally: Tally | undefined): RowFields {
   const source = sourceOf(n);
   const entryBytes = source.entryBytes / n;
   const wire = median(tally?.wireBytes ?? []) / n;
+  const cpuMs = median(tally?.cpuMs ?? []);
   return {
     unit: 'entry',
+    cpu_ops_per_sec: cpuMs > 0 ? Math.round((1000 * n) / cpuMs) : 0,
     entry_bytes: round2(entryBytes),
     wire_bytes_per_entry: round2(wire),
     wire_ratio: round2(wire / entryBytes),
@@ -144,8 +159,8 @@ function checkSame(source: SyncSource, receiver: BenchDevice): void {
 }
 
 /** Initial sync between two in-process sessions. */
-function memoryCase(n: number): BenchCase & { tally: Tally } {
-  const tally: Tally = { wireBytes: [], latenciesMs: [] };
+function memoryCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
+  const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
   let source: SyncSource | undefined;
   let receiver: BenchDevice | undefined;
   let checked = false;
@@ -156,27 +171,28 @@ function memoryCase(n: number): BenchCase & { tally: Tally } {
     },
     async beforeSample() {
       closeDevice(receiver);
-      receiver = benchDevice(RECEIVER);
+      receiver = freshReceiver(env);
     },
-    async sample() {
-      const queue: [SyncSession, Uint8Array][] = [];
-      let wire = 0;
-      const to = (peer: () => SyncSession) => (m: Uint8Array) => {
-        wire += m.length;
-        queue.push([peer(), m]);
-      };
-      const sa: SyncSession = new SyncSession(
-        source!.device.db.replica,
-        to(() => sb),
-      );
-      const sb: SyncSession = new SyncSession(
-        receiver!.db.replica,
-        to(() => sa),
-      );
-      sb.start();
-      for (let i = 0; i < queue.length; i++) queue[i]![0].receive(queue[i]![1]);
-      tally.wireBytes.push(wire);
-    },
+    sample: () =>
+      timedCpu(tally, async () => {
+        const queue: [SyncSession, Uint8Array][] = [];
+        let wire = 0;
+        const to = (peer: () => SyncSession) => (m: Uint8Array) => {
+          wire += m.length;
+          queue.push([peer(), m]);
+        };
+        const sa: SyncSession = new SyncSession(
+          source!.device.db.replica,
+          to(() => sb),
+        );
+        const sb: SyncSession = new SyncSession(
+          receiver!.db.replica,
+          to(() => sa),
+        );
+        sb.start();
+        for (let i = 0; i < queue.length; i++) queue[i]![0].receive(queue[i]![1]);
+        tally.wireBytes.push(wire);
+      }),
     async afterSample() {
       if (!checked) checkSame(source!, receiver!);
       checked = true;
@@ -189,7 +205,7 @@ function memoryCase(n: number): BenchCase & { tally: Tally } {
 
 /** Initial sync from a hub on a loopback port to a fresh device. */
 function hubCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
-  const tally: Tally = { wireBytes: [], latenciesMs: [] };
+  const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
   let source: SyncSource | undefined;
   let hub: CountedHub | undefined;
   let receiver: BenchDevice | undefined;
@@ -205,15 +221,16 @@ function hubCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
       closeDevice(receiver);
       receiver = freshReceiver(env);
     },
-    async sample() {
-      const before = hub!.wireBytes();
-      const client = hubClientOf(hub!, receiver!);
-      client.start();
-      const author = source!.device.identity.publicKey;
-      await until('the hub initial sync', () => heldOf(receiver!, author) >= n);
-      await client.close();
-      tally.wireBytes.push(hub!.wireBytes() - before);
-    },
+    sample: () =>
+      timedCpu(tally, async () => {
+        const before = hub!.wireBytes();
+        const client = hubClientOf(hub!, receiver!);
+        client.start();
+        const author = source!.device.identity.publicKey;
+        await until('the hub initial sync', () => heldOf(receiver!, author) >= n);
+        await client.close();
+        tally.wireBytes.push(hub!.wireBytes() - before);
+      }),
     async afterSample() {
       if (!checked) checkSame(source!, receiver!);
       checked = true;
@@ -238,7 +255,7 @@ function hubClientOf(hub: CountedHub, device: BenchDevice): HubClient {
 
 /** Initial sync over an open WebRTC data channel to a fresh device. */
 function webrtcCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
-  const tally: Tally = { wireBytes: [], latenciesMs: [] };
+  const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
   let source: SyncSource | undefined;
   let pair: WebRtcPair | undefined;
   let checked = false;
@@ -257,20 +274,21 @@ function webrtcCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
       closeDevice(pair!.b.device);
       pair!.replaceB(freshReceiver(env));
     },
-    async sample() {
-      const before = pair!.wireBytes();
-      const author = source!.device.identity.publicKey;
-      let resolve: () => void = () => {};
-      const done = new Promise<void>((r) => {
-        resolve = r;
-      });
-      pair!.b.afterReceive = () => {
-        if (heldOf(pair!.b.device, author) >= n) resolve();
-      };
-      pair!.b.connection.hello();
-      await done;
-      tally.wireBytes.push(pair!.wireBytes() - before);
-    },
+    sample: () =>
+      timedCpu(tally, async () => {
+        const before = pair!.wireBytes();
+        const author = source!.device.identity.publicKey;
+        let resolve: () => void = () => {};
+        const done = new Promise<void>((r) => {
+          resolve = r;
+        });
+        pair!.b.afterReceive = () => {
+          if (heldOf(pair!.b.device, author) >= n) resolve();
+        };
+        pair!.b.connection.hello();
+        await done;
+        tally.wireBytes.push(pair!.wireBytes() - before);
+      }),
     async afterSample() {
       // The sample ends when the last entry is applied; the sender's `done` is still on its
       // way. Let it land on this receiver, not on the next sample's fresh one.
@@ -316,7 +334,7 @@ async function liveUpdates(
 
 /** Live updates through a hub: the writer pushes, the reader hears the event stream. */
 function hubLiveCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
-  const tally: Tally = { wireBytes: [], latenciesMs: [] };
+  const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
   let hub: CountedHub | undefined;
   let writer: BenchDevice | undefined;
   let reader: BenchDevice | undefined;
@@ -362,7 +380,7 @@ function hubLiveCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
 
 /** Live updates over an open data channel. */
 function webrtcLiveCase(n: number): BenchCase & { tally: Tally } {
-  const tally: Tally = { wireBytes: [], latenciesMs: [] };
+  const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
   let pair: WebRtcPair | undefined;
   let round = 0;
   return {

@@ -6,13 +6,13 @@
  * the processes it started (see rss-descendants.ts), its own peak before the case, and the
  * latter part alone.
  *
- * Usage: `node --import tsx rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N`,
+ * Usage: `node --expose-gc --import tsx rss-child.ts SUITES_MODULE SUITE WORKLOAD_INDEX WORKLOAD SYSTEM N`,
  * where SUITES_MODULE either exports `findSuite(name)` (reports/bench/registry.ts, a test's
  * module) or exports the suite itself (a suite's own `NAME/suite.ts`).
  * Exit code 0 with the line, 2 on bad arguments or an unknown suite, workload or system.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -54,10 +54,27 @@ if (workload.name !== workloadName) fail(`workload ${index} is ${workload.name},
 if (system === undefined || !workload.systems.includes(system))
   fail(`${workload.name} has no system ${system}`);
 
+/**
+ * Resets the kernel's high-water mark of this process to its current resident size (Linux:
+ * writing 5 to /proc/self/clear_refs), so that a transient peak while modules loaded cannot
+ * hide a smaller system's peak. False where that is not possible.
+ */
+function resetPeak(): boolean {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    // Not Linux, or /proc is read-only: the figure then counts from the process's start.
+    return false;
+  }
+}
+
 // Systems that run in their own process (the sqlite3 program) are counted through their peaks.
 // The watch starts before the floor is read, so that its worker thread is part of the floor.
 const descendants = watchDescendants();
-const baseBytes = process.resourceUsage().maxRSS * KIB;
+// The floor: what is resident once the suite is loaded and the garbage collected (--expose-gc).
+(globalThis as { gc?: () => void }).gc?.();
+const baseBytes = resetPeak() ? process.memoryUsage.rss() : process.resourceUsage().maxRSS * KIB;
 const root = mkdtempSync(join(tmpdir(), 'aregula-rss-'));
 let next = 0;
 const env: CaseEnv = {
@@ -82,7 +99,7 @@ try {
   rmSync(root, { recursive: true, force: true });
 }
 const childrenBytes = await descendants.stop();
-const peakBytes = process.resourceUsage().maxRSS * KIB + childrenBytes;
+const peakBytes = Math.max(process.resourceUsage().maxRSS * KIB, baseBytes) + childrenBytes;
 writeSync(1, `${RSS_RESULT_PREFIX}${JSON.stringify({ peakBytes, baseBytes, childrenBytes })}\n`);
 // Suites may leave handles open (a native module's threads); the figure is out, so leave now.
 process.exit(0);

@@ -51,7 +51,7 @@ export interface RssFigures {
    * started (the sqlite3 program), in bytes.
    */
   peakBytes: number;
-  /** The child's peak before the case was created: Node, tsx and the suite's modules (bytes). */
+  /** The child's size when the case was created: Node, tsx and the suite's modules (bytes). */
   baseBytes: number;
   /** The part of `peakBytes` that the child's own child processes held (0 for most systems). */
   childrenBytes: number;
@@ -106,6 +106,7 @@ export function rssChildArgs(job: RssJob, suitesModule: string): string[] {
   if (!Number.isSafeInteger(job.n) || job.n <= 0)
     throw new InvalidArgumentError(`n must be a positive integer: ${job.n}`);
   return [
+    '--expose-gc',
     '--import',
     'tsx',
     CHILD,

@@ -36,7 +36,7 @@ export type RowFields = Record<string, string | number>;
  * was measured (see reports/bench/rss.ts), `rss_peak_bytes`: the peak resident set size of a
  * child process that ran this system alone at this size (setup, one sample, teardown),
  * including Node, the suite's modules and the workload's input data (the same for every
- * system); and `rss_base_bytes`: that child's peak before the system's case was created, the
+ * system); and `rss_base_bytes`: that child's size when the system's case was created, the
  * floor every system shares; and, for a system that runs in processes of its own (the sqlite3
  * program), `rss_children_bytes`: the part of the peak those processes held. All are absent
  * with `--no-rss`, at a quick run's smaller sizes, and for a workload that says why not ({@link Workload.rssNotMeasured}).

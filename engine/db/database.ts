@@ -277,7 +277,7 @@ export class Database {
     views.applyPrepared(ops, Object.freeze({ hlc, author: this.author }));
     const batch = new WriteBatch();
     views.writeTo(batch);
-    const changes = this.stageDerived(views, batch);
+    const changes = this.stageDerived(views, batch, 'local');
     // Before the write: whether it then succeeds or fails, no cached answer outlives it.
     for (const p of ops) this.cache.invalidate(p.op.collection, p.op.id);
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
@@ -386,19 +386,20 @@ export class Database {
 
   /**
    * @internal The visible changes `views` holds, with every derived view's rows staged into
-   * `batch`. Computes nothing when nobody follows the documents.
+   * `batch`, for a write of `origin` (the replica's ingest omits it: `remote`). Computes nothing
+   * when nobody follows the documents.
    */
-  stageDerived(views: ViewWriter, batch: WriteBatch): readonly DocChange[] {
+  stageDerived(views: ViewWriter, batch: WriteBatch, origin: ChangeOrigin = 'remote'): readonly DocChange[] {
     if (this.derived.length === 0 && this.listeners.size === 0) return NO_CHANGES;
     const changes = docChangesOf(views);
-    if (changes.length > 0) for (const view of this.derived) view.stage(changes, batch);
+    if (changes.length > 0) for (const view of this.derived) view.stage(changes, batch, origin);
     return changes;
   }
 
   /** @internal Tells derived views and listeners about a committed write. */
   afterCommit(changes: readonly DocChange[], origin: ChangeOrigin): void {
     if (changes.length === 0) return;
-    for (const view of this.derived) view.committed?.(changes);
+    for (const view of this.derived) view.committed?.(changes, origin);
     notifyListeners(this.listeners, changes, origin);
   }
 

@@ -96,9 +96,13 @@ describe('derived views', () => {
             else if (op.kind === 'delete') notes.delete(op.id);
             else {
               const other = dbs[1 - op.db]!;
-              for (const [author, seq] of Object.entries(other.replica.stateVector()))
+              const theirs = other.replica.stateVector();
+              for (const [author, seq] of theirs)
                 if (seq > 0)
                   db.replica.ingest(other.replica.readFeed(author, 1, { limit: 1e6, maxBytes: 1e9 }));
+              // The sync really happened: this replica now holds everything the other offered.
+              const ours = db.replica.stateVector();
+              for (const [author, seq] of theirs) expect(ours.get(author) ?? 0).toBeGreaterThanOrEqual(seq);
             }
             expect(liveRows(db)).toEqual(expectedRows(db, ['notes']));
           }

@@ -56,10 +56,13 @@ export interface DerivedView {
    * Stages the rows `changes` require (puts of new rows, deletes of stale ones) into `batch`.
    * Called before the write; a throw aborts the write with nothing stored. Must be a pure
    * function of the changes (and rows it reads), so every replica and every rebuild agrees.
+   * Only a `local` write may be refused: entries from other devices (`remote`) are signed and
+   * stored whatever a view thinks of them, and a `rebuild` replays what is already stored, so
+   * a view must stage something (or nothing) for every change of those origins, never throw.
    */
-  stage(changes: readonly DocChange[], batch: WriteBatch): void;
+  stage(changes: readonly DocChange[], batch: WriteBatch, origin: ChangeOrigin): void;
   /** Called after the batch is durable in the LSM (for in-memory caches of the view). */
-  committed?(changes: readonly DocChange[]): void;
+  committed?(changes: readonly DocChange[], origin: ChangeOrigin): void;
 }
 
 /**

@@ -71,7 +71,7 @@ function stagedRows(view: DerivedView, changes: readonly DocChange[]): Row[] {
   const rows = new Map<string, Row>();
   for (let at = 0; at < changes.length; at += REBUILD_STAGE_DOCS_MAX) {
     const batch = new WriteBatch();
-    view.stage(changes.slice(at, at + REBUILD_STAGE_DOCS_MAX), batch);
+    view.stage(changes.slice(at, at + REBUILD_STAGE_DOCS_MAX), batch, 'rebuild');
     if (batch.count === 0) continue;
     for (const op of decodeBatch(batch.encode(0)).ops) {
       const name = keyName(op.key);

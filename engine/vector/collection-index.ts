@@ -20,7 +20,7 @@
 
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
-import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
+import { type ChangeOrigin, DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { isValidFileName } from '../io/fs.ts';
 import { SeededRandom } from '../io/random.ts';
@@ -39,7 +39,6 @@ import type { KernelChoice } from './kernel.ts';
 import type { VectorMetric } from './metric.ts';
 import { resolveSearch } from './options.ts';
 import { type FieldSpec, readFieldVector, VECTOR_PROBLEMS, type VectorProblem } from './vector-field.ts';
-import { type WriteOriginProbe, writeOriginProbe } from './write-origin.ts';
 
 /** Second byte of the (row-less) derived view's prefix: 'H' for HNSW. */
 export const VECTOR_VIEW_TAG = 0x48;
@@ -137,7 +136,6 @@ export class CollectionVectorIndex {
   /** The default beam width of a search (a checkpoint's own is ignored: it is a query setting). */
   private readonly efSearch: number;
   private readonly view: DerivedView;
-  private readonly probe: WriteOriginProbe;
   private readonly unindexed = new Map<string, UnindexedDocument>();
   private readonly watchers = new Set<VectorWatcher>();
   private source: VectorIndexSource = 'empty';
@@ -167,12 +165,11 @@ export class CollectionVectorIndex {
     this.graph = this.freshGraph(); // also checks dimension, metric, m, ef
     this.efSearch = this.graph.stats().efSearch;
     this.spec = { field: options.field, dimension: options.dimension, metric: this.graph.metric };
-    this.probe = writeOriginProbe(db);
     this.view = {
       name,
       prefix: viewPrefix(options.collection, options.field),
-      stage: (changes) => this.stage(changes),
-      committed: (changes) => this.committed(changes),
+      stage: (changes, _batch, origin) => this.stage(changes, origin),
+      committed: (changes, origin) => this.committed(changes, origin),
     };
     this.open();
     db.addDerivedView(this.view);
@@ -386,8 +383,8 @@ export class CollectionVectorIndex {
   }
 
   /** The derived view's stage: refuses a local write whose vector is bad; stores no rows. */
-  private stage(changes: readonly DocChange[]): void {
-    if (this.probe.current() !== 'local') return;
+  private stage(changes: readonly DocChange[], origin: ChangeOrigin): void {
+    if (origin !== 'local') return;
     let added = 0;
     for (const c of changes) {
       if (c.collection !== this.collection) continue;
@@ -409,10 +406,10 @@ export class CollectionVectorIndex {
   }
 
   /** The derived view's committed hook: applies the changes to the graph, then tells watchers. */
-  private committed(changes: readonly DocChange[]): void {
+  private committed(changes: readonly DocChange[], origin: ChangeOrigin): void {
     // A rebuild changes documents without new entries, which a checkpoint's replay would miss.
     const persist = this.options.persist;
-    if (persist !== undefined && this.probe.current() === 'rebuild') dropCheckpoint(persist);
+    if (persist !== undefined && origin === 'rebuild') dropCheckpoint(persist);
     const ids: string[] = [];
     for (const c of changes) {
       if (c.collection !== this.collection) continue;

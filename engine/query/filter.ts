@@ -69,6 +69,27 @@ function compileLeaf(f: FieldFilter): (v: JsonValue | undefined) => boolean {
 }
 
 function comparison(op: CompareOp, value: JsonValue): (v: JsonValue | undefined) => boolean {
+  // A scalar literal equals exactly the values that are === to it (no NaN in JSON; -0 === 0).
+  if (typeof value !== 'object' || value === null) {
+    if (op === 'eq') return (v) => v === value;
+    if (op === 'ne') return (v) => v !== undefined && v !== value;
+  }
+  if (typeof value === 'number') {
+    // A number against a number literal compares numerically; anything else goes by rank.
+    const n = value;
+    // NaN for a missing field: every comparison with it is false.
+    const rest = (v: JsonValue | undefined) => (v === undefined ? Number.NaN : compareValues(v, n));
+    switch (op) {
+      case 'lt':
+        return (v) => (typeof v === 'number' ? v < n : rest(v) < 0);
+      case 'lte':
+        return (v) => (typeof v === 'number' ? v <= n : rest(v) <= 0);
+      case 'gt':
+        return (v) => (typeof v === 'number' ? v > n : rest(v) > 0);
+      case 'gte':
+        return (v) => (typeof v === 'number' ? v >= n : rest(v) >= 0);
+    }
+  }
   switch (op) {
     case 'eq':
       return (v) => v !== undefined && compareValues(v, value) === 0;

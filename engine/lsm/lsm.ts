@@ -18,8 +18,16 @@
  */
 
 import { assert } from '../assert.ts';
-import { ClosedError, InvalidArgumentError, LockedError } from '../errors.ts';
+import {
+  ClosedError,
+  CorruptionError,
+  InvalidArgumentError,
+  IoError,
+  LockedError,
+  NoSpaceError,
+} from '../errors.ts';
 import type { FileHandle, FileSystem } from '../io/fs.ts';
+import type { BackgroundMerger, MergeOutcome } from './background.ts';
 import { BlockCache } from './block-cache.ts';
 import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
 import { EntryKind, MAX_SEQUENCE, seekKey } from './internal-key.ts';
@@ -56,6 +64,12 @@ export interface LsmOptions {
   backgroundWorkPerOp?: number;
   /** Fewest similar runs that trigger a compaction. Default 4. */
   compactionMinRuns?: number;
+  /**
+   * Runs flushes and compactions on other threads (background.ts; `nodeBackgroundMerger` for
+   * a `NodeFs`). Without one they run inline, in slices paid for by writes. The store owns it
+   * from here on and closes it with itself.
+   */
+  background?: BackgroundMerger;
 }
 
 /** Per-write options. */
@@ -93,9 +107,14 @@ export const SINGLE_BATCH_REUSE_BYTES_MAX = 64 * 1024;
 const openStores = new WeakMap<FileSystem, Lsm>();
 
 interface Job {
-  merge: MergeJob;
-  /** The output file, owned by the job until it finishes or is abandoned. */
-  file: FileHandle;
+  /** The inline merge, or undefined when a background merger runs the job. */
+  merge: MergeJob | undefined;
+  /** The inline job's output file, owned by the job until it finishes or is abandoned. */
+  file: FileHandle | undefined;
+  /** The background task's id (when `merge` is undefined). */
+  task: number;
+  /** The background task's outcome, once it has arrived. */
+  outcome?: MergeOutcome;
   output: number;
   version: Version;
   inputs: number[];
@@ -128,6 +147,7 @@ export class Lsm {
   private readonly memtableBytes: number;
   private readonly workPerOp: number;
   private readonly policy: TieredPolicy;
+  private readonly background: BackgroundMerger | undefined;
   private readonly counts = { flushes: 0, compactions: 0, recoveredRecords: 0, recoveredTornBytes: 0 };
 
   private constructor(
@@ -135,6 +155,7 @@ export class Lsm {
     options: LsmOptions,
   ) {
     const o = checkOptions(options);
+    this.background = options.background;
     this.memtableBytes = o.memtableBytes;
     this.workPerOp = o.backgroundWorkPerOp;
     this.table = { blockBytes: o.blockBytes, bloomBitsPerKey: o.bloomBitsPerKey };
@@ -337,14 +358,16 @@ export class Lsm {
         // leave it for the next open to clean up.
         for (const job of [this.flushJob, this.compactionJob]) {
           if (job === undefined) continue;
-          job.file.close();
-          this.fs.delete(tableFileName(job.output));
+          if (job.merge === undefined) job.outcome ??= this.background!.wait(job.task);
+          job.file?.close();
+          if (this.fs.exists(tableFileName(job.output))) this.fs.delete(tableFileName(job.output));
         }
       }
     } finally {
-      for (const job of [this.flushJob, this.compactionJob]) job?.file.close();
+      for (const job of [this.flushJob, this.compactionJob]) job?.file?.close();
       this.flushJob = undefined;
       this.compactionJob = undefined;
+      this.background?.close();
       this.wal.close();
       this.versions.close();
       for (const r of this.readers.values()) r.close();
@@ -424,13 +447,17 @@ export class Lsm {
 
   private doBackgroundWork(budget: number): void {
     if (this.backgroundError !== undefined) return;
+    if (this.background !== undefined) {
+      this.collectBackgroundWork();
+      return;
+    }
     try {
       let left = budget;
       while (left > 0) {
         if (this.flushJob) {
           const n = Math.min(left, WORK_CHUNK);
           left -= n;
-          if (this.flushJob.merge.step(n)) this.completeFlush();
+          if (this.flushJob.merge!.step(n)) this.completeFlush();
           continue;
         }
         if (this.compactionJob === undefined) {
@@ -447,7 +474,29 @@ export class Lsm {
         }
         const n = Math.min(left, WORK_CHUNK);
         left -= n;
-        if (this.compactionJob.merge.step(n)) this.completeCompaction();
+        if (this.compactionJob.merge!.step(n)) this.completeCompaction();
+      }
+    } catch (err) {
+      this.backgroundError ??= err;
+    }
+  }
+
+  /**
+   * With a background merger: commits whichever jobs have finished (without waiting), and
+   * starts a compaction when one is due and none runs.
+   */
+  private collectBackgroundWork(): void {
+    const bg = this.background!;
+    try {
+      if (this.flushJob !== undefined && arrived(bg, this.flushJob)) this.completeFlush();
+      if (this.compactionJob !== undefined && arrived(bg, this.compactionJob)) this.completeCompaction();
+      if (this.compactionJob === undefined && this.compactionCheckNeeded) {
+        const pick = pickTieredCompaction(
+          this.versions.current.tables.map((t) => t.fileBytes),
+          this.policy,
+        );
+        if (pick === undefined) this.compactionCheckNeeded = false;
+        else this.compactionJob = this.startCompaction(pick.start, pick.end);
       }
     } catch (err) {
       this.backgroundError ??= err;
@@ -455,6 +504,11 @@ export class Lsm {
   }
 
   private runToCompletion(job: Job, complete: () => void): void {
+    if (job.merge === undefined) {
+      job.outcome ??= this.background!.wait(job.task);
+      complete();
+      return;
+    }
     while (!job.merge.step(1 << 16)) {
       /* keep stepping */
     }
@@ -477,7 +531,7 @@ export class Lsm {
     this.mem = new Memtable();
     const version = this.versions.current;
     this.versions.ref(version);
-    this.flushJob = this.newJob(this.imm.iterator(), version, version.tables, []);
+    this.flushJob = this.newJob(this.imm, [], version, version.tables);
   }
 
   private compactUntilUnderLimit(): void {
@@ -492,37 +546,52 @@ export class Lsm {
     }
   }
 
+  /**
+   * Starts a merge of `mem` (a flush) or of the tables `inputs` (a compaction) into a new
+   * table: inline, or on the background merger when there is one.
+   */
   private newJob(
-    input: InternalIterator,
+    mem: Memtable | undefined,
+    inputs: readonly TableMeta[],
     version: Version,
     older: readonly TableMeta[],
-    inputs: number[],
   ): Job {
     const output = this.versions.newFileNumber();
+    const smallestSnapshot = this.smallestSnapshot();
+    const inputNumbers = inputs.map((t) => t.number);
+    if (this.background !== undefined) {
+      const task = this.background.start(
+        {
+          output,
+          memtable: mem?.exportParts(),
+          inputs: inputs.map((meta) => ({ meta })),
+          older: older.map((meta) => ({ meta })),
+          smallestSnapshot,
+          table: this.table,
+        },
+        mem !== undefined,
+      );
+      return { merge: undefined, file: undefined, task, output, version, inputs: inputNumbers };
+    }
     const file = this.fs.open(tableFileName(output), { create: true, exclusive: true });
+    const input: InternalIterator =
+      mem?.iterator() ?? new MergingIterator(inputs.map((t) => this.mustGetReader(t.number).iterator()));
     const merge = new MergeJob({
       input,
       output: file,
       outputNumber: output,
-      smallestSnapshot: this.smallestSnapshot(),
+      smallestSnapshot,
       olderMayContain: (k) =>
         older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
       table: this.table,
     });
-    return { merge, file, output, version, inputs };
+    return { merge, file, task: 0, output, version, inputs: inputNumbers };
   }
 
   private startCompaction(start: number, end: number): Job {
     const version = this.versions.current;
     this.versions.ref(version);
-    const inputs = version.tables.slice(start, end);
-    const iter = new MergingIterator(inputs.map((t) => this.mustGetReader(t.number).iterator()));
-    return this.newJob(
-      iter,
-      version,
-      version.tables.slice(end),
-      inputs.map((t) => t.number),
-    );
+    return this.newJob(undefined, version.tables.slice(start, end), version, version.tables.slice(end));
   }
 
   private completeFlush(): void {
@@ -559,10 +628,14 @@ export class Lsm {
   /** Finishes a job's output; opens its reader, or deletes it when it came out empty. */
   private finishJob(job: Job): TableMeta | undefined {
     let meta: TableMeta | undefined;
-    try {
-      meta = job.merge.finish();
-    } finally {
-      job.file.close();
+    if (job.merge === undefined) {
+      meta = outcomeMeta(job.outcome, tableFileName(job.output));
+    } else {
+      try {
+        meta = job.merge.finish();
+      } finally {
+        job.file?.close();
+      }
     }
     if (meta === undefined) {
       this.fs.delete(tableFileName(job.output));
@@ -654,7 +727,7 @@ function intOption(name: string, v: number | undefined, fallback: number, min: n
 }
 
 /** Validates options eagerly, so a bad value fails at open rather than at some later flush. */
-function checkOptions(o: LsmOptions): Required<LsmOptions> {
+function checkOptions(o: LsmOptions): Required<Omit<LsmOptions, 'background'>> {
   return {
     memtableBytes: intOption('memtableBytes', o.memtableBytes, 4 * 1024 * 1024, MIN_MEMTABLE_BYTES, 1 << 30),
     blockBytes: intOption('blockBytes', o.blockBytes, 4096, 64, MAX_BLOCK_BYTES),
@@ -663,6 +736,23 @@ function checkOptions(o: LsmOptions): Required<LsmOptions> {
     backgroundWorkPerOp: intOption('backgroundWorkPerOp', o.backgroundWorkPerOp, 8, 1, 1 << 20),
     compactionMinRuns: intOption('compactionMinRuns', o.compactionMinRuns, 4, 2, 32),
   };
+}
+
+/** True once a background job's outcome is in (polling for it without blocking). */
+function arrived(bg: BackgroundMerger, job: Job): boolean {
+  job.outcome ??= bg.poll(job.task);
+  return job.outcome !== undefined;
+}
+
+/** The table a background job wrote, or its failure as the typed error inline work would throw. */
+function outcomeMeta(outcome: MergeOutcome | undefined, name: string): TableMeta | undefined {
+  assert(outcome !== undefined, 'a background job finishes only with its outcome');
+  if (outcome.ok) return outcome.meta;
+  const what = `background merge into ${name}: ${outcome.message}`;
+  if (outcome.code === 'ARE_CORRUPTION')
+    throw new CorruptionError({ file: outcome.file ?? name, offset: outcome.offset ?? 0, detail: what });
+  if (outcome.code === 'ARE_NO_SPACE') throw new NoSpaceError(what);
+  throw new IoError(`${what} (${outcome.code})`);
 }
 
 function highestFileNumber(fs: FileSystem): number {

@@ -115,6 +115,16 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A memtable's arrays, as {@link Memtable.exportParts} hands them to another thread. */
+export interface MemtableParts {
+  chunks: Uint8Array[];
+  nodes: Int32Array;
+  links: Int32Array;
+  entries: number;
+  minSeq: number;
+  maxSeq: number;
+}
+
 /** Where one entry's user key and value lie in a source buffer. */
 export interface EntrySpan {
   keyAt: number;
@@ -134,14 +144,16 @@ export class Memtable {
   private chunkUsed = 0;
   private nextChunkBytes = CHUNK_BYTES_MIN;
   /** Node rows, {@link NODE_FIELDS} each; row 0 is the head. */
-  private nodes = new Int32Array(INITIAL_NODES * NODE_FIELDS);
+  private nodes: Int32Array = new Int32Array(INITIAL_NODES * NODE_FIELDS);
   private nodeCount = 1;
   /** Towers of next pointers (node indices, {@link NIL} for none), one slice per node. */
-  private links = new Int32Array(INITIAL_NODES * 2);
+  private links: Int32Array = new Int32Array(INITIAL_NODES * 2);
   private linksUsed = MAX_HEIGHT;
   private height = 1;
   private rngState = 0x2545f491;
   private readonly prev = new Int32Array(MAX_HEIGHT);
+  /** Set on a memtable rebuilt from exported parts, which only iterates. */
+  private readOnly = false;
   /** Approximate memory used, for the flush threshold. */
   approximateBytes = 0;
   /** Number of entries. */
@@ -154,6 +166,38 @@ export class Memtable {
   constructor() {
     // The head's row: no bytes, and a full tower of NIL links at links[0, MAX_HEIGHT).
     this.nodes[F_LINKS] = 0;
+  }
+
+  /**
+   * The arrays a cursor needs (arena chunks, node rows, links), for handing a full memtable to
+   * another thread that flushes it. The receiver gets copies; this memtable is unchanged.
+   */
+  exportParts(): MemtableParts {
+    return {
+      chunks: this.chunks.slice(),
+      nodes: this.nodes.subarray(0, this.nodeCount * NODE_FIELDS),
+      links: this.links.subarray(0, this.linksUsed),
+      entries: this.entries,
+      minSeq: this.minSeq,
+      maxSeq: this.maxSeq,
+    };
+  }
+
+  /** A read-only memtable over parts made by {@link exportParts} (for iteration; never insert into it). */
+  static fromParts(parts: MemtableParts): Memtable {
+    const m = new Memtable();
+    m.chunks.push(...parts.chunks);
+    for (const c of parts.chunks) m.chunkViews.push(viewOf(c));
+    m.nodes = parts.nodes;
+    m.links = parts.links;
+    m.nodeCount = parts.nodes.length / NODE_FIELDS;
+    m.linksUsed = parts.links.length;
+    m.entries = parts.entries;
+    m.minSeq = parts.minSeq;
+    m.maxSeq = parts.maxSeq;
+    // Inserting would grow arrays that may be views of a larger buffer: refuse it.
+    m.readOnly = true;
+    return m;
   }
 
   private randomHeight(): number {
@@ -266,6 +310,7 @@ export class Memtable {
    * builds no key array.
    */
   private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
+    assert(!this.readOnly, 'memtable: insert into a memtable rebuilt from parts');
     const buf = this.chunk;
     const found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, true);
     // The same (key, seq) with the other kind sorts right after or right before the new key.

@@ -1,0 +1,112 @@
+/**
+ * A {@link BackgroundMerger} for stores on a `NodeFs`: flushes and compactions run on worker
+ * threads, as LevelDB runs them on its background thread, so a writer pays only for its WAL
+ * append and memtable insert. Node-only (it imports `node:worker_threads`), kept apart like
+ * node-signer.ts: the engine core never imports it; a Node application passes
+ * `background: nodeBackgroundMerger(dir)` to `Lsm.open` (or `Database.open`'s `lsm` options).
+ *
+ * Two workers per process, shared by every store: one for flushes and one for compactions, so
+ * a flush never waits behind a long compaction. The store stays synchronous: it polls for an
+ * outcome with `receiveMessageOnPort` and blocks, when it must (back-pressure, `flush()`,
+ * `close()`), with `Atomics.wait` on a counter the worker bumps after each reply. The workers
+ * are unref'd: they never keep a process alive.
+ */
+
+import { MessageChannel, type MessagePort, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { assert } from '../assert.ts';
+import type { BackgroundMerger, MergeOutcome, MergeTask } from './background.ts';
+import type { WorkerReply, WorkerRequest } from './node-background-worker.ts';
+
+/** How long one `Atomics.wait` sleeps before the store looks at its port again, in ms. */
+export const BACKGROUND_WAIT_SLICE_MS = 50;
+
+/** One worker thread, its reply port and its wake-up counter. */
+class MergeThread {
+  private readonly port: MessagePort;
+  private readonly counter = new Int32Array(new SharedArrayBuffer(4));
+  private readonly worker: Worker;
+  /** Replies received but not yet claimed, by task id. */
+  private readonly replies = new Map<number, MergeOutcome>();
+
+  constructor() {
+    const { port1, port2 } = new MessageChannel();
+    this.port = port1;
+    this.port.unref();
+    const entry = new URL(
+      import.meta.url.endsWith('.ts') ? './node-background-worker.ts' : './node-background-worker.js',
+      import.meta.url,
+    );
+    this.worker = new Worker(new URL('./node-background-boot.mjs', import.meta.url), {
+      workerData: { entry: entry.href, port: port2, counter: this.counter },
+      transferList: [port2],
+    });
+    this.worker.unref();
+  }
+
+  send(req: WorkerRequest): void {
+    this.port.postMessage(req);
+  }
+
+  poll(id: number): MergeOutcome | undefined {
+    for (;;) {
+      const got = receiveMessageOnPort(this.port);
+      if (got === undefined) break;
+      const reply = got.message as WorkerReply;
+      this.replies.set(reply.id, reply.outcome);
+    }
+    const outcome = this.replies.get(id);
+    if (outcome !== undefined) this.replies.delete(id);
+    return outcome;
+  }
+
+  wait(id: number): MergeOutcome {
+    for (;;) {
+      const seen = Atomics.load(this.counter, 0);
+      const outcome = this.poll(id);
+      if (outcome !== undefined) return outcome;
+      Atomics.wait(this.counter, 0, seen, BACKGROUND_WAIT_SLICE_MS);
+    }
+  }
+}
+
+let threads: { flush: MergeThread; compaction: MergeThread } | undefined;
+let nextTaskId = 1;
+
+function sharedThreads(): { flush: MergeThread; compaction: MergeThread } {
+  threads ??= { flush: new MergeThread(), compaction: new MergeThread() };
+  return threads;
+}
+
+/** A merger for the store in directory `dir` (the directory its `NodeFs` was made with). */
+export function nodeBackgroundMerger(dir: string): BackgroundMerger {
+  const t = sharedThreads();
+  const owner = new Map<number, MergeThread>();
+  return {
+    start(task: MergeTask, flush: boolean): number {
+      const id = nextTaskId++;
+      const thread = flush ? t.flush : t.compaction;
+      owner.set(id, thread);
+      thread.send({ kind: 'task', id, dir, task });
+      return id;
+    },
+    poll(id: number): MergeOutcome | undefined {
+      const thread = owner.get(id);
+      assert(thread !== undefined, `unknown background task ${id}`);
+      const outcome = thread.poll(id);
+      if (outcome !== undefined) owner.delete(id);
+      return outcome;
+    },
+    wait(id: number): MergeOutcome {
+      const thread = owner.get(id);
+      assert(thread !== undefined, `unknown background task ${id}`);
+      owner.delete(id);
+      return thread.wait(id);
+    },
+    close(): void {
+      for (const [id, thread] of owner) thread.wait(id);
+      owner.clear();
+      t.flush.send({ kind: 'forget', dir });
+      t.compaction.send({ kind: 'forget', dir });
+    },
+  };
+}

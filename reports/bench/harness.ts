@@ -116,8 +116,8 @@ function planGroups(
   return groups;
 }
 
-/** A {@link CaseEnv} whose directories all live under `root`. */
-function tempEnv(root: string): CaseEnv {
+/** A {@link CaseEnv} whose directories all live under `root` (also used by the RSS child). */
+export function tempEnv(root: string): CaseEnv {
   let next = 0;
   return {
     freshDir(label: string): string {

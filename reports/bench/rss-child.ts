@@ -12,13 +12,14 @@
  * Exit code 0 with the line, 2 on bad arguments or an unknown suite, workload or system.
  */
 
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { tempEnv } from './harness.ts';
 import { RSS_RESULT_PREFIX } from './rss.ts';
 import { watchDescendants } from './rss-descendants.ts';
-import type { CaseEnv, Suite } from './types.ts';
+import type { Suite } from './types.ts';
 
 /** `process.resourceUsage().maxRSS` is in KiB (the kernel's `ru_maxrss`). */
 const KIB = 1024;
@@ -76,17 +77,8 @@ const descendants = watchDescendants();
 (globalThis as { gc?: () => void }).gc?.();
 const baseBytes = resetPeak() ? process.memoryUsage.rss() : process.resourceUsage().maxRSS * KIB;
 const root = mkdtempSync(join(tmpdir(), 'aregula-rss-'));
-let next = 0;
-const env: CaseEnv = {
-  freshDir(label: string): string {
-    next += 1;
-    const dir = join(root, `${next}-${label.replace(/[^A-Za-z0-9._-]/g, '_')}`);
-    mkdirSync(dir);
-    return dir;
-  },
-};
 try {
-  const benchCase = workload.createCase(system, n, env);
+  const benchCase = workload.createCase(system, n, tempEnv(root));
   try {
     await benchCase.setup();
     await benchCase.beforeSample();

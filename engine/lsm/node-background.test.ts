@@ -46,7 +46,7 @@ type Cmd =
   | { kind: 'reopen'; workers: boolean };
 
 const keyOf = (k: number) => Uint8Array.of(k >> 8, k & 0xff, 0x6b);
-const valueOf = (v: number) => new Uint8Array(24 + (v % 40)).fill(v & 0xff);
+const valueBytes = (v: number) => new Uint8Array(24 + (v % 40)).fill(v & 0xff);
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   {
@@ -79,8 +79,8 @@ describe('flushes and compactions on worker threads', () => {
         try {
           for (const [i, c] of cmds.entries()) {
             if (c.kind === 'put') {
-              db.put(keyOf(c.key), valueOf(c.value));
-              model.set(hex(keyOf(c.key)), hex(valueOf(c.value)));
+              db.put(keyOf(c.key), valueBytes(c.value));
+              model.set(hex(keyOf(c.key)), hex(valueBytes(c.value)));
             } else if (c.kind === 'delete') {
               db.delete(keyOf(c.key));
               model.delete(hex(keyOf(c.key)));
@@ -88,12 +88,12 @@ describe('flushes and compactions on worker threads', () => {
               const b = new WriteBatch();
               for (const op of c.ops) {
                 if (op.value === undefined) b.delete(keyOf(op.key));
-                else b.put(keyOf(op.key), valueOf(op.value));
+                else b.put(keyOf(op.key), valueBytes(op.value));
               }
               db.write(b);
               for (const op of c.ops) {
                 if (op.value === undefined) model.delete(hex(keyOf(op.key)));
-                else model.set(hex(keyOf(op.key)), hex(valueOf(op.value)));
+                else model.set(hex(keyOf(op.key)), hex(valueBytes(op.value)));
               }
             } else if (c.kind === 'flush') db.flush();
             else if (c.kind === 'compact') db.compact();
@@ -105,7 +105,7 @@ describe('flushes and compactions on worker threads', () => {
               // A snapshot taken now must keep this state while later work runs in the background.
               const snap = db.snapshot();
               const want = sortedModel(model);
-              for (let k = 0; k < 40; k++) db.put(keyOf(1000 + k), valueOf(k));
+              for (let k = 0; k < 40; k++) db.put(keyOf(1000 + k), valueBytes(k));
               db.maintain(1024);
               expect(dump(db, snap)).toEqual(want);
               snap.release();
@@ -144,7 +144,7 @@ describe('flushes and compactions on worker threads', () => {
       const k = keyOf((i * 7919) % 2000);
       for (const db of [bg, inline]) {
         if (i % 11 === 0) db.delete(k);
-        else db.put(k, valueOf(i));
+        else db.put(k, valueBytes(i));
       }
     }
     bg.flush();
@@ -188,14 +188,14 @@ describe('background failures', () => {
       const db = Lsm.open(new MemoryFs(), { memtableBytes: 1024, background: failingMerger(outcome) });
       let thrown: unknown;
       try {
-        for (let i = 0; i < 500; i++) db.put(keyOf(i), valueOf(i));
+        for (let i = 0; i < 500; i++) db.put(keyOf(i), valueBytes(i));
       } catch (err) {
         thrown = err;
       }
       expect(thrown).toBeInstanceOf(type);
       if (thrown instanceof CorruptionError) expect(thrown.file).toBe('000007.sst');
-      expect(() => db.put(keyOf(1), valueOf(1))).toThrow(type);
-      expect(db.get(keyOf(0))).toEqual(valueOf(0));
+      expect(() => db.put(keyOf(1), valueBytes(1))).toThrow(type);
+      expect(db.get(keyOf(0))).toEqual(valueBytes(0));
       db.close();
     });
   }

@@ -15,11 +15,13 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /**
  * Builds the bundle of `entry` (default engine/index.ts) into `outDir`; returns the bundle's
- * path, size and input modules. Throws on a Node-only import.
+ * path, size and input modules. Throws on a Node-only import. `alias` maps module names to
+ * files (the browser tests swap `vitest` for a small shim).
  */
 export async function buildBrowser(
   outDir = join(ROOT, 'dist', 'browser'),
   entry = join(ROOT, 'engine', 'index.ts'),
+  alias = {},
 ) {
   const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
   const esbuild = await import(pathToFileURL(fromTsx.resolve('esbuild')).href);
@@ -35,6 +37,7 @@ export async function buildBrowser(
     metafile: true,
     logLevel: 'silent',
     legalComments: 'eof',
+    alias,
   });
   const output = result.metafile.outputs[Object.keys(result.metafile.outputs).find((k) => k.endsWith('.js'))];
   const imports = output.imports.map((i) => i.path);

@@ -7,7 +7,9 @@
  *     a Node device to an identical stateHash, and after a close and reopen still has its
  *     key and its documents;
  * (b) a page and a Node device sync directly over WebRTC, the page through the browser's
- *     native `RTCPeerConnection` and Node through node-datachannel, signaling through the hub.
+ *     native `RTCPeerConnection` and Node through node-datachannel, signaling through the hub;
+ * (c) the shared FileSystem conformance suite (engine/io/fs-conformance.ts) passes on the real
+ *     OPFS in a dedicated worker (bundled with a small vitest shim, browser-tests/).
  *
  * The page is served from a small loopback server that also forwards `/v1/*` to the hub, so
  * the page and the hub share an origin (the hub sends no CORS headers). Chromium comes from
@@ -127,11 +129,12 @@ self.onmessage = async ({ data }) => {
 };`;
 
 /** Serves the page, the worker and the bundle, and forwards `/v1/*` to the hub (streaming). */
-function startSite(bundle: string, hub: () => HubProcess): Promise<Server> {
+function startSite(bundle: string, conformance: string, hub: () => HubProcess): Promise<Server> {
   const files: Record<string, [string, string]> = {
     '/': ['text/html', INDEX_HTML],
     '/worker.js': ['text/javascript', WORKER_JS],
     '/aregula.js': ['text/javascript', readFileSync(bundle, 'utf8')],
+    '/conformance.js': ['text/javascript', readFileSync(conformance, 'utf8')],
   };
   const server = createServer((req, res) => {
     const url = req.url ?? '/';
@@ -179,9 +182,20 @@ describe('the SDK in headless Chromium', () => {
   beforeAll(async () => {
     ensureChromium();
     const dist = tempDir('browser-dist');
-    const built = (await (buildBrowser as (d: string) => Promise<{ outfile: string }>)(dist)).outfile;
+    const build = buildBrowser as (
+      d: string,
+      e?: string,
+      a?: Record<string, string>,
+    ) => Promise<{ outfile: string }>;
+    const built = (await build(dist)).outfile;
+    const tests = join(REPO_DIR, 'engine', 'sdk', 'browser-tests');
+    const conformance = (
+      await build(join(dist, 'conformance'), join(tests, 'opfs-conformance.ts'), {
+        vitest: join(tests, 'vitest-shim.ts'),
+      })
+    ).outfile;
     hub = await startHub(owner.publicKey, tempDir('browser-hub'));
-    site = await startSite(built, () => hub);
+    site = await startSite(built, conformance, () => hub);
     profile = mkdtempSync(join(tmpdir(), 'aregula-sdk-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
@@ -305,5 +319,32 @@ describe('the SDK in headless Chromium', () => {
     expect(await hubEntries()).toBe(entriesBefore);
     await call('close');
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  test('(c) the FileSystem conformance suite passes on real OPFS in a worker', async () => {
+    const outcome = (await page
+      .evaluate(
+        () =>
+          new Promise((resolve) => {
+            const w = new Worker('./conformance.js', { type: 'module' });
+            w.onmessage = ({ data }) => {
+              w.terminate();
+              resolve(data);
+            };
+            w.onerror = (e) => resolve({ error: e.message });
+            w.postMessage('run');
+          }),
+      )
+      .catch(plain)) as { results?: { name: string; ok: boolean; error?: string }[]; error?: string };
+    expect(outcome.error).toBeUndefined();
+    const results = outcome.results ?? [];
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.length).toBeGreaterThanOrEqual(25);
+    expect(results.map((r) => r.name)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/OpfsFs \(Chromium OPFS\) > a fresh instance over the same storage/),
+        expect.stringMatching(/matches a simple model on random operation sequences/),
+      ]),
+    );
   }, 60_000);
 });

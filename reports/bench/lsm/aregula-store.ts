@@ -1,16 +1,19 @@
 /**
  * The `aregula` system: the Aregula LSM-tree on a `NodeFs` in its own directory, with its
- * default options. Calls are synchronous, so the loops are plain loops.
+ * default options and its flushes and compactions on worker threads (`nodeBackgroundMerger`,
+ * as LevelDB runs them on its background thread). Calls are synchronous, so the loops are
+ * plain loops.
  */
 
 import { NodeFs } from '../../../engine/io/node-fs.ts';
 import { Lsm } from '../../../engine/lsm/lsm.ts';
+import { nodeBackgroundMerger } from '../../../engine/lsm/node-background.ts';
 import { WriteBatch } from '../../../engine/lsm/write-batch.ts';
 import type { KvStore, KvSystem } from './kv-store.ts';
 
-/** Opens (creating) the LSM in `dir` with default options. */
+/** Opens (creating) the LSM in `dir` with default options and background merges. */
 function openLsm(dir: string): Lsm {
-  return Lsm.open(new NodeFs(dir), {});
+  return Lsm.open(new NodeFs(dir), { background: nodeBackgroundMerger(dir) });
 }
 
 /** A store on the Aregula LSM. */

@@ -1,6 +1,7 @@
 /**
  * The `aregula` system of the `seed` suite: the Aregula database on a `NodeFs` in its own
- * directory, signing with the Node backend (`nodeSigner`) and the default group-commit size.
+ * directory, signing with the Node backend (`nodeSigner`) and the default group-commit size,
+ * its LSM flushing and compacting on worker threads (`nodeBackgroundMerger`).
  * Every write is `collection('docs').put(id, doc)`: one entry in the device's hash-chained
  * feed, written to the WAL without a sync; `commit()` at the end signs the last group and
  * syncs. The signer is wrapped to count signatures, so a row can say how many were made.
@@ -15,6 +16,7 @@ import { type Identity, identityFromSeed } from '../../../engine/log/identity.ts
 import { nodeSigner } from '../../../engine/log/node-signer.ts';
 import type { Signer } from '../../../engine/log/signer.ts';
 import { type FeedHead, verifySignedRanges } from '../../../engine/log/verify.ts';
+import { nodeBackgroundMerger } from '../../../engine/lsm/node-background.ts';
 import { COLLECTION, canonicalDocText, type SeedData } from './data.ts';
 import type { DocStore, DocSystem } from './doc-store.ts';
 
@@ -66,6 +68,7 @@ class AregulaDocStore implements DocStore {
   private openDb(): Database {
     return Database.open({
       fs: new NodeFs(this.dir),
+      lsm: { background: nodeBackgroundMerger(this.dir) },
       identity: IDENTITY,
       clock: systemClock,
       signer: this.signer,

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonValue } from '../crdt/lww.ts';
 import { compareValues, compilePath, valueRank } from './compare.ts';
-import { compileLike } from './like.ts';
+import { checkLikePattern, compileLike } from './like.ts';
 
 const value: fc.Arbitrary<JsonValue | undefined> = fc.oneof(
   fc.constant(undefined),
@@ -98,7 +98,9 @@ describe('LIKE agrees with SQLite on random patterns and strings', () => {
     const like = sqlite.prepare('SELECT ? LIKE ? AS m');
     fc.assert(
       fc.property(text, text, fc.boolean(), (s, rawPattern, useEscape) => {
-        const pattern = useEscape ? rawPattern.replace(/!$/, '') : rawPattern;
+        // A pattern ending in an unused escape is rejected by checkLikePattern: drop it.
+        const pattern = useEscape ? rawPattern.replace(/(^|[^!])(!!)*!$/, '$1$2') : rawPattern;
+        if (useEscape) checkLikePattern(pattern, '!', 'where');
         const ours = compileLike(pattern, useEscape ? { escape: '!' } : {})(s);
         const row = (useEscape ? likeEsc.get(s, pattern) : like.get(s, pattern)) as { m: number };
         expect(ours).toBe(row.m === 1);

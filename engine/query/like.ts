@@ -8,7 +8,8 @@
 
 import { QueryError } from './errors.ts';
 
-type Token = { kind: 'lit'; cp: number } | { kind: 'one' } | { kind: 'any' };
+/** A pattern element: literal UTF-16 units (one code point, case-folded when folding), one character, or any run. */
+type Token = { kind: 'lit'; units: number[] } | { kind: 'one' } | { kind: 'any' };
 
 const UPPER_A = 0x41;
 const UPPER_Z = 0x5a;
@@ -57,37 +58,68 @@ export function compileLike(pattern: string, options: LikeOptions = {}): (s: str
   const esc = options.escape === undefined ? -1 : options.escape.codePointAt(0)!;
   const tokens: Token[] = [];
   const pat = codePoints(pattern);
+  const literal = (cp: number): Token => {
+    const text = String.fromCodePoint(cp);
+    const units = [...Array(text.length).keys()].map((k) => text.charCodeAt(k));
+    return { kind: 'lit', units: fold ? units.map(foldAscii) : units };
+  };
   for (let i = 0; i < pat.length; i++) {
     const cp = pat[i]!;
-    if (cp === esc) tokens.push({ kind: 'lit', cp: fold ? foldAscii(pat[++i]!) : pat[++i]! });
+    if (cp === esc) tokens.push(literal(pat[++i]!));
     else if (cp === 0x25) tokens.push({ kind: 'any' });
     else if (cp === 0x5f) tokens.push({ kind: 'one' });
-    else tokens.push({ kind: 'lit', cp: fold ? foldAscii(cp) : cp });
+    else tokens.push(literal(cp));
   }
-  return (s) => likeMatch(tokens, fold ? codePoints(s).map(foldAscii) : codePoints(s));
+  return (s) => likeMatch(tokens, s, fold);
+}
+
+/** UTF-16 length of the code point at `i` (a surrogate pair is one character). */
+function charLength(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) return 1;
+  const d = s.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff ? 2 : 1;
+}
+
+/** How many units of `s` at `i` the token consumes, or 0 if it does not match there. */
+function step(tok: Token, s: string, i: number, fold: boolean): number {
+  if (tok.kind === 'one') return charLength(s, i);
+  const units = (tok as { units: number[] }).units;
+  for (let k = 0; k < units.length; k++) {
+    const c = s.charCodeAt(i + k);
+    if ((fold ? foldAscii(c) : c) !== units[k]) return 0;
+  }
+  // A literal high surrogate must not match the first half of a pair that continues differently.
+  return units.length === 1 && charLength(s, i) === 2 ? 0 : units.length;
 }
 
 /**
- * The classic two-pointer wildcard match: on a mismatch, go back to just after the last `%`
- * and let it swallow one more character. Correct for `%` and `_` (no other construct can
- * need deeper backtracking) and O(pattern × input) at worst.
+ * The classic two-pointer wildcard match over UTF-16 units, stepping a whole code point at a
+ * time: on a mismatch, go back to just after the last `%` and let it swallow one more
+ * character. Correct for `%` and `_` (no other construct needs deeper backtracking) and
+ * O(pattern × input) at worst.
  */
-function likeMatch(tokens: readonly Token[], input: readonly number[]): boolean {
+function likeMatch(tokens: readonly Token[], s: string, fold: boolean): boolean {
   let t = 0;
   let i = 0;
   let starT = -1;
   let starI = 0;
-  while (i < input.length) {
+  while (i < s.length) {
     const tok = tokens[t];
+    let n = 0;
     if (tok !== undefined && tok.kind === 'any') {
       starT = t++;
       starI = i;
-    } else if (tok !== undefined && (tok.kind === 'one' || tok.cp === input[i])) {
+      continue;
+    }
+    if (tok !== undefined) n = step(tok, s, i, fold);
+    if (n > 0) {
       t++;
-      i++;
+      i += n;
     } else if (starT >= 0) {
       t = starT + 1;
-      i = ++starI;
+      starI += charLength(s, starI);
+      i = starI;
     } else {
       return false;
     }

@@ -24,6 +24,12 @@ import type { StatusEmitter, SyncStatus } from './status.ts';
 export const PEER_RESYNC_INTERVAL_MS = 30_000;
 /** Most peers one database links to directly. */
 export const PEERS_MAX = 64;
+/**
+ * An offer whose data channel has not opened by then is made again, ms. Short enough that an
+ * offer the hub dropped (the peer had not logged in yet: 404 `unknown_device`) costs little,
+ * long enough for ICE over real networks.
+ */
+export const PEER_CONNECT_TIMEOUT_MS = 5_000;
 /** Long poll length asked of the hub's signaling endpoint, ms. */
 export const SIGNAL_POLL_WAIT_MS = 20_000;
 
@@ -93,6 +99,7 @@ export class PeerLinks {
       timers: o.timers,
       iceServers: o.iceServers,
       retryDelayMs: (failures) => backoffDelayMs(failures, o.random, o.backoff),
+      connectTimeoutMs: PEER_CONNECT_TIMEOUT_MS,
     });
     this.signaling.start();
   }

@@ -172,6 +172,23 @@ export function skipEscaped(key: Uint8Array, at: number): number {
 
 /** Decodes the UTF-8 bytes `key[from..to)` (an id stored raw at the end of a key). */
 export function decodeUtf8Range(key: Uint8Array, from: number, to: number): string {
+  // Most ids are short ASCII: build those directly, without a decoder call.
+  if (to - from <= ASCII_FAST_BYTES_MAX) {
+    let s = '';
+    for (let i = from; i < to; i++) {
+      const b = key[i]!;
+      if (b >= 0x80) return decodeUtf8Slow(key, from, to);
+      s += String.fromCharCode(b);
+    }
+    return s;
+  }
+  return decodeUtf8Slow(key, from, to);
+}
+
+/** Longest id decoded by the ASCII loop of {@link decodeUtf8Range}. */
+const ASCII_FAST_BYTES_MAX = 64;
+
+function decodeUtf8Slow(key: Uint8Array, from: number, to: number): string {
   try {
     return utf8Decoder.decode(key.subarray(from, to));
   } catch {

@@ -63,13 +63,15 @@ function docOf(db: Database, plan: IndexPlan, id: string): JsonObject {
 }
 
 /** Every document in `plan`'s ranges. */
-function* indexCandidates(db: Database, plan: IndexPlan): Generator<Row> {
+function indexCandidates(db: Database, plan: IndexPlan): Row[] {
+  const rows: Row[] = [];
   for (const range of plan.ranges) {
     for (const [key] of db.derivedRows(plan.index.viewName, { gte: range.gte, lt: range.lt })) {
       const id = decodeUtf8Range(key, idOffset(plan, key), key.length);
-      yield [id, docOf(db, plan, id)];
+      rows.push([id, docOf(db, plan, id)]);
     }
   }
+  return rows;
 }
 
 /** The bytes of a key's sort fields (its run: rows in one run have equal sort values). */

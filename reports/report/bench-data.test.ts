@@ -104,6 +104,26 @@ describe('ratios', () => {
   });
 });
 
+describe('variants', () => {
+  it("splits lines by the harness's variant field alone when rows carry one, so per-system fields do not split them", () => {
+    const doc = benchFixture();
+    const rows = doc.rows as Record<string, unknown>[];
+    const base = { workload: 'vector.query-at-recall', n: 2000, ops_per_sec: 100, recall: 0.95 };
+    rows.push(
+      { ...base, system: 'aregula', variant: 'clustered recall>=0.95', ef: 40 },
+      { ...base, system: 'hnswlib-node', variant: 'clustered recall>=0.95', ef: 25 },
+      { ...base, system: 'aregula', variant: 'uniform recall>=0.95', ef: 90 },
+      { ...base, system: 'hnswlib-node', variant: 'uniform recall>=0.95', ef: 60 },
+    );
+    const notes: string[] = [];
+    const table = workloadTables(parseBench('b', doc), notes).find((t) => t.workload === base.workload)!;
+    expect(notes).toEqual([]);
+    expect(table.variantFields).toEqual(['variant']);
+    expect(table.lines.map(lineLabel)).toEqual(['n=2K clustered recall>=0.95', 'n=2K uniform recall>=0.95']);
+    expect(table.lines.map((l) => l.bySystem.get('hnswlib-node')?.ef)).toEqual([25, 60]);
+  });
+});
+
 describe('series', () => {
   it('draws scaling curves only for workloads measured at two sizes or more, without variants', () => {
     const points = scalingSeries(workloadTables(fixture()));

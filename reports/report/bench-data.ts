@@ -10,8 +10,20 @@ import type { BenchReportInput, BenchRowInput } from './schema.ts';
 /** The system every other one is compared against (the bench's own). */
 export { SUBJECT_SYSTEM };
 
-/** A row field that splits one workload at one size into several lines (one per value). */
-export const VARIANT_FIELDS: readonly string[] = ['ef'];
+/**
+ * Row fields that split one workload at one size into several lines (one per value). A
+ * workload's rows that carry `variant` (the harness's name for it: `clustered ef=10`,
+ * `uniform recall>=0.95`) are split by it alone, since their other fields may differ between
+ * systems on the same line (the `ef` each system needed to reach a recall); rows without it are
+ * split by `ef`.
+ */
+export const VARIANT_FIELDS: readonly string[] = ['variant', 'ef'];
+
+/** The variant fields a workload's rows are split by (see {@link VARIANT_FIELDS}). */
+function variantFieldsOf(rows: readonly BenchRowInput[]): string[] {
+  if (rows.some((r) => typeof r.variant === 'string')) return ['variant'];
+  return ['ef'].filter((f) => rows.some((r) => r[f] !== undefined));
+}
 
 /**
  * Extra numeric row fields the tables show beside ops/s (design.md's workload table), in
@@ -95,10 +107,10 @@ export function suiteName(report: BenchReportInput): string {
   return Array.isArray(report.suite) ? report.suite.join(', ') : report.suite;
 }
 
-/** The variant of a row (its {@link VARIANT_FIELDS} that are set). */
-function variantOf(row: BenchRowInput): Record<string, number | string> {
+/** The variant of a row (its `fields` that are set). */
+function variantOf(row: BenchRowInput, fields: readonly string[]): Record<string, number | string> {
   const variant: Record<string, number | string> = {};
-  for (const field of VARIANT_FIELDS) {
+  for (const field of fields) {
     const v = row[field];
     if (typeof v === 'number' || typeof v === 'string') variant[field] = v;
   }
@@ -112,10 +124,10 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
-/** `n=10K` or `n=10K ef=200`. */
+/** `n=10K`, `n=10K ef=200` or `n=10K clustered recall>=0.95` (a `variant` field shows bare). */
 export function lineLabel(line: Pick<BenchLine, 'n' | 'variant'>): string {
   const parts = [`n=${formatCount(line.n)}`];
-  for (const [k, v] of Object.entries(line.variant)) parts.push(`${k}=${v}`);
+  for (const [k, v] of Object.entries(line.variant)) parts.push(k === 'variant' ? String(v) : `${k}=${v}`);
   return parts.join(' ');
 }
 
@@ -138,9 +150,10 @@ export function workloadTables(report: BenchReportInput, notes: string[] = []): 
   }
   return [...byWorkload.entries()].map(([workload, rows]) => {
     const systems = orderSystems(rows);
+    const variantFields = variantFieldsOf(rows);
     const lines = new Map<string, BenchLine>();
     for (const row of rows) {
-      const variant = variantOf(row);
+      const variant = variantOf(row, variantFields);
       const key = JSON.stringify([row.n, variant]);
       const line = lines.get(key) ?? { n: row.n, variant, bySystem: new Map() };
       if (line.bySystem.has(row.system)) {
@@ -156,7 +169,7 @@ export function workloadTables(report: BenchReportInput, notes: string[] = []): 
       unit: unitRow === undefined ? 'op' : String(unitRow.unit),
       systems,
       baselines: systems.includes(SUBJECT_SYSTEM) ? systems.filter((s) => s !== SUBJECT_SYSTEM) : [],
-      variantFields: VARIANT_FIELDS.filter((f) => rows.some((r) => r[f] !== undefined)),
+      variantFields,
       extras: EXTRA_FIELDS.flatMap((field) => {
         const carriers = systems.filter((s) =>
           rows.some((r) => r.system === s && typeof r[field] === 'number'),

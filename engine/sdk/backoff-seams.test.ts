@@ -85,4 +85,54 @@ describe('reconnect delays through the seams', () => {
     }
     expect(Math.max(...a)).toBeGreaterThan(bounds.delayMsMax / 2);
   });
+
+  test("the platform's `online` signal reconnects at once, without waiting out the backoff", async () => {
+    const timers = new FakeTimers();
+    const owner = testIdentity(72);
+    const identity = testIdentity(73);
+    let onOnline: (() => void) | undefined;
+    let watching = 0;
+    const db = await open({
+      storage: new MemoryFs(),
+      identity,
+      platform: {
+        ...nodePlatform,
+        leasePeerConnections: () => nodePlatform.leasePeerConnections(),
+        watchNetwork: (fn) => {
+          onOnline = fn;
+          watching++;
+          return () => watching--;
+        },
+      },
+      random: new SeededRandom(1),
+      timers,
+    });
+    let challenges = 0;
+    const refused = (async (input: RequestInfo | URL) => {
+      if (String(input).endsWith('/v1/auth/challenge')) challenges++;
+      throw new TypeError('connection refused');
+    }) as typeof fetch;
+    const settle = async () => {
+      for (let i = 0; i < 20; i++) await Promise.resolve();
+      await new Promise((r) => setImmediate(r));
+    };
+    db.sync.connect('http://hub.invalid', {
+      certificate: certify(owner, identity),
+      fetch: refused,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      resyncIntervalMs: RESYNC_MS,
+    });
+    await settle();
+    const before = challenges;
+    expect(before).toBeGreaterThan(0);
+    expect(watching).toBe(1);
+    await settle(); // no timer fires: without the signal, nothing more is tried
+    expect(challenges).toBe(before);
+    onOnline!();
+    await settle();
+    expect(challenges).toBeGreaterThan(before);
+    await db.sync.disconnect();
+    expect(watching).toBe(0);
+    await db.close();
+  });
 });

@@ -167,6 +167,7 @@ export async function open(options: OpenOptions): Promise<AregulaDb> {
     random: options.random ?? randomFrom(platform.randomBytes),
     timers: options.timers ?? systemTimers,
     leasePeerConnections: () => platform.leasePeerConnections(),
+    watchNetwork: platform.watchNetwork?.bind(platform),
   });
   return new AregulaDb(database, sync, platform);
 }

@@ -27,6 +27,12 @@ export interface SdkPlatform {
    * last lease is released).
    */
   leasePeerConnections(): PeerConnectionLease | undefined;
+  /**
+   * Calls `onOnline` whenever the platform says the network is back (a browser's `online`
+   * event), so links reconnect at once instead of waiting out their backoff. Returns a
+   * function that stops watching. Optional: platforms that cannot tell never call it.
+   */
+  watchNetwork?(onOnline: () => void): () => void;
 }
 
 /** Access to WebRTC peer connections until {@link PeerConnectionLease.release}. */
@@ -51,12 +57,23 @@ function nativePeerConnections(): PeerConnectionLease | undefined {
   return { create: (config) => new Ctor(config), release: () => {} };
 }
 
-/** Web standards only: noble signer, WebCrypto randomness, the native `RTCPeerConnection`. */
+/** The global scope's `online` events (windows and workers; Node has none). */
+function watchOnlineEvents(onOnline: () => void): () => void {
+  const g = globalThis as Partial<Pick<EventTarget, 'addEventListener' | 'removeEventListener'>>;
+  if (typeof g.addEventListener !== 'function' || typeof g.removeEventListener !== 'function')
+    return () => {};
+  const listener = () => onOnline();
+  g.addEventListener('online', listener);
+  return () => g.removeEventListener?.('online', listener);
+}
+
+/** Web standards only: noble signer, WebCrypto randomness, the native `RTCPeerConnection`, `online` events. */
 export const webPlatform: SdkPlatform = Object.freeze({
   name: 'web',
   signer: nobleSigner,
   randomBytes: cryptoRandomBytes,
   leasePeerConnections: nativePeerConnections,
+  watchNetwork: watchOnlineEvents,
 });
 
 /** A {@link Random} for jitter and session names, seeded from `randomBytes`. */

@@ -59,6 +59,8 @@ export interface SyncManagerOptions {
   random: Random;
   timers: Timers;
   leasePeerConnections: () => PeerConnectionLease | undefined;
+  /** The platform's network watch (see `SdkPlatform.watchNetwork`). */
+  watchNetwork: ((onOnline: () => void) => () => void) | undefined;
 }
 
 /** Where every link stands. */
@@ -107,6 +109,7 @@ export class SyncManager {
   private hub: HubLink | undefined;
   private peerLinks: PeerLinks | undefined;
   private pushTimer: TimerHandle | undefined;
+  private unwatchNetwork: (() => void) | undefined;
   private relayTimer: TimerHandle | undefined;
   private closed = false;
 
@@ -139,6 +142,7 @@ export class SyncManager {
       events: this.events,
     });
     void old?.close();
+    this.unwatchNetwork ??= this.o.watchNetwork?.(() => void this.reconnect());
   }
 
   /**
@@ -213,8 +217,9 @@ export class SyncManager {
   }
 
   /**
-   * Reconnects to the hub now, forgetting the backoff: for when the platform says the
-   * network is back (a browser's `online` event) after a long offline stretch.
+   * Reconnects to the hub now, forgetting the backoff: for when the network is back after a
+   * long offline stretch. Called on its own when the platform reports it (a browser's
+   * `online` event, see `SdkPlatform.watchNetwork`).
    */
   async reconnect(): Promise<void> {
     await this.hub?.reconnect();
@@ -226,6 +231,8 @@ export class SyncManager {
     this.o.timers.clearTimeout(this.relayTimer);
     this.pushTimer = undefined;
     this.relayTimer = undefined;
+    this.unwatchNetwork?.();
+    this.unwatchNetwork = undefined;
     const hub = this.hub;
     const peers = this.peerLinks;
     this.hub = undefined;

@@ -12,6 +12,8 @@ export const FILTER_NODES_MAX = 1_000;
 export const IN_VALUES_MAX = 1_000;
 /** Largest canonical JSON text of one literal value in a filter, in UTF-8 bytes. */
 export const FILTER_VALUE_BYTES_MAX = 64 * 1024;
+/** Most JSON text of all literal values in one filter together, in UTF-16 code units. */
+export const FILTER_VALUES_CHARS_MAX = 1024 * 1024;
 /** Longest field path, in UTF-16 code units. */
 export const PATH_CHARS_MAX = 512;
 /** Most segments in one field path. */

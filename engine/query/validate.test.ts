@@ -39,6 +39,12 @@ describe('hostile and malformed queries fail fast with typed errors', () => {
     expect(() => checkQuery(q({ where: wide }))).toThrow(/FILTER_NODES_MAX/);
     const huge = { field: 'a', op: 'in', values: new Array(10_000_000).fill(1) };
     expect(() => checkQuery(q({ where: huge }))).toThrow(/IN_VALUES_MAX/);
+    const bulky = {
+      field: 'a',
+      op: 'in',
+      values: Array.from({ length: IN_VALUES_MAX }, (_, i) => `${i}${'x'.repeat(2_000)}`),
+    };
+    expect(() => checkQuery(q({ where: bulky }))).toThrow(/FILTER_VALUES_CHARS_MAX/);
     expect(() =>
       checkQuery(q({ where: { field: 'a', op: 'in', values: new Array(IN_VALUES_MAX).fill(1) } })),
     ).not.toThrow();

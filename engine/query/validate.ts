@@ -16,6 +16,7 @@ import {
   FILTER_DEPTH_MAX,
   FILTER_NODES_MAX,
   FILTER_VALUE_BYTES_MAX,
+  FILTER_VALUES_CHARS_MAX,
   GROUP_KEYS_MAX,
   IN_VALUES_MAX,
   LIKE_PATTERN_CHARS_MAX,
@@ -70,15 +71,15 @@ export function checkPath(v: unknown, at: string): asserts v is string {
     throw new QueryError(at, `${ID_FIELD} is a whole path (the document id), not an object`);
 }
 
-/** Throws unless `v` is a JSON value whose canonical text fits `FILTER_VALUE_BYTES_MAX`. */
-function checkValue(v: unknown, at: string): asserts v is JsonValue {
+/** Throws unless `v` is a JSON value whose canonical text fits `FILTER_VALUE_BYTES_MAX`; returns that text's length. */
+function checkValue(v: unknown, at: string): number {
   if (v === undefined) throw new QueryError(at, 'a value is required');
   try {
-    canonicalJson(v, {
+    return canonicalJson(v, {
       ...DEFAULT_JSON_LIMITS,
       totalBytesMax: FILTER_VALUE_BYTES_MAX,
       stringBytesMax: FILTER_VALUE_BYTES_MAX,
-    });
+    }).length;
   } catch (err) {
     if (err instanceof LimitExceededError) throw err;
     if (err instanceof AregulaError) throw new QueryError(at, err.message);
@@ -93,6 +94,19 @@ function optionalBoolean(v: unknown, at: string): void {
 /** Walks a filter, counting nodes against `FILTER_NODES_MAX` and depth against `FILTER_DEPTH_MAX`. */
 class FilterChecker {
   private nodes = 0;
+  private valueChars = 0;
+
+  /** Checks one literal and counts its text against `FILTER_VALUES_CHARS_MAX`. */
+  private value(v: unknown, at: string): void {
+    this.valueChars += checkValue(v, at);
+    if (this.valueChars > FILTER_VALUES_CHARS_MAX)
+      throw limit(
+        'FILTER_VALUES_CHARS_MAX',
+        FILTER_VALUES_CHARS_MAX,
+        this.valueChars,
+        'literal values of the filter',
+      );
+  }
 
   check(v: unknown, at: string, depth: number): void {
     if (depth > FILTER_DEPTH_MAX) throw limit('FILTER_DEPTH_MAX', FILTER_DEPTH_MAX, depth, `${at} nesting`);
@@ -132,13 +146,13 @@ class FilterChecker {
     const o = plainObject(v, at, allowed);
     checkPath(o.field, `${at}.field`);
     if (COMPARE_OPS.has(op)) {
-      checkValue(o.value, `${at}.value`);
+      this.value(o.value, `${at}.value`);
     } else if (op === 'exists') {
       if (typeof o.value !== 'boolean') throw new QueryError(`${at}.value`, 'must be a boolean');
     } else if (op === 'in' || op === 'nin') {
       const values = boundedArray(o.values, `${at}.values`, IN_VALUES_MAX, 'IN_VALUES_MAX');
       values.forEach((x, i) => {
-        checkValue(x, `${at}.values[${i}]`);
+        this.value(x, `${at}.values[${i}]`);
       });
     } else if (op === 'like') {
       checkLike(o, at);

@@ -17,6 +17,7 @@
  * bounding predicate, then index order under a limit; otherwise a full scan.
  */
 
+import { assert } from '../assert.ts';
 import type { JsonValue } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { compareBytes as compareBytesOf } from '../lsm/coding.ts';
@@ -187,7 +188,7 @@ function withValue(base: Uint8Array, v: JsonValue | undefined): Uint8Array {
 /** The end of every key that starts with `prefix` (an index prefix never ends in `FF` bytes only). */
 function endOf(prefix: Uint8Array): Uint8Array {
   const end = prefixEnd(prefix);
-  if (end === undefined) throw new Error('an index key prefix of FF bytes only');
+  assert(end !== undefined, 'an index key prefix is never FF bytes only (it starts with 76 69)');
   return end;
 }
 
@@ -227,18 +228,7 @@ function planIndex(q: Query, index: IndexInfo, bounds: Map<string, FieldBounds>)
       for (const x of [...(b.lower ?? []), ...(b.upper ?? [])]) used.push(`${next} ${x.op}`);
       score += 4;
     } else if (b.likePrefixes !== undefined) {
-      ranges = b.likePrefixes.map((p) => {
-        const w = new KeyWriter();
-        w.raw(base);
-        w.byte(KeyTag.string);
-        const text = new KeyWriter();
-        text.escaped(new TextEncoder().encode(p));
-        const escaped = text.finish();
-        w.raw(escaped.subarray(0, escaped.length - 2)); // the prefix, without the terminator
-        const start = w.finish();
-        return { gte: start, lt: endOf(start) };
-      });
-      ranges.sort((x, y) => compareBytesOf(x.gte, y.gte));
+      ranges = prefixRanges(base, b.likePrefixes);
       access = 'prefix';
       used.push(`${next} like`);
       score += 3;
@@ -267,6 +257,22 @@ function planIndex(q: Query, index: IndexInfo, bounds: Map<string, FieldBounds>)
     earlyStop,
   };
   return { plan, score };
+}
+
+/** The ranges of string values after `base` that start with one of `prefixes`, in key order. */
+function prefixRanges(base: Uint8Array, prefixes: readonly string[]): KeyRange[] {
+  const ranges = prefixes.map((p) => {
+    const w = new KeyWriter();
+    w.raw(base);
+    w.byte(KeyTag.string);
+    const text = new KeyWriter();
+    text.escaped(new TextEncoder().encode(p));
+    const escaped = text.finish();
+    w.raw(escaped.subarray(0, escaped.length - 2)); // the prefix, without the terminator
+    const start = w.finish();
+    return { gte: start, lt: endOf(start) };
+  });
+  return ranges.sort((x, y) => compareBytesOf(x.gte, y.gte));
 }
 
 /** The range of keys after `base` within a field's lower and upper bounds (missing excluded). */

@@ -27,7 +27,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { AregulaError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import { AregulaError, ClosedError, CorruptionError, InvalidArgumentError } from '../errors.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import {
@@ -557,10 +557,11 @@ export class FeedStore {
 
 /**
  * True for the typed errors that refuse one author's entries. A `CorruptionError` means the
- * store itself is damaged and must reach the caller, as must assertion failures (bugs).
+ * store itself is damaged and a `ClosedError` that it is closed: both must reach the caller
+ * (they are not the sender's fault), as must assertion failures (bugs).
  */
 function isRejection(err: unknown): err is AregulaError {
-  return err instanceof AregulaError && !(err instanceof CorruptionError);
+  return err instanceof AregulaError && !(err instanceof CorruptionError) && !(err instanceof ClosedError);
 }
 
 /** `entries` with the signatures at `ends` (indexes) kept and every other one removed. */

@@ -14,7 +14,7 @@ import { CorruptionError, InvalidArgumentError } from '../errors.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { BODY_HEADER_BYTES, FLAG_SIGNED } from './entry.ts';
 import { authorHex } from './errors.ts';
-import { FEED_PREFIX, SIGNATURE_PREFIX, seqKey, seqOfKey } from './feed-records.ts';
+import { FEED_PREFIX, SIGNATURE_PREFIX, seqKey } from './feed-records.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.ts';
 
 /** Bounds of {@link readWireRange}. */
@@ -53,7 +53,7 @@ export function readWireRange(
     lte: seqKey(SIGNATURE_PREFIX, author, options.signedSeqMax),
   };
   for (const [key, signature] of lsm.scan(sigBounds)) {
-    const seq = seqOfKey(key);
+    const seq = keySeq(key);
     if (seq > want && end > 0) break;
     signatures.set(seq, signature);
     end = seq;
@@ -76,7 +76,7 @@ function readBodies(
   let expected = fromSeq;
   const bounds = { gte: seqKey(FEED_PREFIX, author, fromSeq), lte: seqKey(FEED_PREFIX, author, end) };
   for (const [key, body] of lsm.scan(bounds)) {
-    if (seqOfKey(key) !== expected || !headerMatchesKey(body, key)) throw misplaced(author, expected);
+    if (keySeq(key) !== expected || !headerMatchesKey(body, key)) throw misplaced(author, expected);
     const signature = signatures.get(expected);
     const wire = new Uint8Array(body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES));
     wire.set(body, 0);
@@ -92,6 +92,14 @@ function readBodies(
   }
   if (expected !== end + 1) throw misplaced(author, expected);
   return out;
+}
+
+/** The seq of a feed or signature key (`prefix ‖ author ‖ u64 BE seq`), read without a DataView per key. */
+function keySeq(key: Uint8Array): number {
+  const at = 1 + PUBLIC_KEY_BYTES;
+  const hi = ((key[at]! << 24) | (key[at + 1]! << 16) | (key[at + 2]! << 8) | key[at + 3]!) >>> 0;
+  const lo = ((key[at + 4]! << 24) | (key[at + 5]! << 16) | (key[at + 6]! << 8) | key[at + 7]!) >>> 0;
+  return hi * 4294967296 + lo;
 }
 
 /** True when `body`'s author and seq (bytes 1..41) are the key's (after its prefix byte). */

@@ -108,6 +108,8 @@ export class HubClient {
   private syncFailures = 0;
   private streamFailures = 0;
   private restartPending = false;
+  /** A `hello` asked for while messages were queued, sent when the queue drains (see {@link resync}). */
+  private helloAfterDrain = false;
   private readonly pendingTimers = new Set<TimerHandle>();
   private readonly sleepers = new Set<() => void>();
   private streamAbort: AbortController | undefined;
@@ -159,6 +161,13 @@ export class HubClient {
   /** Starts a `hello` round now (e.g. after a long sleep). */
   resync(): void {
     if (this.stopped || this.restartPending) return;
+    // A message still waiting or in flight: a hello now would carry today's state vector and
+    // have the hub send again what that message is already fetching (a whole initial sync,
+    // twice). Say hello once the queue drains, with what was applied by then.
+    if (this.outbox.length > 0) {
+      this.helloAfterDrain = true;
+      return;
+    }
     this.connection.hello();
   }
 
@@ -272,6 +281,11 @@ export class HubClient {
       }
     }
     if (!this.stopped && !this.restartPending && this.outbox.length === 0) {
+      if (this.helloAfterDrain) {
+        this.helloAfterDrain = false;
+        this.connection.hello();
+        return;
+      }
       this.syncFailures = 0;
       if (this.connection.caughtUp) this.setStatus('synced');
     }

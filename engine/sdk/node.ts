@@ -10,7 +10,6 @@
  * ```
  */
 
-import { mkdirSync } from 'node:fs';
 import { NodeFs } from '../io/node-fs.ts';
 import { nodeSigner } from '../log/node-signer.ts';
 import { nodePeerConnectionFactory, webRtcCleanup } from '../sync/webrtc-node.ts';
@@ -40,8 +39,7 @@ export const nodePlatform: SdkPlatform = Object.freeze({
   },
 });
 
-/** A directory on disk as the database's storage (created if missing). */
+/** A directory on disk as the database's storage (`NodeFs` creates it if missing). */
 export function nodeStorage(dir: string): NodeFs {
-  mkdirSync(dir, { recursive: true });
   return new NodeFs(dir);
 }

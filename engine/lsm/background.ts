@@ -77,7 +77,7 @@ function inputOf(task: MergeTask, reader: (t: TaskTable) => SsTableReader): Inte
 
 /**
  * Runs one task to the end on `fs` (the store's directory, opened by this thread): writes and
- * syncs the output table and closes it. `readers` caches open tables across tasks; readers of
+ * syncs the output table, syncs the directory (its name) and closes it. `readers` caches open tables across tasks; readers of
  * tables no longer mentioned are closed. Throws what the inline job would throw.
  */
 export function runMergeTask(
@@ -112,7 +112,11 @@ export function runMergeTask(
     while (!merge.step(1 << 16)) {
       /* keep stepping */
     }
-    return merge.finish();
+    const meta = merge.finish();
+    // The table's name must be durable before the store's manifest edit names it; doing it
+    // here keeps that system call off the store's thread too.
+    if (meta !== undefined) fs.syncDir();
+    return meta;
   } finally {
     file.close();
   }

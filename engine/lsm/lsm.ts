@@ -115,6 +115,8 @@ interface Job {
   task: number;
   /** The background task's outcome, once it has arrived. */
   outcome?: MergeOutcome;
+  /** The WAL current when the job started (its creation preceded the job's directory sync). */
+  walAtStart: number;
   output: number;
   version: Version;
   inputs: number[];
@@ -134,6 +136,8 @@ export class Lsm {
   private backgroundError: unknown;
   private closed = false;
   private debt = 0;
+  /** Set while the current WAL's creation may not be durable yet (see {@link syncWal}). */
+  private walDirSyncPending = false;
   /**
    * The batch `put` and `delete` reuse: `write` copies a record into the WAL and the memtable
    * before it returns, so nothing keeps a batch's bytes and one buffer serves every call.
@@ -234,7 +238,7 @@ export class Lsm {
     this.wal.add(record);
     if (options.sync === true) {
       try {
-        this.wal.sync();
+        this.syncWal();
       } catch (err) {
         // The record is in the WAL but may or may not be durable: the only safe state is a
         // failed store, which the next open recovers from whatever the disk kept.
@@ -247,11 +251,25 @@ export class Lsm {
     this.afterWrite(batch.count);
   }
 
+  /**
+   * Syncs the WAL, and first the directory if the WAL's creation is not yet durable. A new
+   * WAL's name needs to be durable only before a write in it is acknowledged as synced, and
+   * before a manifest edit names it; the flush that follows every switch syncs the directory
+   * for its table anyway (which covers the WAL), so a switch no longer syncs it itself.
+   */
+  private syncWal(): void {
+    if (this.walDirSyncPending) {
+      this.fs.syncDir();
+      this.walDirSyncPending = false;
+    }
+    this.wal.sync();
+  }
+
   /** Makes every write so far durable (syncs the WAL), like a `sync: true` write. */
   sync(): void {
     this.checkWritable();
     try {
-      this.wal.sync();
+      this.syncWal();
     } catch (err) {
       this.backgroundError ??= err;
       throw err;
@@ -353,7 +371,7 @@ export class Lsm {
     if (openStores.get(this.fs) === this) openStores.delete(this.fs);
     try {
       if (this.backgroundError === undefined) {
-        this.wal.sync();
+        this.syncWal();
         // An unfinished job's output is not part of any version: drop it now rather than
         // leave it for the next open to clean up.
         for (const job of [this.flushJob, this.compactionJob]) {
@@ -519,11 +537,12 @@ export class Lsm {
     if (this.flushJob) this.runToCompletion(this.flushJob, () => this.completeFlush());
     if (this.versions.current.tables.length >= MAX_TABLES) this.compactUntilUnderLimit();
     const number = this.versions.newFileNumber();
+    // Sync the old WAL (and its name, if that is still pending) first: a later synced write
+    // must never survive a crash that loses an earlier unsynced one in the previous WAL, or
+    // recovery would not be a prefix. The new WAL's name becomes durable lazily (syncWal).
+    this.syncWal();
     const file = this.fs.open(logFileName(number), { create: true, exclusive: true });
-    this.fs.syncDir();
-    // Sync the old WAL first: a later synced write must never survive a crash that loses an
-    // earlier unsynced one in the previous WAL, or recovery would not be a prefix.
-    this.wal.sync();
+    this.walDirSyncPending = true;
     this.wal.close();
     this.wal = new LogWriter(file);
     this.walNumber = number;
@@ -571,7 +590,15 @@ export class Lsm {
         },
         mem !== undefined,
       );
-      return { merge: undefined, file: undefined, task, output, version, inputs: inputNumbers };
+      return {
+        merge: undefined,
+        file: undefined,
+        task,
+        output,
+        version,
+        inputs: inputNumbers,
+        walAtStart: this.walNumber,
+      };
     }
     const file = this.fs.open(tableFileName(output), { create: true, exclusive: true });
     const input: InternalIterator =
@@ -585,7 +612,7 @@ export class Lsm {
         older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
       table: this.table,
     });
-    return { merge, file, task: 0, output, version, inputs: inputNumbers };
+    return { merge, file, task: 0, output, version, inputs: inputNumbers, walAtStart: this.walNumber };
   }
 
   private startCompaction(start: number, end: number): Job {
@@ -641,7 +668,10 @@ export class Lsm {
       this.fs.delete(tableFileName(job.output));
       return undefined;
     }
-    this.fs.syncDir();
+    // A background job synced the directory itself, after the table (runMergeTask); either
+    // way every name created before the job started is now durable, the WAL's included.
+    if (job.merge !== undefined) this.fs.syncDir();
+    if (job.walAtStart === this.walNumber) this.walDirSyncPending = false;
     this.openReader(job.output);
     return meta;
   }

@@ -39,14 +39,14 @@ describe('aregula report', () => {
     put('reports/out/sim-failures/b-2.json', runFileFixture());
     const { code, out, err } = await run('report');
     expect(err).toMatch(
-      /report: wrote .*index\.html \(\d+ KiB, 8 charts\) and .*summary\.md from 1 bench, 1 sim and 1 run files/,
+      /report: wrote .*index\.html \(\d+ KiB, 9 charts\) and .*summary\.md from 1 bench, 1 sim and 1 run files/,
     );
     expect(code).toBe(EXIT_OK);
     const summary = readFileSync(join(cwd, 'reports/out/summary.md'), 'utf8');
     expect(out).toBe(summary);
     expect(summary).toContain('**1 of 6 runs failed**');
     const html = readFileSync(join(cwd, 'reports/out/index.html'), 'utf8');
-    expect(html.match(/<svg /g)).toHaveLength(8);
+    expect(html.match(/<svg /g)).toHaveLength(9);
     expect(html).toContain('b seed 2');
   });
 

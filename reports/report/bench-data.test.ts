@@ -7,6 +7,7 @@ import {
   lineRatio,
   ratioSeries,
   recallSeries,
+  rssMultiSize,
   rssSeries,
   scalingSeries,
   suiteName,
@@ -163,6 +164,13 @@ describe('series', () => {
     const again = rssSeries(parseBench('b', doc));
     expect(again).toHaveLength(5);
     expect(again.find((p) => p.system === 'map' && p.n === 1000)?.added_mib).toBe(101);
+  });
+
+  it('draws memory curves only for workloads measured at two sizes or more', () => {
+    const points = rssSeries(fixture());
+    const one = { workload: 'merge.lww-map', system: 'yjs', n: 1000, peak_mib: 1, added_mib: 1 };
+    expect(rssMultiSize([...points, one])).toEqual(points);
+    expect(rssMultiSize([one])).toEqual([]);
   });
 
   it('takes latency bars from rows with a numeric latency_ms', () => {

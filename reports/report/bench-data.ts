@@ -294,6 +294,13 @@ export function rssSeries(report: BenchReportInput): RssPoint[] {
   });
 }
 
+/** The memory points of workloads measured at two sizes or more (curves over n). */
+export function rssMultiSize(points: readonly RssPoint[]): RssPoint[] {
+  const sizes = new Map<string, Set<number>>();
+  for (const p of points) sizes.set(p.workload, (sizes.get(p.workload) ?? new Set()).add(p.n));
+  return points.filter((p) => (sizes.get(p.workload)?.size ?? 0) >= 2);
+}
+
 /** Every row with a numeric `latency_ms` (live-query latency and the like). */
 export function latencySeries(report: BenchReportInput): LatencyPoint[] {
   return report.rows.flatMap((row) =>

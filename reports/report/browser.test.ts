@@ -138,7 +138,7 @@ describe('the report page in headless Chromium', () => {
     // 3 workload tables, scenarios, failing seeds, matrix, fault mixes, nemesis periods.
     expect(facts.tables).toBe(8);
     expect(facts.svgSizes).toHaveLength(written.charts);
-    expect(written.charts).toBe(8);
+    expect(written.charts).toBe(9);
     for (const size of facts.svgSizes) {
       expect(size.width).toBeGreaterThan(100);
       expect(size.height).toBeGreaterThan(50);

@@ -14,6 +14,7 @@ import type {
   RecallPoint,
   RssPoint,
 } from './bench-data.ts';
+import { formatCount } from './bench-data.ts';
 import type { ConvergencePoint } from './sim-data.ts';
 import type { LatencyPoint, RatePoint as RunRatePoint, Timeline } from './timeline.ts';
 
@@ -151,6 +152,46 @@ export function rssChartSpec(points: readonly RssPoint[]): TopLevelSpec {
     type: 'quantitative',
     title: 'MiB above the floor',
   });
+}
+
+/**
+ * Peak memory at each workload's largest size measured: one bar per system, MiB above the floor
+ * of its child process. This chart exists even when every workload was measured at one size (a
+ * quick run), where curves over n would have nothing to draw.
+ */
+export function rssBarChartSpec(points: readonly RssPoint[]): TopLevelSpec {
+  const largest = new Map<string, number>();
+  for (const p of points) largest.set(p.workload, Math.max(largest.get(p.workload) ?? 0, p.n));
+  const values = points
+    .filter((p) => p.n === largest.get(p.workload))
+    .map((p) => ({
+      ...p,
+      label: `${p.workload} n=${formatCount(p.n)}`,
+      text: `${p.added_mib.toFixed(1)} (peak ${p.peak_mib.toFixed(0)})`,
+    }));
+  const y = { field: 'label', type: 'nominal', sort: null, title: null } as const;
+  const yOffset = { field: 'system', type: 'nominal' } as const;
+  return {
+    description: 'Peak resident memory each system added, run alone, at the largest size of each workload',
+    data: { values },
+    width: CHART_WIDTH_PX - 320,
+    height: { step: 14 },
+    layer: [
+      {
+        mark: { type: 'bar' },
+        encoding: {
+          y,
+          yOffset,
+          x: { field: 'added_mib', type: 'quantitative', title: 'MiB above the floor' },
+          color: { field: 'system', type: 'nominal', title: 'system' },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
+        encoding: { y, yOffset, x: { field: 'added_mib', type: 'quantitative' }, text: { field: 'text' } },
+      },
+    ],
+  };
 }
 
 /** Queries per second against recall, one panel per workload and size, one line per system. */

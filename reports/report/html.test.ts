@@ -73,6 +73,7 @@ describe('the page', () => {
       'Ratio to each baseline',
       'Scaling over n',
       'Recall and queries per second',
+      'Peak memory',
       'Peak memory over n',
       'Latency',
     ]);

@@ -9,6 +9,7 @@ import {
   latencySeries,
   ratioSeries,
   recallSeries,
+  rssMultiSize,
   rssSeries,
   scalingSeries,
   suiteName,
@@ -21,6 +22,7 @@ import {
   ratioChartSpec,
   recallChartSpec,
   renderSvg,
+  rssBarChartSpec,
   rssChartSpec,
   runLatencyChartSpec,
   runRateChartSpec,
@@ -131,8 +133,14 @@ async function benchSection(file: string, report: ReportInputs['bench'][number][
   const rss = rssSeries(report);
   if (rss.length > 0) {
     const caption =
-      'Peak resident memory of each system run alone in a child process, less that child’s floor (Node and the suite’s modules); the data the workload generates is included, the same for every system.';
-    charts.push(await chart('Peak memory over n', caption, rssChartSpec(rss)));
+      'Peak resident memory of each system run alone in a child process, less that child’s floor (Node and the suite’s module), at each workload’s largest size; in brackets the whole peak, MiB. The data the workload generates is included, the same for every system.';
+    charts.push(await chart('Peak memory', caption, rssBarChartSpec(rss)));
+  }
+  const rssCurves = rssMultiSize(rss);
+  if (rssCurves.length > 0) {
+    const caption =
+      'The same peak memory (MiB above the child’s floor) as the data grows, for workloads measured at two sizes or more.';
+    charts.push(await chart('Peak memory over n', caption, rssChartSpec(rssCurves)));
   }
   const latency = latencySeries(report);
   if (latency.length > 0) {

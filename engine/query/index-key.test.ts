@@ -5,6 +5,7 @@ import { compareValues } from './compare.ts';
 import {
   concatBytes,
   decodeUtf8Range,
+  decodeValue,
   encodeText,
   encodeValue,
   KeyWriter,
@@ -75,6 +76,19 @@ describe('index key encoding', () => {
         const want =
           sign(compareValues(a1, b1)) || sign(compareValues(a2, b2)) || sign(compareValues(ida, idb));
         expect(sign(compareBytes(key(a1, a2, ida), key(b1, b2, idb)))).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('decodeValue reads back every value (equal in the total order)', () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const bytes = encodeValue(v);
+        const { value: back, end } = decodeValue(bytes, 0);
+        expect(end).toBe(bytes.length);
+        expect(compareValues(back, v)).toBe(0);
+        expect(encodeValue(back)).toEqual(bytes);
       }),
       { numRuns: 2000 },
     );

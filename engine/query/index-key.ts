@@ -218,3 +218,43 @@ export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(b, a.length);
   return out;
 }
+
+/** The value whose encoding starts at `at` in `key`, and the offset just past it. */
+export function decodeValue(key: Uint8Array, at: number): { value: JsonValue | undefined; end: number } {
+  const tag = key[at];
+  const end = skipValue(key, at);
+  switch (tag) {
+    case KeyTag.missing:
+      return { value: undefined, end };
+    case KeyTag.null:
+      return { value: null, end };
+    case KeyTag.false:
+      return { value: false, end };
+    case KeyTag.true:
+      return { value: true, end };
+    case KeyTag.number: {
+      const f = new DataView(new ArrayBuffer(8));
+      const hi = (key[at + 1]! << 24) | (key[at + 2]! << 16) | (key[at + 3]! << 8) | key[at + 4]!;
+      const lo = (key[at + 5]! << 24) | (key[at + 6]! << 16) | (key[at + 7]! << 8) | key[at + 8]!;
+      const negative = hi >>> 31 === 0;
+      f.setUint32(0, negative ? ~hi >>> 0 : (hi & 0x7fff_ffff) >>> 0);
+      f.setUint32(4, negative ? ~lo >>> 0 : lo >>> 0);
+      return { value: f.getFloat64(0), end };
+    }
+    default: {
+      const text = unescapeText(key, at + 1, end - 2);
+      return { value: tag === KeyTag.string ? text : (JSON.parse(text) as JsonValue), end };
+    }
+  }
+}
+
+/** The text of the escaped bytes `key[from..to)` (terminator excluded). */
+function unescapeText(key: Uint8Array, from: number, to: number): string {
+  const bytes = new Uint8Array(to - from);
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    bytes[n++] = key[i]!;
+    if (key[i] === 0) i++; // `00 FF` stands for `00`
+  }
+  return decodeUtf8Range(bytes, 0, n);
+}

@@ -7,7 +7,8 @@
  *   `subscribe` (a sample's write is timed until its delivery).
  * - `better-sqlite3`: a file database in WAL mode with synchronous=NORMAL, one table
  *   `docs(id TEXT PRIMARY KEY, body TEXT)` of JSON text, expression indexes on
- *   `json_extract(body,'$.tag')` and `json_extract(body,'$.score')` (the same two indexes);
+ *   `json_extract(body,'$.tag')`, `json_extract(body,'$.score')` and the pair of `grp` and
+ *   `score` (the same three indexes);
  *   results ordered by id as Aregula's are, bodies parsed back to objects. SQLite has no live
  *   queries: its live update is the write followed by re-running the query, which is what an
  *   application does on SQLite's update hook.
@@ -21,7 +22,7 @@ import { systemClock } from '../../../engine/io/clock.ts';
 import { NodeFs } from '../../../engine/io/node-fs.ts';
 import { identityFromSeed } from '../../../engine/log/identity.ts';
 import { nodeSigner } from '../../../engine/log/node-signer.ts';
-import { aggregate } from '../../../engine/query/aggregate.ts';
+import { aggregatePlanned } from '../../../engine/query/aggregate-plan.ts';
 import { subscribe } from '../../../engine/query/live.ts';
 import { findPlanned } from '../../../engine/query/plan-run.ts';
 import { createIndex } from '../../../engine/query/secondary-index.ts';
@@ -91,6 +92,7 @@ export function openAregula(dir: string, data: QueryData): QueryStore {
   db.commit();
   createIndex(db, { collection: COLLECTION, fields: ['tag'] });
   createIndex(db, { collection: COLLECTION, fields: ['score'] });
+  createIndex(db, { collection: COLLECTION, fields: ['grp', 'score'] });
   let waiting: ((ids: string[]) => void) | undefined;
   const stop = subscribe(db, eqQuery(data.liveTag), (r) => {
     waiting?.(ids(r));
@@ -118,7 +120,7 @@ export function openAregula(dir: string, data: QueryData): QueryStore {
         }),
       ),
     groupBy: () =>
-      aggregate(db, GROUP_QUERY).map((g) => ({
+      aggregatePlanned(db, GROUP_QUERY).map((g) => ({
         grp: g.group[0] as string,
         count: g.values.count as number,
         sum: g.values.sum as number,
@@ -154,6 +156,7 @@ export function openSqlite(dir: string, data: QueryData): QueryStore {
   })();
   db.exec("CREATE INDEX docs_tag ON docs(json_extract(body, '$.tag'));");
   db.exec("CREATE INDEX docs_score ON docs(json_extract(body, '$.score'));");
+  db.exec("CREATE INDEX docs_grp_score ON docs(json_extract(body, '$.grp'), json_extract(body, '$.score'));");
   db.exec('ANALYZE;');
   const eq = db.prepare("SELECT id, body FROM docs WHERE json_extract(body, '$.tag') = ? ORDER BY id");
   const range = db.prepare(

@@ -30,7 +30,8 @@ export function findPlanned(db: Database, q: Query): QueryResult {
 
 /** Runs checked query `q` by `plan`. */
 export function runPlan(db: Database, q: Query, plan: Plan): QueryResult {
-  if (plan.kind === 'full-scan') return runQuery(db.documents(q.collection), q);
+  // Documents come in id order: a query ordered by id stops after `offset + limit` matches.
+  if (plan.kind === 'full-scan') return runQuery(db.documents(q.collection), q, { rowsInIdOrder: true });
   if (plan.kind === 'id-lookup') {
     const rows: Row[] = [];
     for (const id of plan.ids) {

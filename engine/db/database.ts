@@ -513,6 +513,11 @@ export class Database {
     }
   }
 
+  /** Whether `close()` has run (every other call then throws `ClosedError`). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   private checkOpen(): void {
     if (this.closed) throw new ClosedError('the database is closed');
   }

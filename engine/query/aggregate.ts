@@ -15,6 +15,7 @@
 import type { JsonObject, JsonValue } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { LimitExceededError } from '../errors.ts';
+import { collectionRows } from './collection-snapshot.ts';
 import { compareValues, compilePath, containerText, type PathGetter } from './compare.ts';
 import { compileFilter } from './filter.ts';
 import { GROUPS_MAX } from './limits.ts';
@@ -201,8 +202,11 @@ export function compareTuples(
   return 0;
 }
 
-/** Runs `q` by a full scan of its collection in `db`. */
+/**
+ * Runs `q` by a full scan of its collection in `db`: of the collection's in-memory snapshot
+ * when one is held, else of the store (collection-snapshot.ts).
+ */
 export function aggregate(db: Database, q: AggregateQuery): AggregateRow[] {
   checkAggregateQuery(q);
-  return runAggregate(db.documents(q.collection), q);
+  return runAggregate(collectionRows(db, q.collection), q);
 }

@@ -5,6 +5,7 @@
 
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
+import { collectionRows } from './collection-snapshot.ts';
 import { ID_FIELD } from './compare.ts';
 import { type CursorPosition, decodeCursor, encodeCursor } from './cursor.ts';
 import { compileFilter } from './filter.ts';
@@ -101,8 +102,11 @@ export function runQuery(
   return { rows: out, next: full ? encodeCursor(order.signature, last.key, last.id) : undefined };
 }
 
-/** Runs `q` by a full scan of its collection in `db`. */
+/**
+ * Runs `q` by a full scan of its collection in `db`: of the collection's in-memory snapshot
+ * when one is held, else of the store (collection-snapshot.ts).
+ */
 export function find(db: Database, q: Query): QueryResult {
   checkQuery(q); // Before touching the database: the collection name is checked there too.
-  return runQuery(db.documents(q.collection), q, { rowsInIdOrder: true });
+  return runQuery(collectionRows(db, q.collection), q, { rowsInIdOrder: true });
 }

@@ -1,0 +1,285 @@
+/**
+ * In-memory snapshots of whole collections for full scans and aggregations: the query layer's
+ * answer to SQLite's hot page cache.
+ *
+ * A full scan through the LSM costs an iterator merge, a copy of every key and value, and a
+ * materialization (decode, JSON parse, freeze) per document, some 40 times the cost of the
+ * query's own work on documents already in memory. So the first full scan of a collection
+ * keeps the deep-frozen documents it materialized, in id order, and later scans and
+ * aggregations of that collection read them instead of the store.
+ *
+ * Exactness: a snapshot is filled by one uninterrupted scan and then follows every committed
+ * change through `db.onChange` (local writes and entries ingested through sync: each change
+ * carries the document's new visible form). A rebuild drops every snapshot of the database
+ * (it rewrites all rows and is rare). A scan cut short (a query that stops early) or during
+ * which a change was committed keeps nothing. So a snapshot always equals a scan of the
+ * stored documents; the property test `collection-snapshot.test.ts` checks this under random
+ * local and remote writes.
+ *
+ * Costs: memory (bounded by {@link SNAPSHOT_ENTRIES_MAX_DEFAULT} documents and
+ * {@link SNAPSHOT_BYTES_MAX_DEFAULT} estimated bytes per database, see {@link SnapshotLimits});
+ * and, while a database holds any snapshot, every write computes its visible changes for the
+ * listener (a materialization of each written document before and after), as it does for a
+ * live query. A collection that would exceed the bounds is not kept (or is dropped when writes
+ * make it grow past them) and is scanned from the store every time. Snapshots of a closed
+ * database are dropped at its next use; their memory is freed with the database object.
+ */
+
+import { compareUtf8, deepFreeze } from '../crdt/json.ts';
+import type { JsonObject } from '../crdt/lww.ts';
+import type { Database } from '../db/database.ts';
+import type { ChangeOrigin, DocChange } from '../db/derived.ts';
+import { InvalidArgumentError } from '../errors.ts';
+
+/** Default most documents held in snapshots, over all collections of one database. */
+export const SNAPSHOT_ENTRIES_MAX_DEFAULT = 1_000_000;
+/** Default most estimated bytes held in snapshots of one database (see {@link documentBytes}). */
+export const SNAPSHOT_BYTES_MAX_DEFAULT = 256 * 1024 * 1024;
+/** Estimated fixed cost of one held document in bytes (the row object, the tuple, map entries). */
+export const SNAPSHOT_ROW_OVERHEAD_BYTES = 96;
+
+/** Bounds of one database's snapshots. Zero entries disables them. */
+export interface SnapshotLimits {
+  /** Most documents held. Default {@link SNAPSHOT_ENTRIES_MAX_DEFAULT}. */
+  readonly entriesMax?: number;
+  /** Most estimated bytes held. Default {@link SNAPSHOT_BYTES_MAX_DEFAULT}. */
+  readonly bytesMax?: number;
+}
+
+/** What one database's snapshots hold now. */
+export interface SnapshotStats {
+  /** Names of the collections held, ascending. */
+  readonly collections: readonly string[];
+  /** Documents held. */
+  readonly entries: number;
+  /** Estimated bytes held. */
+  readonly bytes: number;
+}
+
+/** A held document: the tuple scans yield (its document replaced in place on update) and its size. */
+interface Row {
+  readonly entry: [string, JsonObject];
+  bytes: number;
+}
+
+/** One collection's documents. */
+interface CollectionSnapshot {
+  readonly byId: Map<string, Row>;
+  /** Tuples in id order; a tuple is live exactly when `byId` maps its id to it. */
+  sorted: [string, JsonObject][];
+  /** Tuples of ids added since `sorted` was last rebuilt. */
+  pending: [string, JsonObject][];
+  /** Whether `sorted` holds dead tuples or `pending` is not empty. */
+  dirty: boolean;
+}
+
+/** The snapshots of one database. */
+interface Snapshots {
+  readonly entriesMax: number;
+  readonly bytesMax: number;
+  readonly collections: Map<string, CollectionSnapshot>;
+  entries: number;
+  bytes: number;
+  /** Bumped by every committed change notification: a fill that saw it change keeps nothing. */
+  version: number;
+  /** Stops the change listener; set while any snapshot is held or being filled. */
+  unlisten: (() => void) | undefined;
+}
+
+const byDatabase = new WeakMap<Database, Snapshots>();
+
+function checkLimit(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new InvalidArgumentError(`${what} must be a non-negative safe integer, got ${value}`);
+  return value;
+}
+
+/** Sets the bounds of `db`'s snapshots (dropping every snapshot it holds). */
+export function configureSnapshots(db: Database, limits: SnapshotLimits): void {
+  const entriesMax = checkLimit(limits.entriesMax ?? SNAPSHOT_ENTRIES_MAX_DEFAULT, 'entriesMax');
+  const bytesMax = checkLimit(limits.bytesMax ?? SNAPSHOT_BYTES_MAX_DEFAULT, 'bytesMax');
+  dropSnapshots(db);
+  byDatabase.set(db, newSnapshots(entriesMax, bytesMax));
+}
+
+function newSnapshots(entriesMax: number, bytesMax: number): Snapshots {
+  return {
+    entriesMax,
+    bytesMax,
+    collections: new Map(),
+    entries: 0,
+    bytes: 0,
+    version: 0,
+    unlisten: undefined,
+  };
+}
+
+/** Drops every snapshot of `db` and stops following its changes (the bounds stay). */
+export function dropSnapshots(db: Database): void {
+  const s = byDatabase.get(db);
+  if (s === undefined) return;
+  s.collections.clear();
+  s.entries = 0;
+  s.bytes = 0;
+  s.unlisten?.();
+  s.unlisten = undefined;
+}
+
+/** What `db`'s snapshots hold now. */
+export function snapshotStats(db: Database): SnapshotStats {
+  const s = byDatabase.get(db);
+  if (s === undefined) return { collections: [], entries: 0, bytes: 0 };
+  return { collections: [...s.collections.keys()].sort(), entries: s.entries, bytes: s.bytes };
+}
+
+/**
+ * The estimated memory of a held document: its id and JSON text as UTF-16 plus
+ * {@link SNAPSHOT_ROW_OVERHEAD_BYTES}. A function of the document alone, so what a change
+ * adds and later removes is the same.
+ */
+export function documentBytes(id: string, doc: JsonObject): number {
+  return 2 * (id.length + JSON.stringify(doc).length) + SNAPSHOT_ROW_OVERHEAD_BYTES;
+}
+
+/**
+ * Every visible document of `collection` (deep-frozen) in id order (UTF-8 bytes), as
+ * `db.documents(collection)` yields them: from the collection's snapshot when one is held,
+ * else from a scan of the store that keeps a snapshot when it runs to the end within the
+ * bounds. The rows must be consumed synchronously (no write to `db` before the loop ends);
+ * a tuple yielded may be reused for the same id after a later write.
+ */
+export function collectionRows(db: Database, collection: string): Iterable<readonly [string, JsonObject]> {
+  let s = byDatabase.get(db);
+  if (s !== undefined && db.isClosed) {
+    dropSnapshots(db);
+    s = undefined;
+  }
+  const held = s?.collections.get(collection);
+  if (held !== undefined) return liveRows(held);
+  if (db.isClosed) return db.documents(collection); // Throws ClosedError when read.
+  if (s === undefined) {
+    s = newSnapshots(SNAPSHOT_ENTRIES_MAX_DEFAULT, SNAPSHOT_BYTES_MAX_DEFAULT);
+    byDatabase.set(db, s);
+  }
+  if (s.entriesMax === 0) return db.documents(collection);
+  return fillingScan(db, s, collection);
+}
+
+/** The live tuples of `snap` in id order, compacting first when writes added or removed ids. */
+function liveRows(snap: CollectionSnapshot): readonly [string, JsonObject][] {
+  if (!snap.dirty) return snap.sorted;
+  const live = snap.sorted.filter((t) => snap.byId.get(t[0])?.entry === t);
+  const added = snap.pending
+    .filter((t) => snap.byId.get(t[0])?.entry === t)
+    .sort((a, b) => compareUtf8(a[0], b[0]));
+  snap.sorted = added.length === 0 ? live : mergeById(live, added);
+  snap.pending = [];
+  snap.dirty = false;
+  return snap.sorted;
+}
+
+/** Merges two id-ordered lists of distinct ids. */
+function mergeById(a: [string, JsonObject][], b: [string, JsonObject][]): [string, JsonObject][] {
+  const out: [string, JsonObject][] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(compareUtf8(a[i]![0], b[j]![0]) < 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}
+
+/** Yields the store's documents and keeps them as a snapshot if the scan ends whole, unchanged and in bounds. */
+function* fillingScan(db: Database, s: Snapshots, collection: string): Generator<[string, JsonObject]> {
+  if (s.unlisten === undefined)
+    s.unlisten = db.onChange((changes, origin) => onChanges(db, s, changes, origin));
+  const startVersion = s.version;
+  const sorted: [string, JsonObject][] = [];
+  const byId = new Map<string, Row>();
+  let bytes = 0;
+  let keeping = true;
+  let whole = false;
+  try {
+    for (const entry of db.documents(collection)) {
+      if (keeping) {
+        const rowBytes = documentBytes(entry[0], entry[1]);
+        bytes += rowBytes;
+        keeping = s.entries + sorted.length + 1 <= s.entriesMax && s.bytes + bytes <= s.bytesMax;
+        if (keeping) {
+          sorted.push(entry);
+          byId.set(entry[0], { entry, bytes: rowBytes });
+        } else {
+          sorted.length = 0;
+          byId.clear();
+        }
+      }
+      yield entry;
+    }
+    whole = true;
+  } finally {
+    const held = byDatabase.get(db) === s && !s.collections.has(collection);
+    if (whole && keeping && held && s.version === startVersion && s.unlisten !== undefined) {
+      s.collections.set(collection, { byId, sorted, pending: [], dirty: false });
+      s.entries += sorted.length;
+      s.bytes += bytes;
+    } else if (s.collections.size === 0) {
+      s.unlisten?.();
+      s.unlisten = undefined;
+    }
+  }
+}
+
+/** Applies committed changes to the held snapshots. */
+function onChanges(db: Database, s: Snapshots, changes: readonly DocChange[], origin: ChangeOrigin): void {
+  s.version++;
+  if (origin === 'rebuild') {
+    dropSnapshots(db);
+    return;
+  }
+  for (const c of changes) {
+    const snap = s.collections.get(c.collection);
+    if (snap !== undefined) applyChange(s, snap, c);
+  }
+  for (const [name, snap] of s.collections) {
+    if (s.entries <= s.entriesMax && s.bytes <= s.bytesMax) break;
+    dropCollection(s, name, snap);
+  }
+  if (s.collections.size === 0) {
+    s.unlisten?.();
+    s.unlisten = undefined;
+  }
+}
+
+function applyChange(s: Snapshots, snap: CollectionSnapshot, c: DocChange): void {
+  const row = snap.byId.get(c.id);
+  if (row !== undefined) {
+    s.bytes -= row.bytes;
+    if (c.after === undefined) {
+      snap.byId.delete(c.id);
+      snap.dirty = true;
+      s.entries--;
+      return;
+    }
+  }
+  if (c.after === undefined) return;
+  // A frozen copy: the change's object is shared with other listeners and left as it is.
+  const doc = deepFreeze({ ...c.after }) as JsonObject;
+  const bytes = documentBytes(c.id, doc);
+  s.bytes += bytes;
+  if (row !== undefined) {
+    row.entry[1] = doc;
+    row.bytes = bytes;
+    return;
+  }
+  const entry: [string, JsonObject] = [c.id, doc];
+  snap.byId.set(c.id, { entry, bytes });
+  snap.pending.push(entry);
+  snap.dirty = true;
+  s.entries++;
+}
+
+function dropCollection(s: Snapshots, name: string, snap: CollectionSnapshot): void {
+  for (const row of snap.byId.values()) s.bytes -= row.bytes;
+  s.entries -= snap.byId.size;
+  s.collections.delete(name);
+}

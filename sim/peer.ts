@@ -103,6 +103,8 @@ export class SimPeer {
   private localWrites = 0;
   /** `localWrites + entries applied` at the last tick. */
   private changesAtTick = -1;
+  /** Neighbours heard from since the last tick: a conversation with them is under way. */
+  private readonly heard = new Set<string>();
   /** The running store as the sync sessions see it, with reads remembered within one step. */
   private replica: ReplicaCache | undefined;
   /** Disks this device has lost so far; each replacement signs with a key of its own. */
@@ -244,6 +246,7 @@ export class SimPeer {
     this.tickEvent = undefined;
     this.transport.closeAll();
     this.connections = new Map();
+    this.heard.clear();
     this.replica = undefined;
     this.fs.crash(policy);
     this.options.network.setDown(this.name, true);
@@ -343,20 +346,24 @@ export class SimPeer {
   }
 
   /**
-   * Says hello to every neighbour it is connected to (the periodic sync tick); links the
-   * transport reports down are skipped, since a real device knows it is offline and says hello
-   * when the link comes back (`connected`).
+   * Says hello to every neighbour it is connected to and has not heard from since the last
+   * tick (the periodic sync tick). Links the transport reports down are skipped, since a real
+   * device knows it is offline and says hello when the link comes back (`connected`); so are
+   * neighbours that spoke since the last tick, since a conversation with them is under way and
+   * each of its `done`s already sends both ways what the other lacks (a `hello` on top of it
+   * would only make the neighbour resend what is in flight).
    */
   syncTick(): void {
     if (!this.db) return;
     let greeted = false;
     this.replica!.during(() => {
       for (const [peer, c] of this.connections) {
-        if (!this.transport.connectedTo(peer)) continue;
+        if (!this.transport.connectedTo(peer) || this.heard.has(peer)) continue;
         c.hello();
         greeted = true;
       }
     });
+    this.heard.clear();
     // Sharing signs and syncs local entries first: from here on they are durable.
     if (greeted) this.options.history.info(this.name, 'sync', 'hello');
   }
@@ -364,6 +371,7 @@ export class SimPeer {
   private deliver(from: string, bytes: Uint8Array): void {
     const c = this.connections.get(from);
     if (!this.db || c === undefined) return;
+    this.heard.add(from);
     try {
       this.replica!.during(() => c.receive(bytes));
     } catch (err) {

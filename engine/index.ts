@@ -27,7 +27,14 @@ export {
 export { DEVICE_KEY_FILE } from './sdk/device-key.ts';
 export { decodeKeyFile, encodeKeyFile, type KeyFile, type KeyRole } from './sdk/key-file.ts';
 export { AregulaDb, type OpenOptions, open } from './sdk/open.ts';
-export { type PeerConnectionLease, type SdkPlatform, webPlatform } from './sdk/platform.ts';
+export {
+  type PeerConnectionLease,
+  type PeerTransport,
+  type PeerTransportOptions,
+  type SdkPlatform,
+  webPlatform,
+} from './sdk/platform.ts';
+export { type BridgePort, type RtcBridgeOptions, serveRtcBridge, workerPlatform } from './sdk/rtc-bridge.ts';
 export {
   SYNC_STATUSES,
   type SyncStatus,

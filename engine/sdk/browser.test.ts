@@ -9,7 +9,9 @@
  * (b) a page and a Node device sync directly over WebRTC, the page through the browser's
  *     native `RTCPeerConnection` and Node through node-datachannel, signaling through the hub;
  * (c) the shared FileSystem conformance suite (engine/io/fs-conformance.ts) passes on the real
- *     OPFS in a dedicated worker (bundled with a small vitest shim, browser-tests/).
+ *     OPFS in a dedicated worker (bundled with a small vitest shim, browser-tests/);
+ * (d) a worker on OPFS links to a Node device over WebRTC through the page (rtc-bridge.ts:
+ *     the connections on the page, the database and the signaling in the worker).
  *
  * The page is served from a small loopback server that also forwards `/v1/*` to the hub, so
  * the page and the hub share an origin (the hub sends no CORS headers). Chromium comes from
@@ -77,8 +79,12 @@ function ensureChromium(): void {
 /** The page: an RPC bridge to the worker (`worker.*`) and an SDK instance on the page (`page.*`). */
 const INDEX_HTML = `<!doctype html><meta charset="utf-8"><title>aregula sdk test</title>
 <script type="module">
-import { open, MemoryFs } from './aregula.js';
+import { open, MemoryFs, serveRtcBridge } from './aregula.js';
 const worker = new Worker('./worker.js', { type: 'module' });
+// The worker's peer connections live here: workers have no RTCPeerConnection.
+const channel = new MessageChannel();
+serveRtcBridge(channel.port1);
+worker.postMessage({ rtcPort: channel.port2 }, [channel.port2]);
 let next = 0;
 const waiting = new Map();
 worker.onmessage = ({ data }) => { const w = waiting.get(data.id); waiting.delete(data.id); data.error ? w.reject(new Error(data.error)) : w.resolve(data.value); };
@@ -94,29 +100,31 @@ window.page = {
 window.ready = true;
 </script>`;
 
-const WORKER_JS = `import { open, OpfsFs } from './aregula.js';
+const WORKER_JS = `import { open, OpfsFs, workerPlatform } from './aregula.js';
 let db;
 let storage;
+let rtcPort;
 const commands = {
-  async open({ name }) {
+  async open({ name, bridge }) {
     const root = await navigator.storage.getDirectory();
     const dir = await root.getDirectoryHandle(name, { create: true });
     storage = await OpfsFs.open(dir);
-    db = await open({ storage });
+    db = await open({ storage, platform: bridge ? workerPlatform(rtcPort) : undefined });
     return { deviceId: db.deviceId, rtc: typeof RTCPeerConnection };
   },
   connect({ certificate }) {
     db.sync.connect(location.origin, { certificate, backoff: ${JSON.stringify(backoff)} });
   },
   connectPeer({ peer, certificate }) {
-    db.sync.connectPeer(peer, { hub: location.origin, certificate });
+    db.sync.connectPeer(peer, { hub: location.origin, certificate, backoff: ${JSON.stringify(backoff)} });
   },
   write({ prefix, n }) {
     db.transaction((tx) => { for (let i = 0; i < n; i++) tx.put('notes', prefix + '-' + i, { by: prefix, i }); });
     for (let i = 0; i < n; i++) db.collection('shared').patch('doc', { [prefix]: i });
   },
   state() {
-    return { hash: db.stateHash(), count: [...db.collection('notes').all()].length, hub: db.sync.state.hub };
+    const notes = [...db.collection('notes').all()].length;
+    return { hash: db.stateHash(), count: notes, hub: db.sync.state.hub, peers: db.sync.state.peers };
   },
   async close() {
     await db.close();
@@ -124,6 +132,10 @@ const commands = {
   },
 };
 self.onmessage = async ({ data }) => {
+  if (data.rtcPort) {
+    rtcPort = data.rtcPort;
+    return;
+  }
   try { self.postMessage({ id: data.id, value: await commands[data.cmd](data.arg) }); }
   catch (err) { self.postMessage({ id: data.id, error: String(err && err.message || err) }); }
 };`;
@@ -208,7 +220,13 @@ describe('the SDK in headless Chromium', () => {
       if (m.type() === 'error') errors.push(`console: ${m.text()}`);
     });
     await page.goto(`http://127.0.0.1:${(site.address() as AddressInfo).port}/`);
-    await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+    await page
+      .waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, {
+        timeout: 20_000,
+      })
+      .catch((err: Error) => {
+        throw new Error(`the test page did not load: ${err.message}\n${errors.join('\n')}`);
+      });
   }, PROVISION_TIMEOUT_MS + 60_000);
 
   afterAll(async () => {
@@ -346,5 +364,31 @@ describe('the SDK in headless Chromium', () => {
         expect.stringMatching(/matches a simple model on random operation sequences/),
       ]),
     );
+  }, 60_000);
+
+  test('(d) a worker on OPFS syncs with a Node device over WebRTC, the connection on the page', async () => {
+    const hubEntries = async () =>
+      ((await (await fetch(`${hub.url}/v1/health`)).json()) as { entries: number }).entries;
+    const entriesBefore = await hubEntries();
+    const opened = await worker<{ deviceId: string }>('open', { name: 'db-d', bridge: true });
+    const node = await nodeDevice(503);
+    await worker('connectPeer', { peer: node.db.deviceId, certificate: certFor(opened.deviceId) });
+    node.db.sync.connectPeer(opened.deviceId, { hub: hub.url, certificate: node.cert, backoff });
+    await worker('write', { prefix: 'worker', n: 100 });
+    for (let i = 0; i < 90; i++) node.db.collection('notes').put(`node-${i}`, { by: 'node', i });
+    let state = { hash: '', count: 0, peers: {} as Record<string, string> };
+    await untilAsync(
+      'worker and node converge over the bridged WebRTC link',
+      async () => {
+        state = await worker<typeof state>('state');
+        return state.count === 190 && state.hash === node.db.stateHash();
+      },
+      45_000,
+    );
+    expect(node.db.sync.isPeerOpen(opened.deviceId)).toBe(true);
+    expect(state.peers[node.db.deviceId]).toMatch(/online|syncing|synced/);
+    expect(await hubEntries()).toBe(entriesBefore);
+    await worker('close');
+    expect(errors).toEqual([]);
   }, 60_000);
 });

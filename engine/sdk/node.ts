@@ -13,7 +13,12 @@
 import { NodeFs } from '../io/node-fs.ts';
 import { nodeSigner } from '../log/node-signer.ts';
 import { nodePeerConnectionFactory, webRtcCleanup } from '../sync/webrtc-node.ts';
-import { cryptoRandomBytes, type SdkPlatform } from './platform.ts';
+import {
+  cryptoRandomBytes,
+  type PeerTransportOptions,
+  type SdkPlatform,
+  webRtcTransportOf,
+} from './platform.ts';
 
 /** Leases on node-datachannel not yet released (databases in this process linked to peers). */
 let leases = 0;
@@ -27,7 +32,7 @@ export const nodePlatform: SdkPlatform = Object.freeze({
     leases++;
     let released = false;
     return {
-      create: nodePeerConnectionFactory,
+      makeTransport: (o: PeerTransportOptions) => webRtcTransportOf(nodePeerConnectionFactory, o),
       release: () => {
         if (released) return;
         released = true;

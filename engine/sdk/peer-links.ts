@@ -1,5 +1,6 @@
 /**
- * The SDK's direct links to other devices: one {@link WebRtcTransport} per database,
+ * The SDK's direct links to other devices: one WebRTC transport per database (or a bridge to
+ * one on the page, rtc-bridge.ts),
  * signaling through a hub ({@link HubSignaling}), and per peer a {@link SyncConnection} whose
  * status becomes the SDK's {@link SyncStatus} events. The transport re-offers a lost
  * connection after an exponential backoff with jitter (backoff.ts); every reconnect starts the
@@ -15,9 +16,8 @@ import { authorToHex } from '../sync/messages.ts';
 import type { SyncReplica } from '../sync/session.ts';
 import { SyncConnection, type SyncLink, type TimerHandle, type Timers } from '../sync/transport.ts';
 import { HubSignaling } from '../sync/webrtc-signaling.ts';
-import { WebRtcTransport } from '../sync/webrtc-transport.ts';
 import { type BackoffBounds, backoffDelayMs } from './backoff.ts';
-import type { PeerConnectionLease } from './platform.ts';
+import type { PeerConnectionLease, PeerTransport } from './platform.ts';
 import type { StatusEmitter, SyncStatus } from './status.ts';
 
 /** A `hello` to each peer this often, ms. */
@@ -72,7 +72,7 @@ export function checkPeerId(peer: string, self: string): void {
 /** Every direct link of one database, over one transport and one signaling channel. */
 export class PeerLinks {
   private readonly signaling: HubSignaling;
-  private readonly transport: WebRtcTransport;
+  private readonly transport: PeerTransport;
   private readonly peers = new Map<string, Peer>();
   private readonly self: string;
   private closed = false;
@@ -91,9 +91,8 @@ export class PeerLinks {
       backoffMsMin: o.backoff.delayMsMin,
       backoffMsMax: o.backoff.delayMsMax,
     });
-    this.transport = new WebRtcTransport({
+    this.transport = o.lease.makeTransport({
       self: this.self,
-      createPeerConnection: o.lease.create,
       signaling: this.signaling,
       random: o.random,
       timers: o.timers,

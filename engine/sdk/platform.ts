@@ -10,7 +10,9 @@ import { InvalidArgumentError } from '../errors.ts';
 import { type Random, SeededRandom } from '../io/random.ts';
 import type { RandomBytes } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
-import type { PeerConnectionFactory } from '../sync/webrtc-transport.ts';
+import type { Timers, Transport } from '../sync/transport.ts';
+import type { SignalingChannel } from '../sync/webrtc-signaling.ts';
+import { type PeerConnectionFactory, WebRtcTransport } from '../sync/webrtc-transport.ts';
 
 /** The platform's parts the SDK uses. */
 export interface SdkPlatform {
@@ -35,11 +37,39 @@ export interface SdkPlatform {
   watchNetwork?(onOnline: () => void): () => void;
 }
 
+/** A transport of direct links: WebRTC here, or a bridge to WebRTC elsewhere (rtc-bridge.ts). */
+export interface PeerTransport extends Transport {
+  /** Whether the data channel to `peer` is open. */
+  isOpen(peer: string): boolean;
+  /** Closes every link. */
+  close(): void;
+}
+
+/** What a {@link PeerTransport} is made with. */
+export interface PeerTransportOptions {
+  /** This device's id (hex public key). */
+  self: string;
+  signaling: SignalingChannel;
+  random: Random;
+  timers: Timers;
+  iceServers: RTCIceServer[] | undefined;
+  /** Delay before offering again after the `failures`-th failure in a row, ms. */
+  retryDelayMs: (failures: number) => number;
+  /** An offer whose channel has not opened by then is made again, ms. */
+  connectTimeoutMs: number;
+}
+
 /** Access to WebRTC peer connections until {@link PeerConnectionLease.release}. */
 export interface PeerConnectionLease {
-  readonly create: PeerConnectionFactory;
-  /** Called once, after every connection made through `create` is closed. */
+  /** Makes the transport of one database's direct links. */
+  makeTransport(options: PeerTransportOptions): PeerTransport;
+  /** Called once, after the transport is closed. */
   release(): void;
+}
+
+/** A WebRTC transport over peer connections from `create`. */
+export function webRtcTransportOf(create: PeerConnectionFactory, o: PeerTransportOptions): PeerTransport {
+  return new WebRtcTransport({ ...o, createPeerConnection: create });
 }
 
 /** Random bytes from WebCrypto (`globalThis.crypto`, present in browsers, workers and Node 20+). */
@@ -54,7 +84,8 @@ export const cryptoRandomBytes: RandomBytes = (n) => {
 function nativePeerConnections(): PeerConnectionLease | undefined {
   const Ctor = (globalThis as { RTCPeerConnection?: typeof RTCPeerConnection }).RTCPeerConnection;
   if (typeof Ctor !== 'function') return undefined;
-  return { create: (config) => new Ctor(config), release: () => {} };
+  const create: PeerConnectionFactory = (config) => new Ctor(config);
+  return { makeTransport: (o) => webRtcTransportOf(create, o), release: () => {} };
 }
 
 /** The global scope's `online` events (windows and workers; Node has none). */

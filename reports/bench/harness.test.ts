@@ -194,6 +194,9 @@ describe('runWorkloads', () => {
       'lsm.fake 5 b 9',
     ]);
     expect(rows[2]).toMatchObject({ rss_base_bytes: 3, rss_children_bytes: 2 });
+    expect(rows.filter((r) => r.workload === 'lsm.other').map((r) => r.rss_not_measured)).toEqual(
+      Array(4).fill('not this one'),
+    );
   });
 
   it('fails the run when the probe fails', async () => {

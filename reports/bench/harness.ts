@@ -143,7 +143,11 @@ async function addRss(
   progress: Progress,
 ): Promise<void> {
   const { workload, n } = group;
-  if (workload.rssNotMeasured !== undefined) return;
+  if (workload.rssNotMeasured !== undefined) {
+    // The JSON says why, as the notes say why a system was skipped.
+    for (const row of rows) row.rss_not_measured = workload.rssNotMeasured;
+    return;
+  }
   if (rss.scope === 'quick') {
     if (workload.systems.length < 2) return;
     const largest = Math.max(...groups.filter((g) => g.workload.name === workload.name).map((g) => g.n));

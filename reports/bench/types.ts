@@ -112,7 +112,8 @@ export interface Workload {
   skip?(system: string, n: number): string | undefined;
   /**
    * Why peak memory is not measured for this workload (optional: without it the harness runs
-   * each system once more alone in a child process and reports its peak RSS).
+   * each system once more alone in a child process and reports its peak RSS). The harness puts
+   * it in the rows' `rss_not_measured` field.
    */
   rssNotMeasured?: string;
   /** Prepares `system` for this workload at size `n`. */

@@ -15,12 +15,12 @@ function pipe() {
   const a = {
     posted: [] as unknown[],
     onmessage: null as ((e: MessageEvent) => void) | null,
-    postMessage: (m: unknown) => {},
+    postMessage: (_m: unknown) => {},
   };
   const b = {
     posted: [] as unknown[],
     onmessage: null as ((e: MessageEvent) => void) | null,
-    postMessage: (m: unknown) => {},
+    postMessage: (_m: unknown) => {},
   };
   a.postMessage = (m) => {
     a.posted.push(m);

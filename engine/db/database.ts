@@ -60,6 +60,12 @@ const NO_CHANGES: readonly DocChange[] = Object.freeze([]);
 /** Most collection names whose UTF-8 a database remembers (names past it are encoded per call). */
 export const COLLECTION_NAMES_CACHED_MAX = 1024;
 
+/**
+ * Largest encoded batch a database keeps for its next write: a big transaction's buffer is
+ * dropped rather than held for the life of the database.
+ */
+export const SPARE_BATCH_BYTES_MAX = 64 * 1024;
+
 /** Bounds of a scan over a derived view's rows (see `Database.derivedRows`). */
 export type DerivedScanOptions = Omit<ScanOptions, 'snapshot'>;
 
@@ -191,6 +197,8 @@ export class Database {
   private unsigned = 0;
   /** True while some local entry may not be durable yet (written without a WAL sync). */
   private unsynced = false;
+  /** The batch of the last local write, free for the next one (see {@link takeBatch}). */
+  private spareBatch: WriteBatch | undefined;
   private closed = false;
   /** Reads a live view row (a one-argument reader: the views' sign of a live write). */
   private readonly readRow = (key: Uint8Array): Uint8Array | undefined => this.lsm.get(key);
@@ -270,12 +278,26 @@ export class Database {
     return this.writeLocal([prepareOp(op, nameBytes)], options.commit === true);
   }
 
+  /**
+   * An empty batch for a local write: the one the last write used, when it is free. The store
+   * copies a batch into its WAL and memtable before `write` returns, so a finished write's
+   * batch can serve the next one; taking it (and handing it back only after a write succeeds)
+   * means a write that a listener or a derived view starts from inside another gets its own.
+   */
+  private takeBatch(): WriteBatch {
+    const batch = this.spareBatch;
+    if (batch === undefined || batch.byteLength > SPARE_BATCH_BYTES_MAX) return new WriteBatch();
+    this.spareBatch = undefined;
+    batch.clear();
+    return batch;
+  }
+
   private writeLocal(ops: readonly PreparedOp[], commit: boolean): WriteReceipt {
     const payload = encodePreparedPayload(ops);
     const hlc = this.hlc.now();
     const views = new ViewWriter(this.readRow);
     views.applyPrepared(ops, Object.freeze({ hlc, author: this.author }));
-    const batch = new WriteBatch();
+    const batch = this.takeBatch();
     views.writeTo(batch);
     const changes = this.stageDerived(views, batch, 'local');
     // Before the write: whether it then succeeds or fails, no cached answer outlives it.
@@ -288,6 +310,7 @@ export class Database {
     );
     this.unsigned = sign ? 0 : this.unsigned + 1;
     this.unsynced = !commit;
+    this.spareBatch = batch;
     this.afterCommit(changes, 'local');
     return { seq: entry.seq, hlc };
   }

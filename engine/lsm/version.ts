@@ -10,8 +10,7 @@
 import { assert } from '../assert.ts';
 import { CorruptionError } from '../errors.ts';
 import { type FileSystem, writeFileAtomic } from '../io/fs.ts';
-import { compareBytes } from './coding.ts';
-import { userKeyOf } from './internal-key.ts';
+import { TRAILER_BYTES } from './internal-key.ts';
 import { MAX_TABLES } from './limits.ts';
 import {
   encodeVersionEdit,
@@ -45,9 +44,21 @@ export class Version {
 
 /** True when `userKey` lies within the user-key range of `t`. */
 export function tableCovers(t: TableMeta, userKey: Uint8Array): boolean {
-  return (
-    compareBytes(userKey, userKeyOf(t.smallest)) >= 0 && compareBytes(userKey, userKeyOf(t.largest)) <= 0
-  );
+  return compareToUserKeyOf(userKey, t.smallest) >= 0 && compareToUserKeyOf(userKey, t.largest) <= 0;
+}
+
+/**
+ * `compareBytes(userKey, userKeyOf(ikey))` without the view: every point read asks this of
+ * every table's bounds, so it allocates nothing.
+ */
+function compareToUserKeyOf(userKey: Uint8Array, ikey: Uint8Array): number {
+  const bl = ikey.length - TRAILER_BYTES;
+  const n = Math.min(userKey.length, bl);
+  for (let i = 0; i < n; i++) {
+    const d = userKey[i]! - ikey[i]!;
+    if (d !== 0) return d;
+  }
+  return userKey.length - bl;
 }
 
 /** Applies `edit` to `tables`, returning the new table list (newest first). */

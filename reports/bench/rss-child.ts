@@ -77,6 +77,7 @@ const descendants = watchDescendants();
 (globalThis as { gc?: () => void }).gc?.();
 const baseBytes = resetPeak() ? process.memoryUsage.rss() : process.resourceUsage().maxRSS * KIB;
 const root = mkdtempSync(join(tmpdir(), 'aregula-rss-'));
+let childrenBytes = 0;
 try {
   const benchCase = workload.createCase(system, n, tempEnv(root));
   try {
@@ -89,8 +90,10 @@ try {
   }
 } finally {
   rmSync(root, { recursive: true, force: true });
+  // Stopped on every path: a process that exits on an error while the watch's worker is still
+  // polling can hang in exit, waiting for that thread.
+  childrenBytes = await descendants.stop();
 }
-const childrenBytes = await descendants.stop();
 const peakBytes = Math.max(process.resourceUsage().maxRSS * KIB, baseBytes) + childrenBytes;
 writeSync(1, `${RSS_RESULT_PREFIX}${JSON.stringify({ peakBytes, baseBytes, childrenBytes })}\n`);
 // Suites may leave handles open (a native module's threads); the figure is out, so leave now.

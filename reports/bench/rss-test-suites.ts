@@ -1,7 +1,8 @@
 /**
  * A suites module for the tests of reports/bench/rss.ts: one suite whose `big` system touches
  * {@link BIG_ALLOCATION_BYTES} of memory in its sample, whose `spawner` system starts a process
- * that does (as the seed suite runs the sqlite3 program), and whose `small` system touches none,
+ * that does (as the seed suite runs the sqlite3 program), whose `failing` system throws in its
+ * sample, and whose `small` system touches none,
  * so that a child's peak can be checked against a known difference.
  */
 
@@ -21,6 +22,7 @@ function allocCase(system: string): BenchCase {
     async sample() {
       // fill() writes every page: an allocation never touched would not be resident.
       if (system === 'big') held.push(Buffer.alloc(BIG_ALLOCATION_BYTES).fill(1));
+      if (system === 'failing') throw new Error('the failing system failed its sample');
       if (system === 'spawner') {
         // The process holds its memory for 300 ms, many poll intervals, then exits.
         const script = `Buffer.alloc(${BIG_ALLOCATION_BYTES}).fill(1); const t = Date.now(); while (Date.now() - t < 300);`;
@@ -38,7 +40,7 @@ function allocCase(system: string): BenchCase {
 const testSuite: Suite = {
   name: 'lsm',
   description: 'test suite for the peak-memory child',
-  systems: ['big', 'small', 'spawner'],
+  systems: ['big', 'small', 'spawner', 'failing'],
   full: { sizes: [1], warmupSamples: 0, samples: 1 },
   quick: { sizes: [1], warmupSamples: 0, samples: 1 },
   async open() {
@@ -46,7 +48,7 @@ const testSuite: Suite = {
       workloads: [
         {
           name: 'lsm.alloc',
-          systems: ['big', 'small', 'spawner'],
+          systems: ['big', 'small', 'spawner', 'failing'],
           opsPerSample: () => 1,
           fields: () => ({}),
           createCase: (system: string) => allocCase(system),

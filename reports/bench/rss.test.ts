@@ -99,6 +99,14 @@ describe('childRssProbe', () => {
     expect(figures.peakBytes).toBeGreaterThanOrEqual(figures.baseBytes);
   }, 30_000);
 
+  it('fails, and promptly, when the system fails: the watch of child processes does not keep it alive', async () => {
+    const started = performance.now();
+    const error = await probe.measure({ ...job, system: 'failing' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RssChildError);
+    expect((error as Error).message).toContain('the failing system failed its sample');
+    expect(performance.now() - started).toBeLessThan(20_000);
+  }, 30_000);
+
   it.each([
     ['an unknown suite', { suite: 'nope' }, 'unknown suite nope'],
     ['a workload index past the end', { workloadIndex: 3 }, 'has no workload 3'],

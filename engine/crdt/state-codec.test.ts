@@ -135,6 +135,31 @@ describe('state encoding', () => {
     },
   );
 
+  it('materializeEncoded reads value texts exactly as JSON.parse, and refuses malformed ones', () => {
+    const s = applyOp(undefined, {
+      kind: 'put',
+      fields: { a: 'xxxx' },
+      stamp: { hlc: { wallMs: 1, logical: 0 }, author: author(1) },
+    });
+    const bytes = canonicalEncodeState(s);
+    const valueAt = bytes.length - 6; // the canonical text "xxxx", six bytes, ends the state
+    expect(new TextDecoder().decode(bytes.subarray(valueAt))).toBe('"xxxx"');
+    const withText = (text: string) => {
+      const b = bytes.slice();
+      b.set(new TextEncoder().encode(text), valueAt);
+      return materializeEncoded(b);
+    };
+    for (const text of ['"a\\"b"', '-1e+10', '123456', '0.0001', '[1,23]', '{"":1}', '"éab"', 'null  ']) {
+      const doc = withText(text);
+      expect(doc, text).toEqual({ a: JSON.parse(text) });
+      expectDeepFrozen(doc);
+    }
+    for (const text of ['"ab"c"', '012345', '-.5000', '0x1234', '1.e+10', '"ab\tc"', 'nullxx', 'tru e ']) {
+      expect(new TextEncoder().encode(text)).toHaveLength(6);
+      expect(() => withText(text), text).toThrow(DecodeError);
+    }
+  });
+
   it('refuses an unknown version, unknown flags and an unknown register kind', () => {
     const s = applyOp(undefined, {
       kind: 'put',

@@ -30,6 +30,7 @@ import {
   deepFreeze,
   frozenValue,
   type JsonObject,
+  type JsonValue,
 } from './json.ts';
 import {
   AUTHOR_BYTES,
@@ -340,24 +341,108 @@ export function materializeEncoded(bytes: Uint8Array): JsonObject | undefined {
   if ((flags & 1) === 0) return undefined;
   for (let f = flags; f !== 0; f >>= 1) if (f & 1) r.index(stamps, 'stamp');
   const count = r.count(3, 'fields');
-  let text = '{';
+  // Fields come in ascending UTF-8 order of their names, the order `materialize` defines them in.
+  const doc: Record<string, JsonValue> = {};
   for (let i = 0; i < count; i++) {
-    const name = r.text('field name');
+    const name = fieldName(r, i);
     r.index(stamps, 'stamp');
     const kind = r.u8();
     if (kind === 0) continue;
     if (kind !== 1) throw new DecodeError(`unknown register kind ${kind}`, r.pos - 1);
-    const json = r.text('field value');
-    text += `${text.length > 1 ? ',' : ''}${JSON.stringify(name)}:${json}`;
+    const n = r.varint();
+    r.need(n);
+    const value = jsonValueAt(bytes, r.pos, r.pos + n);
+    r.pos += n;
+    // A field named `__proto__` must stay an own data property, as JSON.parse would define it.
+    if (name === '__proto__')
+      Object.defineProperty(doc, name, { value, enumerable: true, writable: true, configurable: true });
+    else doc[name] = value;
   }
   if (r.pos !== bytes.length) throw new DecodeError(`${bytes.length - r.pos} trailing bytes`, r.pos);
-  // One parse builds the whole object; JSON.parse defines keys as own data properties, so a
-  // field named `__proto__` stays a field, as in `materialize`.
-  let doc: JsonObject;
-  try {
-    doc = JSON.parse(`${text}}`) as JsonObject;
-  } catch (e) {
-    throw new DecodeError(`field value is not valid JSON: ${(e as Error).message}`, 0);
+  return Object.freeze(doc);
+}
+
+/** Fields per document whose names {@link fieldName} remembers, and the longest name remembered. */
+export const NAME_CACHE_FIELDS_MAX = 32;
+export const NAME_CACHE_BYTES_MAX = 32;
+/** The UTF-8 and text of the field name last read at each position (documents of a collection share names). */
+const cachedNameBytes: Uint8Array[] = [];
+const cachedNames: string[] = [];
+
+/**
+ * Reads the `i`-th field name: the same string as last time when the bytes repeat, so a scan
+ * of similar documents neither decodes nor allocates their names again.
+ */
+function fieldName(r: StateReader, i: number): string {
+  const at = r.pos;
+  const n = r.varint();
+  r.need(n);
+  const start = r.pos;
+  const known = i < NAME_CACHE_FIELDS_MAX ? cachedNameBytes[i] : undefined;
+  if (known !== undefined && known.length === n) {
+    let same = true;
+    for (let k = 0; k < n; k++) {
+      if (known[k] !== r.bytes[start + k]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) {
+      r.pos += n;
+      return cachedNames[i]!;
+    }
   }
-  return deepFreeze(doc) as JsonObject;
+  r.pos = at;
+  const name = r.text('field name');
+  if (i < NAME_CACHE_FIELDS_MAX && n <= NAME_CACHE_BYTES_MAX) {
+    cachedNameBytes[i] = r.bytes.slice(start, start + n);
+    cachedNames[i] = name;
+  }
+  return name;
+}
+
+/** JSON's number grammar (RFC 8259): the texts `Number` reads exactly as JSON.parse does. */
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/** Longest value text read without JSON.parse (short numbers and ASCII strings without escapes). */
+export const JSON_FAST_PATH_BYTES_MAX = 64;
+
+/**
+ * The deep-frozen value of the canonical JSON text `bytes[start, end)`. Short numbers, literals
+ * and ASCII strings without escapes are read directly (their text is canonical, so `Number` of
+ * a number's text is what JSON.parse gives); everything else goes through JSON.parse.
+ */
+function jsonValueAt(bytes: Uint8Array, start: number, end: number): JsonValue {
+  const n = end - start;
+  const first = bytes[start];
+  if (n > 0 && n <= JSON_FAST_PATH_BYTES_MAX) {
+    if (first === 0x22 && bytes[end - 1] === 0x22 && n >= 2) {
+      let text = '';
+      let i = start + 1;
+      for (; i < end - 1; i++) {
+        const b = bytes[i]!;
+        if (b >= 0x80 || b === 0x5c || b === 0x22 || b < 0x20) break;
+        text += String.fromCharCode(b);
+      }
+      if (i === end - 1) return text;
+    } else if (first === 0x2d || (first !== undefined && first >= 0x30 && first <= 0x39)) {
+      let text = '';
+      for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]!);
+      if (JSON_NUMBER.test(text)) {
+        const v = Number(text);
+        if (Number.isFinite(v)) return v === 0 ? 0 : v;
+      }
+    } else if (n === 4 && first === 0x74) return true;
+    else if (n === 5 && first === 0x66) return false;
+    else if (n === 4 && first === 0x6e) return null;
+  }
+  let text: string;
+  let value: JsonValue;
+  try {
+    text = decodeUtf8(bytes, start, end);
+    value = JSON.parse(text) as JsonValue;
+  } catch (e) {
+    throw new DecodeError(`field value is not valid JSON: ${(e as Error).message}`, start);
+  }
+  return typeof value === 'object' && value !== null ? deepFreeze(value) : value === 0 ? 0 : value;
 }

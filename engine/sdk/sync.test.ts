@@ -19,6 +19,8 @@ import { certify, killAll, startHub, tempDir, testIdentity, until } from './test
 /** Quick reconnects, so the test does not wait out real-world delays. */
 const backoff = { delayMsMin: 20, delayMsMax: 300 };
 const owner = testIdentity(1);
+/** A resync interval longer than any test: only pushes and relays move entries. */
+const NO_RESYNC_MS = 600_000;
 const opened: AregulaDb[] = [];
 
 afterAll(async () => {
@@ -133,5 +135,37 @@ describe('the SDK and a hub process', () => {
     await until('convergence without the hub', () => a.db.stateHash() === b.db.stateHash(), 30_000);
     expect(b.db.collection('notes').get('a2-29')).toEqual({ by: 'a2', i: 29 });
     expect(a.db.sync.isPeerOpen(b.db.deviceId)).toBe(true);
+  });
+
+  test('a device linked to the hub and to a peer relays between them', async () => {
+    const hub = await startHub(owner.publicKey, tempDir('sdk-relay'));
+    const x = await device(31); // the hub only
+    const y = await device(32); // the hub and z
+    const z = await device(33); // y only (the hub relays its signaling, nothing else)
+    x.db.sync.connect(hub.url, { certificate: x.cert, backoff, resyncIntervalMs: NO_RESYNC_MS });
+    y.db.sync.connect(hub.url, { certificate: y.cert, backoff, resyncIntervalMs: NO_RESYNC_MS });
+    y.db.sync.connectPeer(z.db.deviceId, {
+      hub: hub.url,
+      certificate: y.cert,
+      backoff,
+      resyncIntervalMs: NO_RESYNC_MS,
+    });
+    z.db.sync.connectPeer(y.db.deviceId, {
+      hub: hub.url,
+      certificate: z.cert,
+      backoff,
+      resyncIntervalMs: NO_RESYNC_MS,
+    });
+    write(x.db, 'x', 40);
+    write(z.db, 'z', 30);
+    await until(
+      'all three converge',
+      () => x.db.stateHash() === y.db.stateHash() && y.db.stateHash() === z.db.stateHash(),
+      25_000,
+    );
+    expect(z.db.collection('notes').get('x-39')).toEqual({ by: 'x', i: 39 });
+    expect(x.db.collection('notes').get('z-29')).toEqual({ by: 'z', i: 29 });
+    expect(z.db.sync.state.hub).toBeUndefined();
+    await hub.stop();
   });
 });

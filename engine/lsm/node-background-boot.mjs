@@ -1,10 +1,18 @@
 // Entry of the LSM's background worker thread (node-background.ts). A worker does not inherit
 // the TypeScript loader the main thread registered, so when the worker module is TypeScript
 // source (this repository runs its sources through tsx) the loader is registered here first.
+// If the worker cannot start, it says so on its port (a store waiting for it would otherwise
+// wait forever: the worker's 'error' event needs the event loop the store is blocking).
 import { workerData } from 'node:worker_threads';
 
-if (workerData.entry.endsWith('.ts')) {
-  const { register } = await import('tsx/esm/api');
-  register();
+try {
+  if (workerData.entry.endsWith('.ts')) {
+    const { register } = await import('tsx/esm/api');
+    register();
+  }
+  await import(workerData.entry);
+} catch (err) {
+  workerData.port.postMessage({ fatal: err instanceof Error ? err.message : String(err) });
+  Atomics.add(workerData.counter, 0, 1);
+  Atomics.notify(workerData.counter, 0);
 }
-await import(workerData.entry);

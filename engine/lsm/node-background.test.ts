@@ -16,7 +16,7 @@ import { MemoryFs } from '../io/memory-fs.ts';
 import { NodeFs } from '../io/node-fs.ts';
 import type { BackgroundMerger, MergeOutcome } from './background.ts';
 import { Lsm, type LsmOptions, WriteBatch } from './lsm.ts';
-import { nodeBackgroundMerger } from './node-background.ts';
+import { MergeThread, nodeBackgroundMerger } from './node-background.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'aregula-bg-'));
 let dirs = 0;
@@ -199,4 +199,18 @@ describe('background failures', () => {
       db.close();
     });
   }
+});
+
+describe('a worker that cannot start', () => {
+  it('fails every task with ARE_IO instead of leaving a store waiting forever', () => {
+    const thread = new MergeThread(new URL('file:///nonexistent/aregula-worker.ts'));
+    const task = { output: 1, memtable: undefined, inputs: [], older: [], smallestSnapshot: 0, table: {} };
+    thread.send({ kind: 'task', id: 1, dir: root, task });
+    const outcome = thread.wait(1);
+    expect(outcome.ok).toBe(false);
+    if (!outcome.ok) {
+      expect(outcome.code).toBe('ARE_IO');
+      expect(outcome.message).toMatch(/could not start/);
+    }
+  });
 });

@@ -20,22 +20,26 @@ import type { WorkerReply, WorkerRequest } from './node-background-worker.ts';
 /** How long one `Atomics.wait` sleeps before the store looks at its port again, in ms. */
 export const BACKGROUND_WAIT_SLICE_MS = 50;
 
-/** One worker thread, its reply port and its wake-up counter. */
-class MergeThread {
+/** One worker thread, its reply port and its wake-up counter. @internal Exported for tests. */
+export class MergeThread {
   private readonly port: MessagePort;
   private readonly counter = new Int32Array(new SharedArrayBuffer(4));
   private readonly worker: Worker;
   /** Replies received but not yet claimed, by task id. */
   private readonly replies = new Map<number, MergeOutcome>();
+  /** Set when the worker could not start: every task then fails with this outcome. */
+  private fatal: MergeOutcome | undefined;
 
-  constructor() {
+  /** Starts a worker running `entry` (the worker module next to this one unless a test says otherwise). */
+  constructor(
+    entry = new URL(
+      import.meta.url.endsWith('.ts') ? './node-background-worker.ts' : './node-background-worker.js',
+      import.meta.url,
+    ),
+  ) {
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
     this.port.unref();
-    const entry = new URL(
-      import.meta.url.endsWith('.ts') ? './node-background-worker.ts' : './node-background-worker.js',
-      import.meta.url,
-    );
     this.worker = new Worker(new URL('./node-background-boot.mjs', import.meta.url), {
       workerData: { entry: entry.href, port: port2, counter: this.counter },
       transferList: [port2],
@@ -51,10 +55,13 @@ class MergeThread {
     for (;;) {
       const got = receiveMessageOnPort(this.port);
       if (got === undefined) break;
-      const reply = got.message as WorkerReply;
-      this.replies.set(reply.id, reply.outcome);
+      const reply = got.message as WorkerReply | { fatal: string };
+      if ('fatal' in reply) {
+        const message = `the background worker could not start: ${reply.fatal}`;
+        this.fatal = { ok: false, code: 'ARE_IO', message };
+      } else this.replies.set(reply.id, reply.outcome);
     }
-    const outcome = this.replies.get(id);
+    const outcome = this.replies.get(id) ?? this.fatal;
     if (outcome !== undefined) this.replies.delete(id);
     return outcome;
   }

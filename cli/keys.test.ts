@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hexToBytes } from '../engine/hex.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { decodeKeyFile } from '../engine/sdk/key-file.ts';
 import {
@@ -12,6 +13,8 @@ import {
   verifyCertificate,
   verifyRevocation,
 } from '../engine/sync/pairing.ts';
+import { memoryLog } from '../hub/log.ts';
+import { startHubServer } from '../hub/server.ts';
 import type { CliIo } from './command.ts';
 import { EXIT_CANNOT_RUN, EXIT_OK } from './command.ts';
 import { main } from './main.ts';
@@ -175,5 +178,49 @@ describe('aregula keys and cert', () => {
     );
     expect(r.code).toBe(EXIT_CANNOT_RUN);
     expect(r.err).toMatch(/cannot reach http:\/\/127\.0\.0\.1:9/);
+  });
+
+  it('delivers a revocation to a hub with --hub; a hub of another owner refuses it (exit 2)', async () => {
+    const ownerPub = (await run('keys', 'owner', '--out', 'o4.key')).out.trim();
+    const otherPub = (await run('keys', 'owner', '--out', 'o5.key')).out.trim();
+    const device = (await run('keys', 'device', '--out', 'd4.key')).out.trim();
+    const hubs = await Promise.all(
+      [ownerPub, otherPub].map((o, i) =>
+        startHubServer({ dataDir: join(dir, `hub-${i}`), port: 0, owner: hexToBytes(o), log: memoryLog() }),
+      ),
+    );
+    try {
+      const ok = await run(
+        'cert',
+        'revoke',
+        '--owner',
+        'o4.key',
+        '--device',
+        device,
+        '--out',
+        'r4',
+        '--hub',
+        hubs[0]!.url,
+      );
+      expect(ok.code).toBe(EXIT_OK);
+      expect(ok.err).toMatch(/delivered to .*"already":false/);
+      expect(hubs[0]!.hub.access.feedStatus(device)).toBe('revoked');
+      const refused = await run(
+        'cert',
+        'revoke',
+        '--owner',
+        'o4.key',
+        '--device',
+        device,
+        '--out',
+        'r5',
+        '--hub',
+        hubs[1]!.url,
+      );
+      expect(refused.code).toBe(EXIT_CANNOT_RUN);
+      expect(refused.err).toMatch(/refused the revocation: 403/);
+    } finally {
+      await Promise.all(hubs.map((h) => h.close()));
+    }
   });
 });

@@ -1,16 +1,18 @@
 /**
  * The examples of docs/sdk.md run here, as the user would run them: each is a file in
  * engine/sdk/examples/ that the guide quotes verbatim, started as its own Node process
- * against a real hub process, with keys and certificates made by `aregula keys` and
- * `aregula cert`. Each process must exit by itself (a clean shutdown leaves nothing running).
+ * against a real hub process, with key and certificate files as `aregula keys` and
+ * `aregula cert issue` write them (cli/keys.test.ts checks that the CLI writes exactly these).
+ * Each process must exit by itself (a clean shutdown leaves nothing running).
  */
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
-import type { CliIo } from '../../cli/command.ts';
-import { main } from '../../cli/main.ts';
-import { killAll, REPO_DIR, runScript, startHub, tempDir } from './test-hub.ts';
+import { bytesToHex } from '../hex.ts';
+import type { Identity } from '../log/identity.ts';
+import { encodeKeyFile } from './key-file.ts';
+import { certify, killAll, REPO_DIR, runScript, startHub, tempDir, testIdentity } from './test-hub.ts';
 
 /** Longest a example may run, ms (tsx compiles it first; the machine may be loaded). */
 const SCRIPT_MS_MAX = 60_000;
@@ -18,13 +20,12 @@ const EXAMPLES = ['quick-start.ts', 'hub-sync.ts', 'peer-sync.ts'];
 
 afterAll(killAll);
 
-async function cli(cwd: string, ...args: string[]): Promise<string> {
-  let out = '';
-  let err = '';
-  const io: CliIo = { out: (t) => (out += t), err: (t) => (err += t), tty: undefined, cwd };
-  const code = await main(args, io);
-  if (code !== 0) throw new Error(`aregula ${args.join(' ')} exited ${code}: ${err}`);
-  return out.trim();
+/** Writes `NAME.key` and `NAME.cert` for device `n` in `dir`, as the CLI would; returns the device id. */
+function pair(dir: string, owner: Identity, name: string, n: number): string {
+  const device = testIdentity(n);
+  writeFileSync(join(dir, `${name}.key`), encodeKeyFile('device', device), { mode: 0o600 });
+  writeFileSync(join(dir, `${name}.cert`), certify(owner, device));
+  return bytesToHex(device.publicKey);
 }
 
 function example(name: string): string {
@@ -53,15 +54,12 @@ describe('docs/sdk.md examples', () => {
     expect(r.stdout).toBe('{"done":false,"text":"call Ada"}\n1\n64 64\n');
   });
 
-  test('hub-sync: keys and certificates from the CLI, two devices converge through a hub process', async () => {
+  test('hub-sync: two devices converge through a hub process', async () => {
     const dir = tempDir('sdk-examples');
-    const owner = await cli(dir, 'keys', 'owner', '--out', 'owner.key');
-    const devices = ['a', 'b'];
-    for (const d of devices) {
-      await cli(dir, 'keys', 'device', '--out', `${d}.key`);
-      await cli(dir, 'cert', 'issue', '--owner', 'owner.key', '--device', `${d}.key`, '--out', `${d}.cert`);
-    }
-    const hub = await startHub(Buffer.from(owner, 'hex'), join(dir, 'hub'));
+    const owner = testIdentity(600);
+    pair(dir, owner, 'a', 601);
+    pair(dir, owner, 'b', 602);
+    const hub = await startHub(owner.publicKey, join(dir, 'hub'));
     const run = (d: string) =>
       runScript(
         example('hub-sync.ts'),
@@ -84,13 +82,9 @@ describe('docs/sdk.md examples', () => {
 
   test('peer-sync: two processes sync over WebRTC, then both exit on their own', async () => {
     const dir = tempDir('sdk-peers');
-    const owner = await cli(dir, 'keys', 'owner', '--out', 'owner.key');
-    const ids: string[] = [];
-    for (const d of ['a', 'b']) {
-      ids.push(await cli(dir, 'keys', 'device', '--out', `${d}.key`));
-      await cli(dir, 'cert', 'issue', '--owner', 'owner.key', '--device', `${d}.key`, '--out', `${d}.cert`);
-    }
-    const hub = await startHub(Buffer.from(owner, 'hex'), join(dir, 'hub'));
+    const owner = testIdentity(610);
+    const ids = [pair(dir, owner, 'a', 611), pair(dir, owner, 'b', 612)];
+    const hub = await startHub(owner.publicKey, join(dir, 'hub'));
     const [a, b] = await Promise.all(
       (['a', 'b'] as const).map((d, i) =>
         runScript(

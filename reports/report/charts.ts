@@ -63,14 +63,38 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
+/**
+ * The layers of a labelled bar chart: a bar per `label` and `group` (side by side), coloured by
+ * group, with its `text` field written at its end. `x` is the bars' encoding of their length
+ * (with `x2` where they start elsewhere than 0).
+ */
+function labelledBars(group: string, x: Record<string, unknown> & { field: string }, x2?: { datum: number }) {
+  const y = { field: 'label', type: 'nominal', sort: null, title: null } as const;
+  const yOffset = { field: group, type: 'nominal' } as const;
+  return [
+    {
+      mark: { type: 'bar' },
+      encoding: {
+        y,
+        yOffset,
+        x: { type: 'quantitative', ...x },
+        ...(x2 === undefined ? {} : { x2 }),
+        color: { field: group, type: 'nominal', title: group },
+      },
+    },
+    {
+      mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
+      encoding: { y, yOffset, x: { field: x.field, type: 'quantitative' }, text: { field: 'text' } },
+    },
+  ] as const;
+}
+
 /** Aregula's ratio to each baseline, one bar per workload, size and baseline, from 1. */
 export function ratioChartSpec(points: readonly RatioPoint[]): TopLevelSpec {
   const values = points.map((p) => ({
     ...p,
     text: `${p.ratio >= 10 ? p.ratio.toFixed(1) : p.ratio.toFixed(2)}x`,
   }));
-  const y = { field: 'label', type: 'nominal', sort: null, title: null } as const;
-  const yOffset = { field: 'baseline', type: 'nominal' } as const;
   return {
     description:
       'Aregula ops/s divided by each baseline ops/s; bars to the right of 1 mean Aregula is faster',
@@ -78,30 +102,15 @@ export function ratioChartSpec(points: readonly RatioPoint[]): TopLevelSpec {
     width: CHART_WIDTH_PX - 260,
     height: { step: 16 },
     layer: [
-      {
-        mark: { type: 'bar' },
-        encoding: {
-          y,
-          yOffset,
-          x: {
-            field: 'ratio',
-            type: 'quantitative',
-            scale: { type: 'log' },
-            title: 'Aregula ÷ baseline (log scale; above 1 = Aregula faster)',
-          },
-          x2: { datum: 1 },
-          color: { field: 'baseline', type: 'nominal', title: 'baseline' },
+      ...labelledBars(
+        'baseline',
+        {
+          field: 'ratio',
+          scale: { type: 'log' },
+          title: 'Aregula ÷ baseline (log scale; above 1 = Aregula faster)',
         },
-      },
-      {
-        mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
-        encoding: {
-          y,
-          yOffset,
-          x: { field: 'ratio', type: 'quantitative' },
-          text: { field: 'text', type: 'nominal' },
-        },
-      },
+        { datum: 1 },
+      ),
       { mark: { type: 'rule', color: 'black' }, encoding: { x: { datum: 1 } } },
     ],
   };
@@ -169,28 +178,12 @@ export function rssBarChartSpec(points: readonly RssPoint[]): TopLevelSpec {
       label: `${p.workload} n=${formatCount(p.n)}`,
       text: `${p.added_mib.toFixed(1)} (peak ${p.peak_mib.toFixed(0)})`,
     }));
-  const y = { field: 'label', type: 'nominal', sort: null, title: null } as const;
-  const yOffset = { field: 'system', type: 'nominal' } as const;
   return {
     description: 'Peak resident memory each system added, run alone, at the largest size of each workload',
     data: { values },
     width: CHART_WIDTH_PX - 320,
     height: { step: 14 },
-    layer: [
-      {
-        mark: { type: 'bar' },
-        encoding: {
-          y,
-          yOffset,
-          x: { field: 'added_mib', type: 'quantitative', title: 'MiB above the floor' },
-          color: { field: 'system', type: 'nominal', title: 'system' },
-        },
-      },
-      {
-        mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
-        encoding: { y, yOffset, x: { field: 'added_mib', type: 'quantitative' }, text: { field: 'text' } },
-      },
-    ],
+    layer: [...labelledBars('system', { field: 'added_mib', title: 'MiB above the floor' })],
   };
 }
 

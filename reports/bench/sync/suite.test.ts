@@ -2,21 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decodeEntry } from '../../../engine/log/entry.ts';
 import { checkBenchContract } from '../contract-check.ts';
 import { runWorkloads } from '../harness.ts';
-import type { Sampler } from '../sampler.ts';
-import type { BenchCase } from '../types.ts';
+import { FixedSampler } from '../sampler.ts';
 import { benchDevice, buildSource, feedRanges, heldOf } from './fixtures.ts';
 import { LIVE_SIZE_MAX, LIVE_UPDATES_MAX, SYNC_WORKLOADS, syncWorkloads } from './suite.ts';
-
-/** Runs the hooks and reports a fixed time, so the figures are exact. */
-class FixedSampler implements Sampler {
-  constructor(private readonly ms: number) {}
-  async time(c: BenchCase): Promise<number> {
-    await c.beforeSample();
-    await c.sample();
-    await c.afterSample();
-    return this.ms;
-  }
-}
 
 describe('the sync bench fixtures', () => {
   const source = buildSource(300);

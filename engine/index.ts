@@ -1,7 +1,8 @@
 /**
  * Aregula's SDK: `open()` a local-first database on a storage of your choice, write and read
  * JSON documents, and sync with a hub (`db.sync.connect`) or directly with another device
- * over WebRTC (`db.sync.connectPeer`). Runs in Node and in browsers (inside a dedicated
+ * over WebRTC (`db.sync.connectPeer`); query with `db.find`, `db.aggregate` and live
+ * `db.subscribe` (docs/query.md), and search vectors with `db.vectorIndex` (docs/vector.md). Runs in Node and in browsers (inside a dedicated
  * worker for OPFS storage); this module imports nothing Node-only. Node's faster signer and
  * WebRTC come from `engine/sdk/node.ts`. Guide: docs/sdk.md.
  */
@@ -17,6 +18,22 @@ export { OpfsFs } from './io/opfs-fs.ts';
 export { type Random, SeededRandom } from './io/random.ts';
 export { generateIdentity, type Identity, identityFromSeed } from './log/identity.ts';
 export { nobleSigner, type Signer } from './log/signer.ts';
+export { QueryError } from './query/errors.ts';
+export type { Explanation } from './query/explain.ts';
+export type { LiveCallback } from './query/live.ts';
+export type { LiveAggregateCallback } from './query/live-aggregate.ts';
+export type { IndexInfo, IndexSpec } from './query/secondary-index.ts';
+export type {
+  Aggregate,
+  AggregateQuery,
+  AggregateRow,
+  Cursor,
+  Filter,
+  Query,
+  QueryResult,
+  QueryRow,
+  SortKey,
+} from './query/types.ts';
 export {
   type BackoffBounds,
   backoffDelayMs,
@@ -51,3 +68,10 @@ export {
 } from './sdk/sync-manager.ts';
 export { issueCertificate, issueRevocation } from './sync/pairing.ts';
 export { systemTimers, type Timers } from './sync/transport.ts';
+export type {
+  CollectionVectorIndex,
+  VectorIndexOptions,
+  VectorIndexStats,
+  VectorSearchOptions,
+} from './vector/collection-index.ts';
+export { type NearestCallback, type NearestQuery, subscribeNearest } from './vector/nearest-subscription.ts';

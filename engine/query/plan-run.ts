@@ -14,6 +14,7 @@
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { CorruptionError } from '../errors.ts';
+import { collectionRows } from './collection-snapshot.ts';
 import { compileQuery, runQuery } from './execute.ts';
 import { decodeUtf8Range, skipValue } from './index-key.ts';
 import { type IndexPlan, type Plan, planQuery } from './planner.ts';
@@ -31,7 +32,9 @@ export function findPlanned(db: Database, q: Query): QueryResult {
 /** Runs checked query `q` by `plan`. */
 export function runPlan(db: Database, q: Query, plan: Plan): QueryResult {
   // Documents come in id order: a query ordered by id stops after `offset + limit` matches.
-  if (plan.kind === 'full-scan') return runQuery(db.documents(q.collection), q, { rowsInIdOrder: true });
+  // Through the collection's in-memory snapshot when one is held (collection-snapshot.ts).
+  if (plan.kind === 'full-scan')
+    return runQuery(collectionRows(db, q.collection), q, { rowsInIdOrder: true });
   if (plan.kind === 'id-lookup') {
     const rows: Row[] = [];
     for (const id of plan.ids) {

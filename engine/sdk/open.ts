@@ -22,8 +22,27 @@ import type { Random } from '../io/random.ts';
 import type { Identity } from '../log/identity.ts';
 import type { Signer } from '../log/signer.ts';
 import type { LsmOptions } from '../lsm/lsm.ts';
+import { aggregatePlanned } from '../query/aggregate-plan.ts';
+import { type Explanation, explain } from '../query/explain.ts';
+import { type LiveCallback, subscribe } from '../query/live.ts';
+import { type LiveAggregateCallback, subscribeAggregate } from '../query/live-aggregate.ts';
+import { findPlanned } from '../query/plan-run.ts';
+import {
+  createIndex,
+  dropIndex,
+  type IndexInfo,
+  type IndexSpec,
+  listIndexes,
+  openIndexes,
+} from '../query/secondary-index.ts';
+import type { AggregateQuery, AggregateRow, Query, QueryResult } from '../query/types.ts';
 import { authorToHex } from '../sync/messages.ts';
 import { systemTimers, type Timers } from '../sync/transport.ts';
+import {
+  type CollectionVectorIndex,
+  createVectorIndex,
+  type VectorIndexOptions,
+} from '../vector/collection-index.ts';
 import { resolveIdentity } from './device-key.ts';
 import { randomFrom, type SdkPlatform, webPlatform } from './platform.ts';
 import { SyncManager } from './sync-manager.ts';
@@ -68,6 +87,10 @@ export class AregulaDb {
   /** This device's id: its public key in hex (what certificates name and peers link to). */
   readonly deviceId: string;
   private readonly unsubscribe: () => void;
+  /** Stoppers of live queries still running; `close()` stops them. */
+  private readonly live = new Set<() => void>();
+  /** Vector indexes made through this object; `close()` closes them. */
+  private readonly vectorIndexes: CollectionVectorIndex[] = [];
   private closing: Promise<void> | undefined;
 
   /** @internal Made by {@link open}. */
@@ -117,6 +140,74 @@ export class AregulaDb {
   }
 
   /**
+   * The documents matching `q` (docs/query.md), in its order, with a cursor to the next page.
+   * Uses a secondary index or `_id` lookups where the planner finds one (see {@link explain}).
+   */
+  find(q: Query): QueryResult {
+    return findPlanned(this.database, q);
+  }
+
+  /** Aggregations of the documents matching `q`, one row per group. */
+  aggregate(q: AggregateQuery): AggregateRow[] {
+    return aggregatePlanned(this.database, q);
+  }
+
+  /** The plan {@link find} would use for `q`. */
+  explain(q: Query): Explanation {
+    return explain(this.database, q);
+  }
+
+  /**
+   * Calls `callback` with the result of `q` now, and again after every change to it (local
+   * writes and entries from other devices), coalesced per tick. Returns the function that stops it.
+   */
+  subscribe(q: Query, callback: LiveCallback): () => void {
+    return this.track(subscribe(this.database, q, callback));
+  }
+
+  /** {@link subscribe} for an aggregation. */
+  subscribeAggregate(q: AggregateQuery, callback: LiveAggregateCallback): () => void {
+    return this.track(subscribeAggregate(this.database, q, callback));
+  }
+
+  /**
+   * Declares a secondary index (kept in the same atomic write as the documents; the
+   * declaration syncs to other devices). Idempotent for the same spec.
+   */
+  createIndex(spec: IndexSpec): IndexInfo {
+    return createIndex(this.database, spec);
+  }
+
+  /** Drops index `name` of `collection`; returns whether it existed. */
+  dropIndex(collection: string, name: string): boolean {
+    return dropIndex(this.database, collection, name);
+  }
+
+  /** The declared indexes (of one collection, or all). */
+  indexes(collection?: string): IndexInfo[] {
+    return listIndexes(this.database, collection);
+  }
+
+  /** An HNSW index of a vector field of a collection, following its documents (docs/vector.md). */
+  vectorIndex(options: VectorIndexOptions): CollectionVectorIndex {
+    const index = createVectorIndex(this.database, options);
+    this.vectorIndexes.push(index);
+    return index;
+  }
+
+  private track(stop: () => void): () => void {
+    let stopped = false;
+    const once = () => {
+      if (stopped) return;
+      stopped = true;
+      this.live.delete(once);
+      stop();
+    };
+    this.live.add(once);
+    return once;
+  }
+
+  /**
    * Stops syncing (closing every connection), then signs, syncs and closes the database.
    * Nothing is left running: a Node process exits once its own work is done. Idempotent.
    */
@@ -126,6 +217,8 @@ export class AregulaDb {
         await this.sync.close();
       } finally {
         this.unsubscribe();
+        for (const stop of [...this.live]) stop();
+        for (const index of this.vectorIndexes.splice(0)) index.close();
         this.database.close();
       }
     })();
@@ -169,5 +262,12 @@ export async function open(options: OpenOptions): Promise<AregulaDb> {
     leasePeerConnections: () => platform.leasePeerConnections(),
     watchNetwork: platform.watchNetwork?.bind(platform),
   });
+  try {
+    // Declared indexes are maintained from the first write on (each is refilled as it registers).
+    openIndexes(database);
+  } catch (err) {
+    database.close();
+    throw err;
+  }
   return new AregulaDb(database, sync, platform);
 }

@@ -8,7 +8,9 @@ import { aggregate, runAggregate } from './aggregate.ts';
 import {
   collectionRows,
   configureSnapshots,
+  documentBytes,
   dropSnapshots,
+  hasSnapshot,
   SNAPSHOT_ROW_OVERHEAD_BYTES,
   snapshotStats,
 } from './collection-snapshot.ts';
@@ -109,6 +111,8 @@ describe('collection snapshots', () => {
     for (let i = 0; i < 5; i++) c.put(`d${i}`, { g: i % 2, n: i });
     expect(aggregate(db, groupQuery('c'))[0]!.values.count).toBe(3);
     expect(snapshotStats(db)).toMatchObject({ collections: ['c'], entries: 5 });
+    expect(hasSnapshot(db, 'c')).toBe(true);
+    expect(hasSnapshot(db, 'other')).toBe(false);
     const bytes = snapshotStats(db).bytes;
     expect(bytes).toBeGreaterThan(5 * SNAPSHOT_ROW_OVERHEAD_BYTES);
     c.put('d9', { g: 0, n: 9 });
@@ -150,9 +154,18 @@ describe('collection snapshots', () => {
     db.rebuild(); // documents unchanged: nothing heard, the snapshot stays exact
     expectExact(db, 'c', 1);
     db.close();
+    expect(hasSnapshot(db, 'c')).toBe(false);
     expect(codeOf(() => find(db, { collection: 'c' }))).toBe('ARE_CLOSED');
     expect(codeOf(() => aggregate(db, groupQuery('c')))).toBe('ARE_CLOSED');
     expect(snapshotStats(db).entries).toBe(0);
+  });
+
+  it('estimate a document by its text, nested values included', () => {
+    const base = documentBytes('ab', {});
+    expect(base).toBe(SNAPSHOT_ROW_OVERHEAD_BYTES + 4);
+    expect(documentBytes('ab', { s: 'xyz' })).toBe(base + 16 + 2 + 6);
+    expect(documentBytes('ab', { n: 1.5, b: true, z: null })).toBe(base + 3 * (16 + 2 + 8));
+    expect(documentBytes('ab', { o: { k: [1, 'é'] } })).toBe(base + 16 + 2 + 2 * '{"k":[1,"é"]}'.length);
   });
 
   it('reject invalid bounds and invalid collection names', () => {

@@ -133,12 +133,26 @@ export function snapshotStats(db: Database): SnapshotStats {
 }
 
 /**
- * The estimated memory of a held document: its id and JSON text as UTF-16 plus
- * {@link SNAPSHOT_ROW_OVERHEAD_BYTES}. A function of the document alone, so what a change
- * adds and later removes is the same.
+ * The estimated memory of a held document: UTF-16 bytes of its id, field names and string
+ * values, 8 bytes per other scalar, the JSON text of nested values as UTF-16, 16 bytes per
+ * field, plus {@link SNAPSHOT_ROW_OVERHEAD_BYTES}. Each row keeps the figure it was counted
+ * with, so what a change removes is exactly what was added.
  */
 export function documentBytes(id: string, doc: JsonObject): number {
-  return 2 * (id.length + JSON.stringify(doc).length) + SNAPSHOT_ROW_OVERHEAD_BYTES;
+  let bytes = SNAPSHOT_ROW_OVERHEAD_BYTES + 2 * id.length;
+  for (const name of Object.keys(doc)) {
+    const v = doc[name];
+    bytes += 16 + 2 * name.length;
+    if (typeof v === 'string') bytes += 2 * v.length;
+    else if (typeof v === 'object' && v !== null) bytes += 2 * JSON.stringify(v).length;
+    else bytes += 8;
+  }
+  return bytes;
+}
+
+/** Whether `db` holds a snapshot of `collection` now (a full scan of it then reads memory). */
+export function hasSnapshot(db: Database, collection: string): boolean {
+  return !db.isClosed && byDatabase.get(db)?.collections.has(collection) === true;
 }
 
 /**

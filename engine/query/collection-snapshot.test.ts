@@ -1,9 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Database } from '../db/database.ts';
+import { viewKey } from '../db/views.ts';
 import { AregulaError } from '../errors.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { identityFromSeed } from '../log/identity.ts';
+import type { Lsm } from '../lsm/lsm.ts';
+import { WriteBatch } from '../lsm/write-batch.ts';
 import { aggregate, runAggregate } from './aggregate.ts';
 import {
   collectionRows,
@@ -153,6 +156,13 @@ describe('collection snapshots', () => {
     expect(snapshotStats(db).entries).toBe(1);
     db.rebuild(); // documents unchanged: nothing heard, the snapshot stays exact
     expectExact(db, 'c', 1);
+    expect(snapshotStats(db).entries).toBe(1);
+    // A view row lost behind the database's back: the rebuild restores it and drops the snapshot.
+    (db as unknown as { lsm: Lsm }).lsm.write(new WriteBatch().delete(viewKey('c', 'a')));
+    expect(db.rebuild()).toBe(false);
+    expect(snapshotStats(db).entries).toBe(0);
+    expectExact(db, 'c', 1);
+    expect(snapshotStats(db).entries).toBe(1);
     db.close();
     expect(hasSnapshot(db, 'c')).toBe(false);
     expect(codeOf(() => find(db, { collection: 'c' }))).toBe('ARE_CLOSED');

@@ -14,7 +14,10 @@
  * (it rewrites all rows and is rare). A scan cut short (a query that stops early) or during
  * which a change was committed keeps nothing. So a snapshot always equals a scan of the
  * stored documents; the property test `collection-snapshot.test.ts` checks this under random
- * local and remote writes.
+ * local and remote writes. One window is left: listeners run in registration order, so a
+ * change listener registered before a collection's first snapshot that runs a full scan of
+ * that collection synchronously inside its callback would read the snapshot before this
+ * change reached it (live queries do not: they re-query at delivery, after every listener).
  *
  * Costs: memory (bounded by {@link SNAPSHOT_ENTRIES_MAX_DEFAULT} documents and
  * {@link SNAPSHOT_BYTES_MAX_DEFAULT} estimated bytes per database, see {@link SnapshotLimits});

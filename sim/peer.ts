@@ -97,14 +97,14 @@ export class SimPeer {
   /** Current interval between sync ticks (backs off while idle, see {@link SYNC_IDLE_INTERVAL_MS_MAX}). */
   private intervalMs: number;
   private tickEvent: EventId | undefined;
+  /** Virtual time of the pending tick. */
+  private tickAtMs = 0;
   /** Whether the world started the sync ticks (they stop while the device is down). */
   private ticking = false;
   /** Local writes so far (with entries applied from peers, what counts as a change for ticks). */
   private localWrites = 0;
   /** `localWrites + entries applied` at the last tick. */
   private changesAtTick = -1;
-  /** Neighbours heard from since the last tick: a conversation with them is under way. */
-  private readonly heard = new Set<string>();
   /** The running store as the sync sessions see it, with reads remembered within one step. */
   private replica: ReplicaCache | undefined;
   /** Disks this device has lost so far; each replacement signs with a key of its own. */
@@ -208,11 +208,17 @@ export class SimPeer {
     if (this.intervalMs === busy && this.tickEvent !== undefined) return;
     this.intervalMs = busy;
     if (!this.ticking || !this.db) return;
-    if (this.tickEvent !== undefined) this.options.scheduler.cancel(this.tickEvent);
+    const now = this.options.scheduler.nowMs;
+    if (this.tickEvent !== undefined) {
+      // A tick due sooner than one busy interval stays where it is.
+      if (this.tickAtMs <= now + busy) return;
+      this.options.scheduler.cancel(this.tickEvent);
+    }
     this.scheduleTick(busy);
   }
 
   private scheduleTick(delayMs: number): void {
+    this.tickAtMs = this.options.scheduler.nowMs + delayMs;
     this.tickEvent = this.options.scheduler.after(delayMs, `tick ${this.name}`, () => {
       this.tickEvent = undefined;
       if (!this.db) return;
@@ -246,7 +252,6 @@ export class SimPeer {
     this.tickEvent = undefined;
     this.transport.closeAll();
     this.connections = new Map();
-    this.heard.clear();
     this.replica = undefined;
     this.fs.crash(policy);
     this.options.network.setDown(this.name, true);
@@ -299,6 +304,7 @@ export class SimPeer {
       );
       h.ok(i, { author: authorToHex(this.identity.publicKey), seq: receipt!.seq, hlc: { ...receipt!.hlc } });
       this.localWrites++;
+      this.kick();
     } catch (err) {
       h.fail(i, describe(err));
     }
@@ -346,24 +352,23 @@ export class SimPeer {
   }
 
   /**
-   * Says hello to every neighbour it is connected to and has not heard from since the last
-   * tick (the periodic sync tick). Links the transport reports down are skipped, since a real
-   * device knows it is offline and says hello when the link comes back (`connected`); so are
-   * neighbours that spoke since the last tick, since a conversation with them is under way and
-   * each of its `done`s already sends both ways what the other lacks (a `hello` on top of it
-   * would only make the neighbour resend what is in flight).
+   * Says hello to every neighbour it is connected to (the periodic sync tick), even one it
+   * just heard from: a session that opened a conversation does not resend entries it assumed
+   * delivered, so an entry lost in flight reaches the neighbour only through a conversation
+   * the neighbour opens (a tick that skipped neighbours it heard from let clock-skew seed 48
+   * stall). Links the transport reports down are skipped, since a real device knows it is
+   * offline and says hello when the link comes back (`connected`).
    */
   syncTick(): void {
     if (!this.db) return;
     let greeted = false;
     this.replica!.during(() => {
       for (const [peer, c] of this.connections) {
-        if (!this.transport.connectedTo(peer) || this.heard.has(peer)) continue;
+        if (!this.transport.connectedTo(peer)) continue;
         c.hello();
         greeted = true;
       }
     });
-    this.heard.clear();
     // Sharing signs and syncs local entries first: from here on they are durable.
     if (greeted) this.options.history.info(this.name, 'sync', 'hello');
   }
@@ -371,13 +376,15 @@ export class SimPeer {
   private deliver(from: string, bytes: Uint8Array): void {
     const c = this.connections.get(from);
     if (!this.db || c === undefined) return;
-    this.heard.add(from);
+    const applied = this.replica!.stats.applied;
     try {
       this.replica!.during(() => c.receive(bytes));
     } catch (err) {
       // An honest world never fails to handle a message: any error is a finding.
       this.problems.push(`${this.name} failed on a message from ${from}: ${describe(err)}`);
     }
+    // Something changed: sync at the busy rate from now on, not after a backed-off interval.
+    if (this.replica !== undefined && this.replica.stats.applied !== applied) this.kick();
   }
 
   /**

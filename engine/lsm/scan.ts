@@ -120,17 +120,27 @@ function* generate(
     for (; iter.valid(); iter.next()) {
       const ikey = iter.key();
       if (seqOf(ikey) > seq) continue;
-      const user = ikey.subarray(0, ikey.length - TRAILER_BYTES);
-      if (lastUser !== undefined && compareBytes(user, lastUser) === 0) continue;
-      lastUser = user.slice();
+      const userLength = ikey.length - TRAILER_BYTES;
+      // An older version of the key just seen: compared in place, without a view of the user key.
+      if (lastUser !== undefined && sameUserKey(ikey, userLength, lastUser)) continue;
+      const user = ikey.slice(0, userLength);
+      lastUser = user;
       if (aboveUpper(user, o)) return;
       if (o.gt && compareBytes(user, o.gt) <= 0) continue;
-      if (o.prefix && !startsWith(user, o.prefix)) continue;
+      // No prefix check here: the seek started at or past the prefix, and aboveUpper ends the
+      // scan at the first key past it, so every key reaching this point starts with it.
       if (kindOf(ikey) === EntryKind.Delete) continue;
-      yield [lastUser, iter.value().slice()];
+      yield [user, iter.value().slice()];
       if (++emitted >= limit) return;
     }
   } finally {
     release();
   }
+}
+
+/** Whether the first `length` bytes of `ikey` are exactly `user`. */
+function sameUserKey(ikey: Uint8Array, length: number, user: Uint8Array): boolean {
+  if (length !== user.length) return false;
+  for (let i = length - 1; i >= 0; i--) if (ikey[i] !== user[i]) return false;
+  return true;
 }

@@ -5,6 +5,19 @@
 // wait forever: the worker's 'error' event needs the event loop the store is blocking).
 import { workerData } from 'node:worker_threads';
 
+/** Tells the store side that this worker is gone, with why; every task then fails. */
+function reportFatal(err) {
+  workerData.port.postMessage({ fatal: err instanceof Error ? err.stack ?? err.message : String(err) });
+  Atomics.add(workerData.counter, 0, 1);
+  Atomics.notify(workerData.counter, 0);
+}
+
+// An exception that escapes a task would end the thread silently for a store blocked in wait.
+process.on('uncaughtException', (err) => {
+  reportFatal(err);
+  process.exit(1);
+});
+
 try {
   if (workerData.entry.endsWith('.ts')) {
     const { register } = await import('tsx/esm/api');
@@ -12,7 +25,5 @@ try {
   }
   await import(workerData.entry);
 } catch (err) {
-  workerData.port.postMessage({ fatal: err instanceof Error ? err.message : String(err) });
-  Atomics.add(workerData.counter, 0, 1);
-  Atomics.notify(workerData.counter, 0);
+  reportFatal(err);
 }

@@ -14,6 +14,7 @@ import {
   documentBytes,
   dropSnapshots,
   hasSnapshot,
+  SNAPSHOT_FIELD_OVERHEAD_BYTES,
   SNAPSHOT_ROW_OVERHEAD_BYTES,
   snapshotStats,
 } from './collection-snapshot.ts';
@@ -172,10 +173,11 @@ describe('collection snapshots', () => {
 
   it('estimate a document by its text, nested values included', () => {
     const base = documentBytes('ab', {});
+    const field = SNAPSHOT_FIELD_OVERHEAD_BYTES + 2; // a one-letter name
     expect(base).toBe(SNAPSHOT_ROW_OVERHEAD_BYTES + 4);
-    expect(documentBytes('ab', { s: 'xyz' })).toBe(base + 16 + 2 + 6);
-    expect(documentBytes('ab', { n: 1.5, b: true, z: null })).toBe(base + 3 * (16 + 2 + 8));
-    expect(documentBytes('ab', { o: { k: [1, 'é'] } })).toBe(base + 16 + 2 + 2 * '{"k":[1,"é"]}'.length);
+    expect(documentBytes('ab', { s: 'xyz' })).toBe(base + field + 6);
+    expect(documentBytes('ab', { n: 1.5, b: true, z: null })).toBe(base + 3 * (field + 8));
+    expect(documentBytes('ab', { o: { k: [1, 'é'] } })).toBe(base + field + 2 * '{"k":[1,"é"]}'.length);
   });
 
   it('reject invalid bounds and invalid collection names', () => {

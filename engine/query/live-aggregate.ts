@@ -20,6 +20,7 @@ import type { Database } from '../db/database.ts';
 import type { DocChange } from '../db/derived.ts';
 import { LimitExceededError } from '../errors.ts';
 import { compareTuples, groupKeyText, newAccumulator } from './aggregate.ts';
+import { collectionRows } from './collection-snapshot.ts';
 import { compareValues, compilePath, type PathGetter } from './compare.ts';
 import { compileFilter } from './filter.ts';
 import { GROUPS_MAX } from './limits.ts';
@@ -77,7 +78,7 @@ class LiveAggregate {
     this.keyGetters = (q.groupBy ?? []).map(compilePath);
     this.fieldGetters = q.aggregates.map((a) => (a.field === undefined ? undefined : compilePath(a.field)));
     if (this.keyGetters.length === 0) this.groups.set('', this.newGroup([]));
-    for (const [id, doc] of db.documents(q.collection)) this.add(id, doc);
+    for (const [id, doc] of collectionRows(db, q.collection)) this.add(id, doc);
   }
 
   private newGroup(keys: (JsonValue | undefined)[]): Group {

@@ -59,6 +59,12 @@ export type MergeOutcome =
  * started; `poll` and `wait` return the outcome of the task `start` returned the id of.
  */
 export interface BackgroundMerger {
+  /**
+   * True once the merger can take a task. Until then (a worker still starting, or one that
+   * never will) the store runs its jobs inline, so it never blocks on a thread that is not
+   * there yet.
+   */
+  ready(): boolean;
   /** Starts `task`; returns its id. `flush` says which queue it joins (flushes never wait behind compactions). */
   start(task: MergeTask, flush: boolean): number;
   /** The outcome of task `id` if it has finished, without blocking. */

@@ -463,19 +463,25 @@ export class Lsm {
     }
   }
 
+  /**
+   * Spends up to `budget` entries on inline jobs, flush first. A job on the background merger
+   * costs nothing here: it is committed if its outcome has arrived and otherwise left alone
+   * (the loop never waits for one).
+   */
   private doBackgroundWork(budget: number): void {
     if (this.backgroundError !== undefined) return;
-    if (this.background !== undefined) {
-      this.collectBackgroundWork();
-      return;
-    }
     try {
       let left = budget;
       while (left > 0) {
-        if (this.flushJob) {
+        const flush = this.flushJob;
+        if (flush?.merge !== undefined) {
           const n = Math.min(left, WORK_CHUNK);
           left -= n;
-          if (this.flushJob.merge!.step(n)) this.completeFlush();
+          if (flush.merge.step(n)) this.completeFlush();
+          continue;
+        }
+        if (flush !== undefined && arrived(this.background!, flush)) {
+          this.completeFlush();
           continue;
         }
         if (this.compactionJob === undefined) {
@@ -490,31 +496,14 @@ export class Lsm {
           }
           this.compactionJob = this.startCompaction(pick.start, pick.end);
         }
+        const compaction = this.compactionJob;
+        if (compaction.merge === undefined) {
+          if (arrived(this.background!, compaction)) this.completeCompaction();
+          return;
+        }
         const n = Math.min(left, WORK_CHUNK);
         left -= n;
-        if (this.compactionJob.merge!.step(n)) this.completeCompaction();
-      }
-    } catch (err) {
-      this.backgroundError ??= err;
-    }
-  }
-
-  /**
-   * With a background merger: commits whichever jobs have finished (without waiting), and
-   * starts a compaction when one is due and none runs.
-   */
-  private collectBackgroundWork(): void {
-    const bg = this.background!;
-    try {
-      if (this.flushJob !== undefined && arrived(bg, this.flushJob)) this.completeFlush();
-      if (this.compactionJob !== undefined && arrived(bg, this.compactionJob)) this.completeCompaction();
-      if (this.compactionJob === undefined && this.compactionCheckNeeded) {
-        const pick = pickTieredCompaction(
-          this.versions.current.tables.map((t) => t.fileBytes),
-          this.policy,
-        );
-        if (pick === undefined) this.compactionCheckNeeded = false;
-        else this.compactionJob = this.startCompaction(pick.start, pick.end);
+        if (compaction.merge.step(n)) this.completeCompaction();
       }
     } catch (err) {
       this.backgroundError ??= err;
@@ -578,7 +567,7 @@ export class Lsm {
     const output = this.versions.newFileNumber();
     const smallestSnapshot = this.smallestSnapshot();
     const inputNumbers = inputs.map((t) => t.number);
-    if (this.background !== undefined) {
+    if (this.background?.ready() === true) {
       const task = this.background.start(
         {
           output,

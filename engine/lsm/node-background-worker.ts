@@ -52,7 +52,13 @@ function run(req: WorkerRequest & { kind: 'task' }): MergeOutcome {
   }
 }
 
-port.on('message', (req: WorkerRequest) => {
+port.on('message', onRequest);
+// Only now can the worker take tasks: stores send none before this arrives (see MergeThread).
+port.postMessage({ ready: true });
+Atomics.add(counter, 0, 1);
+Atomics.notify(counter, 0);
+
+function onRequest(req: WorkerRequest): void {
   if (req.kind === 'forget') {
     const store = stores.get(req.dir);
     stores.delete(req.dir);
@@ -63,4 +69,4 @@ port.on('message', (req: WorkerRequest) => {
   port.postMessage(reply);
   Atomics.add(counter, 0, 1);
   Atomics.notify(counter, 0);
-});
+}

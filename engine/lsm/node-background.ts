@@ -29,6 +29,8 @@ export class MergeThread {
   private readonly replies = new Map<number, MergeOutcome>();
   /** Set when the worker could not start: every task then fails with this outcome. */
   private fatal: MergeOutcome | undefined;
+  /** Set once the worker has said it listens for tasks. */
+  private started = false;
 
   /** Starts a worker running `entry` (the worker module next to this one unless a test says otherwise). */
   constructor(
@@ -51,16 +53,28 @@ export class MergeThread {
     this.port.postMessage(req);
   }
 
-  poll(id: number): MergeOutcome | undefined {
+  /** True once the worker listens for tasks (and has not failed). */
+  ready(): boolean {
+    this.drain();
+    return this.started && this.fatal === undefined;
+  }
+
+  /** Moves every message the worker has sent into {@link replies} (or the started/fatal flags). */
+  private drain(): void {
     for (;;) {
       const got = receiveMessageOnPort(this.port);
-      if (got === undefined) break;
-      const reply = got.message as WorkerReply | { fatal: string };
+      if (got === undefined) return;
+      const reply = got.message as WorkerReply | { fatal: string } | { ready: true };
       if ('fatal' in reply) {
-        const message = `the background worker could not start: ${reply.fatal}`;
+        const message = `the background worker failed: ${reply.fatal}`;
         this.fatal = { ok: false, code: 'ARE_IO', message };
-      } else this.replies.set(reply.id, reply.outcome);
+      } else if ('ready' in reply) this.started = true;
+      else this.replies.set(reply.id, reply.outcome);
     }
+  }
+
+  poll(id: number): MergeOutcome | undefined {
+    this.drain();
     const outcome = this.replies.get(id) ?? this.fatal;
     if (outcome !== undefined) this.replies.delete(id);
     return outcome;
@@ -89,6 +103,9 @@ export function nodeBackgroundMerger(dir: string): BackgroundMerger {
   const t = sharedThreads();
   const owner = new Map<number, MergeThread>();
   return {
+    ready(): boolean {
+      return t.flush.ready() && t.compaction.ready();
+    },
     start(task: MergeTask, flush: boolean): number {
       const id = nextTaskId++;
       const thread = flush ? t.flush : t.compaction;

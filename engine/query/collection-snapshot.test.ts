@@ -12,6 +12,7 @@ import {
   collectionRows,
   configureSnapshots,
   documentBytes,
+  documentReader,
   dropSnapshots,
   hasSnapshot,
   SNAPSHOT_FIELD_OVERHEAD_BYTES,
@@ -188,5 +189,42 @@ describe('collection snapshots', () => {
     expect(codeOf(() => [...collectionRows(db, '')])).not.toBe('none');
     expect(snapshotStats(db).collections).toEqual([]);
     db.close();
+  });
+});
+
+describe('documentReader', () => {
+  it('answers what db.get answers, from a held snapshot, through writes, remote entries and a drop', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            kind: fc.constantFrom('put', 'delete', 'remote', 'fill', 'drop'),
+            id: fc.constantFrom('a', 'b', 'c', 'd'),
+            n: fc.integer({ min: 0, max: 9 }),
+          }),
+          { maxLength: 30 },
+        ),
+        (ops) => {
+          const db = open(0);
+          const other = open(1);
+          let read = documentReader(db, 'c');
+          for (const op of ops) {
+            if (op.kind === 'put') db.collection('c').put(op.id, { n: op.n });
+            else if (op.kind === 'delete') db.collection('c').delete(op.id);
+            else if (op.kind === 'remote') {
+              other.collection('c').put(op.id, { n: op.n, from: 'other' });
+              sync(other, db);
+            } else if (op.kind === 'fill') {
+              [...collectionRows(db, 'c')];
+              read = documentReader(db, 'c');
+            } else dropSnapshots(db);
+            for (const id of ['a', 'b', 'c', 'd', 'missing']) expect(read(id)).toEqual(db.get('c', id));
+          }
+          db.close();
+          other.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });

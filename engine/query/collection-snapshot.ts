@@ -165,6 +165,21 @@ export function hasSnapshot(db: Database, collection: string): boolean {
 }
 
 /**
+ * A reader of `collection`'s documents by id from its snapshot when one is held (a map
+ * lookup instead of a store read), else one that reads the store (`db.get`). Both answer
+ * exactly what `db.get` would at the moment of the call.
+ */
+export function documentReader(db: Database, collection: string): (id: string) => JsonObject | undefined {
+  const held = db.isClosed ? undefined : byDatabase.get(db)?.collections.get(collection);
+  if (held === undefined) return (id) => db.get(collection, id);
+  return (id) => {
+    // A snapshot dropped since (a rebuild, a bound, close) no longer follows writes.
+    if (byDatabase.get(db)?.collections.get(collection) !== held) return db.get(collection, id);
+    return held.byId.get(id)?.entry[1];
+  };
+}
+
+/**
  * Every visible document of `collection` (deep-frozen) in id order (UTF-8 bytes), as
  * `db.documents(collection)` yields them: from the collection's snapshot when one is held,
  * else from a scan of the store that keeps a snapshot when it runs to the end within the

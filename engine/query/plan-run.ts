@@ -14,7 +14,7 @@
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { CorruptionError } from '../errors.ts';
-import { collectionRows } from './collection-snapshot.ts';
+import { collectionRows, documentReader } from './collection-snapshot.ts';
 import { compileQuery, runQuery } from './execute.ts';
 import { decodeUtf8Range, skipValue } from './index-key.ts';
 import { type IndexPlan, type Plan, planQuery } from './planner.ts';
@@ -37,8 +37,9 @@ export function runPlan(db: Database, q: Query, plan: Plan): QueryResult {
     return runQuery(collectionRows(db, q.collection), q, { rowsInIdOrder: true });
   if (plan.kind === 'id-lookup') {
     const rows: Row[] = [];
+    const read = documentReader(db, q.collection);
     for (const id of plan.ids) {
-      const doc = db.get(q.collection, id);
+      const doc = read(id);
       if (doc !== undefined) rows.push([id, doc]);
     }
     return runQuery(rows, q);
@@ -55,8 +56,8 @@ function idOffset(plan: IndexPlan, key: Uint8Array): number {
 }
 
 /** The document an index row names; a row without its document is corruption. */
-function docOf(db: Database, plan: IndexPlan, id: string): JsonObject {
-  const doc = db.get(plan.collection, id);
+function docOf(read: (id: string) => JsonObject | undefined, plan: IndexPlan, id: string): JsonObject {
+  const doc = read(id);
   if (doc === undefined)
     throw new CorruptionError({
       file: plan.index.viewName,
@@ -69,10 +70,11 @@ function docOf(db: Database, plan: IndexPlan, id: string): JsonObject {
 /** Every document in `plan`'s ranges. */
 function indexCandidates(db: Database, plan: IndexPlan): Row[] {
   const rows: Row[] = [];
+  const read = documentReader(db, plan.collection);
   for (const range of plan.ranges) {
     for (const [key] of db.derivedRows(plan.index.viewName, { gte: range.gte, lt: range.lt })) {
       const id = decodeUtf8Range(key, idOffset(plan, key), key.length);
-      rows.push([id, docOf(db, plan, id)]);
+      rows.push([id, docOf(read, plan, id)]);
     }
   }
   return rows;
@@ -108,6 +110,7 @@ function* keysInOrder(db: Database, plan: IndexPlan): Generator<Uint8Array> {
  */
 function orderedCandidates(db: Database, q: Query, plan: IndexPlan): Row[] {
   const compiled: CompiledQuery = compileQuery(q);
+  const read = documentReader(db, plan.collection);
   const want = (q.offset ?? 0) + (q.limit ?? 0);
   const out: Row[] = [];
   let run: Row[] = [];
@@ -123,7 +126,7 @@ function orderedCandidates(db: Database, q: Query, plan: IndexPlan): Row[] {
     if (runKey !== undefined && name !== runKey && endRun()) return out;
     runKey = name;
     const id = decodeUtf8Range(key, idOffset(plan, key), key.length);
-    const doc = docOf(db, plan, id);
+    const doc = docOf(read, plan, id);
     if (compiled.matches(doc, id) && compiled.afterCursor(doc, id)) run.push([id, doc]);
   }
   endRun();

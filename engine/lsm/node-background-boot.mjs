@@ -7,7 +7,7 @@ import { workerData } from 'node:worker_threads';
 
 /** Tells the store side that this worker is gone, with why; every task then fails. */
 function reportFatal(err) {
-  workerData.port.postMessage({ fatal: err instanceof Error ? err.stack ?? err.message : String(err) });
+  workerData.port.postMessage({ fatal: err instanceof Error ? (err.stack ?? err.message) : String(err) });
   Atomics.add(workerData.counter, 0, 1);
   Atomics.notify(workerData.counter, 0);
 }

@@ -219,3 +219,20 @@ describe('a worker that cannot start', () => {
     }
   });
 });
+
+describe('a worker that stops answering', () => {
+  it('fails the task it was given with ARE_IO after the bounded wait, and every later task too', () => {
+    const thread = new MergeThread(new URL('./testdata/silent-worker.mjs', import.meta.url));
+    for (let i = 0; i < 200 && !thread.ready(); i++)
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+    expect(thread.ready()).toBe(true);
+    const task = { output: 1, memtable: undefined, inputs: [], older: [], smallestSnapshot: 0, table: {} };
+    thread.send({ kind: 'task', id: 1, dir: root, task });
+    const outcome = thread.wait(1, 300);
+    expect(outcome).toMatchObject({ ok: false, code: 'ARE_IO' });
+    if (!outcome.ok) expect(outcome.message).toMatch(/did not answer within 300 ms/);
+    expect(thread.ready()).toBe(false);
+    thread.send({ kind: 'task', id: 2, dir: root, task });
+    expect(thread.wait(2, 300)).toMatchObject({ ok: false, code: 'ARE_IO' });
+  });
+});

@@ -20,6 +20,15 @@ import type { WorkerReply, WorkerRequest } from './node-background-worker.ts';
 /** How long one `Atomics.wait` sleeps before the store looks at its port again, in ms. */
 export const BACKGROUND_WAIT_SLICE_MS = 50;
 
+/**
+ * Longest a store waits for one reply before it gives the worker up, in ms. A flush of a full
+ * memtable takes well under a second and a compaction step a few; a worker silent for this
+ * long is stuck or gone without a word (its 'exit' event needs the event loop the waiting store
+ * blocks), and waiting on would hang the process. Past it the thread counts as failed: the
+ * task, and every later one, fails with a typed error (the store's sticky background error).
+ */
+export const BACKGROUND_REPLY_WAIT_MS_MAX = 300_000;
+
 /** One worker thread, its reply port and its wake-up counter. @internal Exported for tests. */
 export class MergeThread {
   private readonly port: MessagePort;
@@ -80,13 +89,25 @@ export class MergeThread {
     return outcome;
   }
 
-  wait(id: number): MergeOutcome {
+  wait(id: number, replyWaitMsMax = BACKGROUND_REPLY_WAIT_MS_MAX): MergeOutcome {
+    // Counted in slices, not read from a clock: a slice that timed out took at least its length.
+    let silentSlices = 0;
     for (;;) {
       const seen = Atomics.load(this.counter, 0);
       const outcome = this.poll(id);
       if (outcome !== undefined) return outcome;
-      Atomics.wait(this.counter, 0, seen, BACKGROUND_WAIT_SLICE_MS);
+      if (silentSlices * BACKGROUND_WAIT_SLICE_MS >= replyWaitMsMax) return this.giveUp(replyWaitMsMax);
+      const woke = Atomics.wait(this.counter, 0, seen, BACKGROUND_WAIT_SLICE_MS);
+      silentSlices = woke === 'timed-out' ? silentSlices + 1 : 0;
     }
+  }
+
+  /** Marks the worker failed after it stayed silent too long, and stops it. */
+  private giveUp(replyWaitMsMax: number): MergeOutcome {
+    const message = `the background worker did not answer within ${replyWaitMsMax} ms`;
+    this.fatal = { ok: false, code: 'ARE_IO', message };
+    void this.worker.terminate();
+    return this.fatal;
   }
 }
 

@@ -193,6 +193,32 @@ describe('sync session', () => {
     expect(ab.session.stats.needsSent).toBeGreaterThan(0);
   });
 
+  it('resends entries lost in flight when only one side ever opens conversations (a client polling a hub)', () => {
+    const client = new ModelReplica();
+    const hub = new ModelReplica();
+    for (let j = 0; j < 6; j++) client.write(1, j);
+    const { ab, ba } = connect(client, hub, { entriesPerMessageMax: 2 });
+    const run = (dropEntriesToHub: boolean) => {
+      for (let i = 0; i < 1000 && ab.queue.length + ba.queue.length > 0; i++) {
+        for (const link of [ab, ba]) {
+          const m = link.queue.shift();
+          if (m === undefined) continue;
+          // ab carries what the client sends to the hub (ab.session is the hub's session).
+          if (dropEntriesToHub && link === ab && decodeMessage(m).type === 'entries') continue;
+          link.session.receive(m);
+        }
+      }
+    };
+    // Only the client says hello; every entries message it sends this time is lost.
+    ba.session.start();
+    run(true);
+    expect(feeds(hub)).not.toBe(feeds(client));
+    // The next poll, with nothing lost, must carry what was lost before.
+    ba.session.start();
+    run(false);
+    expect(feeds(hub)).toBe(feeds(client));
+  });
+
   it('a star of peers through a hub converges, and pushLocal carries later writes', () => {
     const hub = new ModelReplica();
     const peers = [0, 1, 2, 3].map(() => new ModelReplica());

@@ -157,11 +157,13 @@ export class SyncSession {
       case 'done':
         this.peerClaimed = m.stateVector;
         // The peer's state vector also says what it lacks: send that too, so a conversation
-        // opened by one side alone still flows both ways. Entries already sent count as
-        // delivered (max); if they were lost, the peer's `need` asks again.
-        for (const [author, seq] of m.stateVector) {
-          if (seq > (this.peerKnown.get(author) ?? 0)) this.peerKnown.set(author, seq);
-        }
+        // opened by one side alone still flows both ways. A `done` answers our own `hello` or
+        // `need`, so it reflects everything we sent before asking: what it does not list was
+        // lost, and is sent again. Assuming earlier sends delivered would leave a lost entry
+        // unsent for good when only this side ever opens conversations (a client polling a
+        // hub): the peer asks with `need` only in answer to a `done`. An entry still in flight
+        // (reordered behind the `done`) is sent twice, which ingest ignores.
+        this.peerKnown = new Map(m.stateVector);
         this.noteForks(m.stateVector, m.heads);
         this.sendMissing();
         this.retryBuffered();

@@ -34,9 +34,8 @@ function reference(rows: [string, JsonObject][], q: AggregateQuery) {
       group = { keys, accs: q.aggregates.map(newAccumulator) };
       groups.push(group);
     }
-    q.aggregates.forEach((a, i) =>
-      group!.accs[i]!.add(a.field === undefined ? undefined : compilePath(a.field)(d, id)),
-    );
+    for (const [i, a] of q.aggregates.entries())
+      group.accs[i]!.add(a.field === undefined ? undefined : compilePath(a.field)(d, id));
   }
   if (groups.length === 0 && keyOf.length === 0)
     groups.push({ keys: [], accs: q.aggregates.map(newAccumulator) });

@@ -5,7 +5,7 @@
  * `LimitExceededError` instead of costing time in proportion to its size.
  */
 
-import { canonicalJson, DEFAULT_JSON_LIMITS, type JsonValue } from '../crdt/lww.ts';
+import { canonicalJson, DEFAULT_JSON_LIMITS } from '../crdt/lww.ts';
 import { AregulaError, LimitExceededError } from '../errors.ts';
 import { ID_FIELD } from './compare.ts';
 import { QueryError } from './errors.ts';

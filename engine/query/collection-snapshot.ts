@@ -80,6 +80,8 @@ interface CollectionSnapshot {
   pending: [string, JsonObject][];
   /** Whether `sorted` holds dead tuples or `pending` is not empty. */
   dirty: boolean;
+  /** Set when the snapshot is dropped: it no longer follows writes. */
+  dropped: boolean;
 }
 
 /** The snapshots of one database. */
@@ -127,6 +129,7 @@ function newSnapshots(entriesMax: number, bytesMax: number): Snapshots {
 export function dropSnapshots(db: Database): void {
   const s = byDatabase.get(db);
   if (s === undefined) return;
+  for (const snap of s.collections.values()) snap.dropped = true;
   s.collections.clear();
   s.entries = 0;
   s.bytes = 0;
@@ -172,11 +175,9 @@ export function hasSnapshot(db: Database, collection: string): boolean {
 export function documentReader(db: Database, collection: string): (id: string) => JsonObject | undefined {
   const held = db.isClosed ? undefined : byDatabase.get(db)?.collections.get(collection);
   if (held === undefined) return (id) => db.get(collection, id);
-  return (id) => {
-    // A snapshot dropped since (a rebuild, a bound, close) no longer follows writes.
-    if (byDatabase.get(db)?.collections.get(collection) !== held) return db.get(collection, id);
-    return held.byId.get(id)?.entry[1];
-  };
+  const byId = held.byId;
+  // A snapshot dropped since (a rebuild, a bound) no longer follows writes; a closed database throws.
+  return (id) => (held.dropped || db.isClosed ? db.get(collection, id) : byId.get(id)?.entry[1]);
 }
 
 /**
@@ -257,7 +258,7 @@ function* fillingScan(db: Database, s: Snapshots, collection: string): Generator
   } finally {
     const held = byDatabase.get(db) === s && !s.collections.has(collection);
     if (whole && keeping && held && s.version === startVersion && s.unlisten !== undefined) {
-      s.collections.set(collection, { byId, sorted, pending: [], dirty: false });
+      s.collections.set(collection, { byId, sorted, pending: [], dirty: false, dropped: false });
       s.entries += sorted.length;
       s.bytes += bytes;
     } else if (s.collections.size === 0) {
@@ -320,4 +321,5 @@ function dropCollection(s: Snapshots, name: string, snap: CollectionSnapshot): v
   for (const row of snap.byId.values()) s.bytes -= row.bytes;
   s.entries -= snap.byId.size;
   s.collections.delete(name);
+  snap.dropped = true;
 }

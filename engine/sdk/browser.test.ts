@@ -1,26 +1,4 @@
-/**
- * The SDK in real headless Chromium (Debian's, through playwright-core), against a real hub
- * process:
- *
- * (a) the browser bundle in a dedicated worker stores through OPFS (`OpfsFs`), pairs like a
- *     real device (it draws its own key, the owner certifies it), syncs through the hub with
- *     a Node device to an identical stateHash, and after a close and reopen still has its
- *     key and its documents;
- * (b) a page and a Node device sync directly over WebRTC, the page through the browser's
- *     native `RTCPeerConnection` and Node through node-datachannel, signaling through the hub;
- * (c) the shared FileSystem conformance suite (engine/io/fs-conformance.ts) passes on the real
- *     OPFS in a dedicated worker (bundled with a small vitest shim, browser-tests/);
- * (d) a worker on OPFS links to a Node device over WebRTC through the page (rtc-bridge.ts:
- *     the connections on the page, the database and the signaling in the worker).
- *
- * The page is served from a small loopback server that also forwards `/v1/*` to the hub, so
- * the page and the hub share an origin (the hub sends no CORS headers). Chromium comes from
- * scripts/provision-chromium.sh; when it is missing the test runs that script, and when it is
- * still missing the test fails (it never skips).
- */
-
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,6 +7,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 // @ts-expect-error: a plain JavaScript build script without type declarations.
 import { buildBrowser } from '../../scripts/build-browser.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, PROVISION_TIMEOUT_MS } from '../../test/chromium.ts';
 import { hexToBytes } from '../hex.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
@@ -48,33 +27,7 @@ import {
   untilAsync,
 } from './test-hub.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-/** The flags measured to work on this project's machines (shared/environment-notes.md). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const PROVISION_TIMEOUT_MS = 600_000;
 const backoff = { delayMsMin: 20, delayMsMax: 300 };
-
-/** Installs Chromium with the project's script when it is missing; throws when it cannot. */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const script = join(REPO_DIR, 'scripts', 'provision-chromium.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', timeout: PROVISION_TIMEOUT_MS });
-  if (existsSync(CHROMIUM)) return;
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n');
-  throw new Error(
-    `Chromium is missing at ${CHROMIUM} and scripts/provision-chromium.sh could not install it ` +
-      `(exit ${result.status ?? result.signal ?? result.error?.message}); its last lines:\n${output}`,
-  );
-}
 
 /** The page: an RPC bridge to the worker (`worker.*`) and an SDK instance on the page (`page.*`). */
 const INDEX_HTML = `<!doctype html><meta charset="utf-8"><title>aregula sdk test</title>
@@ -212,7 +165,7 @@ describe('the SDK in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
     });
     page = await context.newPage();
     page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));

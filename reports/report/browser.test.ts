@@ -12,45 +12,19 @@
  * script, and when it still is missing the test fails (it never skips).
  */
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, PROVISION_TIMEOUT_MS } from '../../test/chromium.ts';
 import { writeReport } from './build.ts';
 import { parseBench, parseRunFile, parseSim } from './schema.ts';
 import { benchFixture, runFileFixture, simFixture } from './test-fixtures.ts';
 
 const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
 const OUT_DIR = join(REPO_DIR, 'reports', 'out');
-const CHROMIUM = '/usr/bin/chromium';
-/** The flags measured to work on this project's machines (shared/environment-notes.md). */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const PROVISION_TIMEOUT_MS = 600_000;
-
-/** Installs Chromium with the project's script when it is missing; throws when it cannot. */
-function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const script = join(REPO_DIR, 'scripts', 'provision-chromium.sh');
-  const result = spawnSync('bash', [script], { encoding: 'utf8', timeout: PROVISION_TIMEOUT_MS });
-  if (existsSync(CHROMIUM)) return;
-  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n');
-  throw new Error(
-    `Chromium is missing at ${CHROMIUM} and scripts/provision-chromium.sh could not install it ` +
-      `(exit ${result.status ?? result.signal ?? result.error?.message}); its last lines:\n${output}`,
-  );
-}
 
 /** What the page showed. */
 interface PageFacts {
@@ -105,7 +79,7 @@ describe('the report page in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: CHROMIUM_ARGS,
+      args: [...CHROMIUM_ARGS],
       viewport: { width: 1280, height: 900 },
     });
   }, PROVISION_TIMEOUT_MS + 60_000);

@@ -18,109 +18,53 @@
  */
 
 import { assert } from '../assert.ts';
-import {
-  ClosedError,
-  CorruptionError,
-  InvalidArgumentError,
-  IoError,
-  LockedError,
-  NoSpaceError,
-} from '../errors.ts';
-import type { FileHandle, FileSystem } from '../io/fs.ts';
-import type { BackgroundMerger, MergeOutcome } from './background.ts';
+import { ClosedError, InvalidArgumentError, LockedError } from '../errors.ts';
+import type { FileSystem } from '../io/fs.ts';
+import type { BackgroundMerger } from './background.ts';
 import { BlockCache } from './block-cache.ts';
 import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
 import { EntryKind, MAX_SEQUENCE, seekKey } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { MAX_TABLES } from './limits.ts';
 import { Memtable } from './memtable.ts';
-import { MergeJob } from './merge-job.ts';
+import {
+  arrived,
+  finishJob,
+  type Job,
+  type JobHost,
+  runToCompletion,
+  startJob,
+  writeTableNow,
+} from './merge-scheduler.ts';
 import { MergingIterator } from './merging-iterator.ts';
+import {
+  checkOptions,
+  type LsmOptions,
+  type LsmStats,
+  SINGLE_BATCH_REUSE_BYTES_MAX,
+  type Snapshot,
+  type WriteOptions,
+} from './options.ts';
 import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
 import { type ScanOptions, scanEntries } from './scan.ts';
-import { MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY, type SsTableOptions, SsTableReader } from './sstable.ts';
+import { type SsTableOptions, SsTableReader } from './sstable.ts';
 import { tableCovers, type Version, VersionSet } from './version.ts';
 import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
 import { LogWriter } from './wal.ts';
 import { checkKey, insertBatch, WriteBatch } from './write-batch.ts';
 
+export {
+  DEFAULT_BLOCK_CACHE_BYTES,
+  type LsmOptions,
+  type LsmStats,
+  SINGLE_BATCH_REUSE_BYTES_MAX,
+  type Snapshot,
+  type WriteOptions,
+} from './options.ts';
 export type { ScanOptions } from './scan.ts';
 
-/** Tuning options. Every field has a sensible default. */
-export interface LsmOptions {
-  /** Memtable size that triggers a flush. Default 4 MiB. */
-  memtableBytes?: number;
-  /** Target data block size. Default 4096. */
-  blockBytes?: number;
-  /** Bloom filter bits per key; 0 disables filters. Default 10. */
-  bloomBitsPerKey?: number;
-  /**
-   * Block cache capacity. Default 32 MiB: a cached block has had its CRC and structure
-   * verified once, and in JavaScript that verification, not the read, is most of a miss's
-   * cost, so the cache is sized to hold a personal app's working set.
-   */
-  blockCacheBytes?: number;
-  /** Entries of background merge work each written operation pays for. Default 8. */
-  backgroundWorkPerOp?: number;
-  /** Fewest similar runs that trigger a compaction. Default 4. */
-  compactionMinRuns?: number;
-  /**
-   * Runs flushes and compactions on other threads (background.ts; `nodeBackgroundMerger` for
-   * a `NodeFs`). Without one they run inline, in slices paid for by writes. The store owns it
-   * from here on and closes it with itself.
-   */
-  background?: BackgroundMerger;
-}
-
-/** Per-write options. */
-export interface WriteOptions {
-  /** Sync the WAL before returning: the write, and every earlier one, survives a crash. */
-  sync?: boolean;
-}
-
-/** A consistent point-in-time view for reads. Release it when done. */
-export interface Snapshot {
-  /** Sequence number of the last write the snapshot sees. */
-  readonly seq: number;
-  /** Stops pinning old versions of keys. Idempotent. */
-  release(): void;
-}
-
-/** Counters for tests, benchmarks and operators. */
-export interface LsmStats {
-  lastSequence: number;
-  tables: number;
-  tableBytes: number;
-  memtableBytes: number;
-  flushes: number;
-  compactions: number;
-  recoveredRecords: number;
-  recoveredTornBytes: number;
-}
-
-const MIN_MEMTABLE_BYTES = 1024;
-/** Default block cache capacity (see {@link LsmOptions.blockCacheBytes}). */
-export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 const WORK_CHUNK = 256;
-/** Largest value `put` encodes in the store's reused batch (larger ones get their own). */
-export const SINGLE_BATCH_REUSE_BYTES_MAX = 64 * 1024;
 const openStores = new WeakMap<FileSystem, Lsm>();
-
-interface Job {
-  /** The inline merge, or undefined when a background merger runs the job. */
-  merge: MergeJob | undefined;
-  /** The inline job's output file, owned by the job until it finishes or is abandoned. */
-  file: FileHandle | undefined;
-  /** The background task's id (when `merge` is undefined). */
-  task: number;
-  /** The background task's outcome, once it has arrived. */
-  outcome?: MergeOutcome;
-  /** The WAL current when the job started (its creation preceded the job's directory sync). */
-  walAtStart: number;
-  output: number;
-  version: Version;
-  inputs: number[];
-}
 
 /** The store. Create with {@link Lsm.open}. */
 export class Lsm {
@@ -152,6 +96,8 @@ export class Lsm {
   private readonly workPerOp: number;
   private readonly policy: TieredPolicy;
   private readonly background: BackgroundMerger | undefined;
+  /** What the job functions (merge-scheduler.ts) need from the store. */
+  private readonly host: JobHost;
   private readonly counts = { flushes: 0, compactions: 0, recoveredRecords: 0, recoveredTornBytes: 0 };
 
   private constructor(
@@ -164,6 +110,16 @@ export class Lsm {
     this.workPerOp = o.backgroundWorkPerOp;
     this.table = { blockBytes: o.blockBytes, bloomBitsPerKey: o.bloomBitsPerKey };
     this.cache = new BlockCache(o.blockCacheBytes);
+    this.host = {
+      fs,
+      table: this.table,
+      background: this.background,
+      mustGetReader: (n) => this.mustGetReader(n),
+      openReader: (n) => this.openReader(n),
+      namesDurable: (walAtStart) => {
+        if (walAtStart === this.walNumber) this.walDirSyncPending = false;
+      },
+    };
     this.policy = {
       minRuns: o.compactionMinRuns,
       maxRuns: 32,
@@ -185,7 +141,7 @@ export class Lsm {
     counters.lastSequence = replay.lastSequence;
     if (recovered.entries > 0) {
       const number = counters.nextFileNumber++;
-      const meta = this.writeTableNow(recovered, number, tables);
+      const meta = writeTableNow(this.host, recovered, number, tables);
       if (meta) tables = [meta, ...tables];
     }
     this.walNumber = counters.nextFileNumber++;
@@ -338,7 +294,7 @@ export class Lsm {
     this.checkWritable();
     this.guard(() => {
       if (this.mem.entries > 0) this.switchMemtable();
-      if (this.flushJob) this.runToCompletion(this.flushJob, () => this.completeFlush());
+      if (this.flushJob) runToCompletion(this.background, this.flushJob, () => this.completeFlush());
     });
   }
 
@@ -346,11 +302,12 @@ export class Lsm {
   compact(): void {
     this.flush();
     this.guard(() => {
-      if (this.compactionJob) this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+      if (this.compactionJob)
+        runToCompletion(this.background, this.compactionJob, () => this.completeCompaction());
       const n = this.versions.current.tables.length;
       if (n > 1) {
         this.compactionJob = this.startCompaction(0, n);
-        this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+        runToCompletion(this.background, this.compactionJob, () => this.completeCompaction());
       }
     });
   }
@@ -510,20 +467,8 @@ export class Lsm {
     }
   }
 
-  private runToCompletion(job: Job, complete: () => void): void {
-    if (job.merge === undefined) {
-      job.outcome ??= this.background!.wait(job.task);
-      complete();
-      return;
-    }
-    while (!job.merge.step(1 << 16)) {
-      /* keep stepping */
-    }
-    complete();
-  }
-
   private switchMemtable(): void {
-    if (this.flushJob) this.runToCompletion(this.flushJob, () => this.completeFlush());
+    if (this.flushJob) runToCompletion(this.background, this.flushJob, () => this.completeFlush());
     if (this.versions.current.tables.length >= MAX_TABLES) this.compactUntilUnderLimit();
     const number = this.versions.newFileNumber();
     // Sync the old WAL (and its name, if that is still pending) first: a later synced write
@@ -550,7 +495,7 @@ export class Lsm {
         assert(pick !== undefined, 'a store over MAX_TABLES always has a compaction to run');
         this.compactionJob = this.startCompaction(pick.start, pick.end);
       }
-      this.runToCompletion(this.compactionJob, () => this.completeCompaction());
+      runToCompletion(this.background, this.compactionJob, () => this.completeCompaction());
     }
   }
 
@@ -566,42 +511,15 @@ export class Lsm {
   ): Job {
     const output = this.versions.newFileNumber();
     const smallestSnapshot = this.smallestSnapshot();
-    const inputNumbers = inputs.map((t) => t.number);
-    if (this.background?.ready() === true) {
-      const task = this.background.start(
-        {
-          output,
-          memtable: mem?.exportParts(),
-          inputs: inputs.map((meta) => ({ meta })),
-          older: older.map((meta) => ({ meta })),
-          smallestSnapshot,
-          table: this.table,
-        },
-        mem !== undefined,
-      );
-      return {
-        merge: undefined,
-        file: undefined,
-        task,
-        output,
-        version,
-        inputs: inputNumbers,
-        walAtStart: this.walNumber,
-      };
-    }
-    const file = this.fs.open(tableFileName(output), { create: true, exclusive: true });
-    const input: InternalIterator =
-      mem?.iterator() ?? new MergingIterator(inputs.map((t) => this.mustGetReader(t.number).iterator()));
-    const merge = new MergeJob({
-      input,
-      output: file,
-      outputNumber: output,
+    return startJob(this.host, {
+      mem,
+      inputs,
+      version,
+      older,
+      output,
       smallestSnapshot,
-      olderMayContain: (k) =>
-        older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
-      table: this.table,
+      walAtStart: this.walNumber,
     });
-    return { merge, file, task: 0, output, version, inputs: inputNumbers, walAtStart: this.walNumber };
   }
 
   private startCompaction(start: number, end: number): Job {
@@ -614,7 +532,7 @@ export class Lsm {
     const job = this.flushJob;
     assert(job !== undefined, 'completeFlush without a flush job');
     assert(this.imm !== undefined, 'completeFlush without an immutable memtable');
-    const meta = this.finishJob(job);
+    const meta = finishJob(this.host, job);
     const lastSequence = Math.max(this.versions.counters.lastSequence, this.imm.maxSeq);
     this.versions.logAndApply({
       logNumber: this.walNumber,
@@ -633,62 +551,12 @@ export class Lsm {
   private completeCompaction(): void {
     const job = this.compactionJob;
     assert(job !== undefined, 'completeCompaction without a job');
-    const meta = this.finishJob(job);
+    const meta = finishJob(this.host, job);
     this.versions.logAndApply({ deleted: job.inputs, added: meta ? [meta] : [] });
     this.compactionJob = undefined;
     this.versions.unref(job.version);
     this.counts.compactions++;
     this.compactionCheckNeeded = true;
-  }
-
-  /** Finishes a job's output; opens its reader, or deletes it when it came out empty. */
-  private finishJob(job: Job): TableMeta | undefined {
-    let meta: TableMeta | undefined;
-    if (job.merge === undefined) {
-      meta = outcomeMeta(job.outcome, tableFileName(job.output));
-    } else {
-      try {
-        meta = job.merge.finish();
-      } finally {
-        job.file?.close();
-      }
-    }
-    if (meta === undefined) {
-      this.fs.delete(tableFileName(job.output));
-      return undefined;
-    }
-    // A background job synced the directory itself, after the table (runMergeTask); either
-    // way every name created before the job started is now durable, the WAL's included.
-    if (job.merge !== undefined) this.fs.syncDir();
-    if (job.walAtStart === this.walNumber) this.walDirSyncPending = false;
-    this.openReader(job.output);
-    return meta;
-  }
-
-  /** Writes a memtable straight to a table (used at open, before the store accepts writes). */
-  private writeTableNow(mem: Memtable, number: number, older: readonly TableMeta[]): TableMeta | undefined {
-    const file = this.fs.open(tableFileName(number), { create: true, exclusive: true });
-    try {
-      const merge = new MergeJob({
-        input: mem.iterator(),
-        output: file,
-        outputNumber: number,
-        smallestSnapshot: MAX_SEQUENCE,
-        olderMayContain: (k) =>
-          older.some((t) => tableCovers(t, k) && this.mustGetReader(t.number).mayContain(k)),
-        table: this.table,
-      });
-      while (!merge.step(1 << 16)) {
-        /* keep stepping */
-      }
-      const meta = merge.finish();
-      if (meta === undefined) return undefined;
-      this.fs.syncDir();
-      this.openReader(number);
-      return meta;
-    } finally {
-      file.close();
-    }
   }
 
   private smallestSnapshot(): number {
@@ -735,43 +603,6 @@ export class Lsm {
       if (obsolete) this.fs.delete(name);
     }
   }
-}
-
-function intOption(name: string, v: number | undefined, fallback: number, min: number, max: number): number {
-  const x = v ?? fallback;
-  if (!Number.isInteger(x) || x < min || x > max) {
-    throw new InvalidArgumentError(`${name} must be an integer in [${min}, ${max}], got ${String(v)}`);
-  }
-  return x;
-}
-
-/** Validates options eagerly, so a bad value fails at open rather than at some later flush. */
-function checkOptions(o: LsmOptions): Required<Omit<LsmOptions, 'background'>> {
-  return {
-    memtableBytes: intOption('memtableBytes', o.memtableBytes, 4 * 1024 * 1024, MIN_MEMTABLE_BYTES, 1 << 30),
-    blockBytes: intOption('blockBytes', o.blockBytes, 4096, 64, MAX_BLOCK_BYTES),
-    bloomBitsPerKey: intOption('bloomBitsPerKey', o.bloomBitsPerKey, 10, 0, MAX_BLOOM_BITS_PER_KEY),
-    blockCacheBytes: intOption('blockCacheBytes', o.blockCacheBytes, DEFAULT_BLOCK_CACHE_BYTES, 0, 2 ** 40),
-    backgroundWorkPerOp: intOption('backgroundWorkPerOp', o.backgroundWorkPerOp, 8, 1, 1 << 20),
-    compactionMinRuns: intOption('compactionMinRuns', o.compactionMinRuns, 4, 2, 32),
-  };
-}
-
-/** True once a background job's outcome is in (polling for it without blocking). */
-function arrived(bg: BackgroundMerger, job: Job): boolean {
-  job.outcome ??= bg.poll(job.task);
-  return job.outcome !== undefined;
-}
-
-/** The table a background job wrote, or its failure as the typed error inline work would throw. */
-function outcomeMeta(outcome: MergeOutcome | undefined, name: string): TableMeta | undefined {
-  assert(outcome !== undefined, 'a background job finishes only with its outcome');
-  if (outcome.ok) return outcome.meta;
-  const what = `background merge into ${name}: ${outcome.message}`;
-  if (outcome.code === 'ARE_CORRUPTION')
-    throw new CorruptionError({ file: outcome.file ?? name, offset: outcome.offset ?? 0, detail: what });
-  if (outcome.code === 'ARE_NO_SPACE') throw new NoSpaceError(what);
-  throw new IoError(`${what} (${outcome.code})`);
 }
 
 function highestFileNumber(fs: FileSystem): number {

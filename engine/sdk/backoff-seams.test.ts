@@ -5,12 +5,12 @@
  */
 
 import { describe, expect, test } from 'vitest';
+import { certify, testIdentity } from '../../test/sdk-hub.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
 import type { TimerHandle, Timers } from '../sync/transport.ts';
 import { nodePlatform } from './node.ts';
 import { open } from './open.ts';
-import { certify, testIdentity } from './test-hub.ts';
 
 const REQUEST_TIMEOUT_MS = 7_777;
 const RESYNC_MS = 99_999;

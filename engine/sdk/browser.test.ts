@@ -8,14 +8,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 // @ts-expect-error: a plain JavaScript build script without type declarations.
 import { buildBrowser } from '../../scripts/build-browser.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, ensureChromium, PROVISION_TIMEOUT_MS } from '../../test/chromium.ts';
-import { hexToBytes } from '../hex.ts';
-import { MemoryFs } from '../io/memory-fs.ts';
-import { SeededRandom } from '../io/random.ts';
-import { nodeSigner } from '../log/node-signer.ts';
-import { toBase64Url } from '../sync/base64.ts';
-import { issueCertificate } from '../sync/pairing.ts';
-import { nodePlatform } from './node.ts';
-import { type AregulaDb, open } from './open.ts';
 import {
   certify,
   type HubProcess,
@@ -25,7 +17,15 @@ import {
   tempDir,
   testIdentity,
   untilAsync,
-} from './test-hub.ts';
+} from '../../test/sdk-hub.ts';
+import { hexToBytes } from '../hex.ts';
+import { MemoryFs } from '../io/memory-fs.ts';
+import { SeededRandom } from '../io/random.ts';
+import { nodeSigner } from '../log/node-signer.ts';
+import { toBase64Url } from '../sync/base64.ts';
+import { issueCertificate } from '../sync/pairing.ts';
+import { nodePlatform } from './node.ts';
+import { type AregulaDb, open } from './open.ts';
 
 const backoff = { delayMsMin: 20, delayMsMax: 300 };
 

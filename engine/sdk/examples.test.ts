@@ -9,10 +9,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
+import {
+  certify,
+  killAll,
+  REPO_DIR,
+  runScript,
+  startHub,
+  tempDir,
+  testIdentity,
+} from '../../test/sdk-hub.ts';
 import { bytesToHex } from '../hex.ts';
 import type { Identity } from '../log/identity.ts';
 import { encodeKeyFile } from './key-file.ts';
-import { certify, killAll, REPO_DIR, runScript, startHub, tempDir, testIdentity } from './test-hub.ts';
 
 /** Longest a example may run, ms (tsx compiles it first; the machine may be loaded). */
 const SCRIPT_MS_MAX = 60_000;

@@ -6,6 +6,7 @@
  */
 
 import { afterAll, describe, expect, test } from 'vitest';
+import { certify, killAll, startHub, tempDir, testIdentity, until } from '../../test/sdk-hub.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
 import { SeededRandom } from '../io/random.ts';
 import { nodeSigner } from '../log/node-signer.ts';
@@ -14,7 +15,6 @@ import { issueRevocation } from '../sync/pairing.ts';
 import { nodePlatform } from './node.ts';
 import { type AregulaDb, open } from './open.ts';
 import type { SyncStatusEvent } from './status.ts';
-import { certify, killAll, startHub, tempDir, testIdentity, until } from './test-hub.ts';
 
 /** Quick reconnects, so the test does not wait out real-world delays. */
 const backoff = { delayMsMin: 20, delayMsMax: 300 };

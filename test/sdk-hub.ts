@@ -10,13 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { bytesToHex } from '../hex.ts';
-import { type Identity, identityFromSeed } from '../log/identity.ts';
-import { nodeSigner } from '../log/node-signer.ts';
-import { issueCertificate } from '../sync/pairing.ts';
+import { bytesToHex } from '../engine/hex.ts';
+import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
+import { nodeSigner } from '../engine/log/node-signer.ts';
+import { issueCertificate } from '../engine/sync/pairing.ts';
 
 /** The repository's root directory. */
-export const REPO_DIR = fileURLToPath(new URL('../../', import.meta.url));
+export const REPO_DIR = fileURLToPath(new URL('../', import.meta.url));
 /** Longest wait for a hub to start, ms (tsx compiles the CLI first; the machine may be loaded). */
 const HUB_START_MS_MAX = 60_000;
 

@@ -20,6 +20,7 @@ import type { FileSystem } from '../io/fs.ts';
 import { FeedStore } from '../log/feed-store.ts';
 import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
+import { startsWithBytes } from '../lsm/coding.ts';
 import { Lsm, type LsmOptions, type ScanOptions } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import {
@@ -68,13 +69,6 @@ export const SPARE_BATCH_BYTES_MAX = 64 * 1024;
 
 /** Bounds of a scan over a derived view's rows (see `Database.derivedRows`). */
 export type DerivedScanOptions = Omit<ScanOptions, 'snapshot'>;
-
-/** Whether `bytes` begins with `prefix`. */
-function startsWithBytes(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
 
 /** How to open a database. */
 export interface DatabaseOptions {

@@ -12,6 +12,7 @@
 
 import { type JsonObject, materialize } from '../crdt/lww.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { startsWithBytes } from '../lsm/coding.ts';
 import type { WriteBatch } from '../lsm/write-batch.ts';
 import type { ViewWriter } from './views.ts';
 
@@ -90,17 +91,11 @@ export function checkDerivedView(view: DerivedView, existing: readonly DerivedVi
   for (const other of existing) {
     if (other.name === view.name)
       throw new InvalidArgumentError(`derived view ${view.name} is already registered`);
-    if (startsWith(view.prefix, other.prefix) || startsWith(other.prefix, view.prefix))
+    if (startsWithBytes(view.prefix, other.prefix) || startsWithBytes(other.prefix, view.prefix))
       throw new InvalidArgumentError(
         `derived views ${view.name} and ${other.name} have overlapping prefixes`,
       );
   }
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
 }
 
 /**

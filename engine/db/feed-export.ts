@@ -26,6 +26,7 @@ import { FeedStore } from '../log/feed-store.ts';
 import { PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import { verifySignedRanges } from '../log/verify.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import { Lsm } from '../lsm/lsm.ts';
 import { hashRows, ViewWriter, viewRows } from './views.ts';
 
@@ -412,7 +413,7 @@ function readFeedFile(fs: FileSystem, line: ManifestFeed, signer: Signer): Expor
   if (bytes.length < FEED_HEADER_BYTES + FEED_TRAILER_BYTES)
     throw fail('header', 0, 'shorter than a header and trailer');
   const end = bytes.length - FEED_TRAILER_BYTES;
-  if (!sameBytes(sha256(bytes.subarray(0, end)), bytes.subarray(end)))
+  if (!bytesEqual(sha256(bytes.subarray(0, end)), bytes.subarray(end)))
     throw fail('checksum', end, 'the SHA-256 trailer does not match the file');
   const author = checkHeader(bytes, line, fail);
   const entries: Entry[] = [];
@@ -429,7 +430,7 @@ function readFeedFile(fs: FileSystem, line: ManifestFeed, signer: Signer): Expor
     } catch (err) {
       throw fail('record', at + 4, `record ${seq}: ${(err as Error).message}`);
     }
-    if (!sameBytes(entry.author, author)) throw fail('record', at + 4, `record ${seq} has another author`);
+    if (!bytesEqual(entry.author, author)) throw fail('record', at + 4, `record ${seq} has another author`);
     if (entry.seq !== seq) throw fail('record', at + 4, `record ${seq} holds seq ${entry.seq}`);
     entries.push(entry);
     at += 4 + length;
@@ -453,12 +454,12 @@ function checkHeader(
   line: ManifestFeed,
   fail: (problem: FeedExportProblem, offset: number, detail: string) => FeedExportError,
 ): Uint8Array {
-  if (!sameBytes(bytes.subarray(0, 4), FEED_FILE_MAGIC)) throw fail('header', 0, 'bad magic (not ARFE)');
+  if (!bytesEqual(bytes.subarray(0, 4), FEED_FILE_MAGIC)) throw fail('header', 0, 'bad magic (not ARFE)');
   if (bytes[4] !== FEED_EXPORT_VERSION) throw fail('header', 4, `unsupported feed file version ${bytes[4]}`);
   if (bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0)
     throw fail('header', 5, 'reserved bytes are not zero');
   const author = bytes.slice(8, 8 + PUBLIC_KEY_BYTES);
-  if (!sameBytes(author, hexToBytes(line.author)))
+  if (!bytesEqual(author, hexToBytes(line.author)))
     throw fail('header', 8, 'author differs from the manifest');
   const view = new DataView(bytes.buffer, bytes.byteOffset + 40, 8);
   const count = view.getUint32(0) * 2 ** 32 + view.getUint32(4);
@@ -481,10 +482,4 @@ function writeU64(b: Uint8Array, at: number, n: number): void {
   const view = new DataView(b.buffer, b.byteOffset + at, 8);
   view.setUint32(0, Math.floor(n / 2 ** 32));
   view.setUint32(4, n >>> 0);
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

@@ -28,6 +28,7 @@
 
 import { assert } from '../assert.ts';
 import { AregulaError, ClosedError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import {
@@ -120,12 +121,6 @@ type Plan =
   | { kind: 'append'; entries: Entry[]; head: StoredHead }
   | { kind: 'fork'; fork: ForkRecord };
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** A map key for an author: its bytes as char codes (32 short concatenations, no spread of 32 arguments). */
 function idOf(author: Uint8Array): string {
   let id = '';
@@ -181,7 +176,7 @@ export class FeedStore {
    */
   private localIdOf(author: Uint8Array): string {
     const last = this.localAuthor;
-    if (last !== undefined && sameBytes(last.bytes, author)) return last.id;
+    if (last !== undefined && bytesEqual(last.bytes, author)) return last.id;
     const id = idOf(author);
     this.localAuthor = { bytes: author.slice(), id };
     return id;
@@ -203,7 +198,7 @@ export class FeedStore {
     const past = { gt: seqKey(FEED_PREFIX, author, recorded.seq), prefix: authorKey(FEED_PREFIX, author) };
     for (const [key, body] of this.lsm.scan(past)) {
       const entry = this.decodeStored(author, seqOfKey(key), body);
-      if (entry.seq !== head.seq + 1 || !sameBytes(entry.prev, head.hash)) {
+      if (entry.seq !== head.seq + 1 || !bytesEqual(entry.prev, head.hash)) {
         throw new CorruptionError({
           file: `feed store entry ${authorHex(author)}/${entry.seq}`,
           offset: 0,
@@ -303,7 +298,7 @@ export class FeedStore {
     for (const e of entries) {
       if (!(e instanceof Entry)) throw new InvalidArgumentError('ingest: every element must be an Entry');
       // A sync message holds runs of one author: extend the run without building a map key.
-      if (last !== undefined && sameBytes(e.author, last[0]!.author)) {
+      if (last !== undefined && bytesEqual(e.author, last[0]!.author)) {
         last.push(e);
         continue;
       }
@@ -377,7 +372,7 @@ export class FeedStore {
       const stored = this.lsm.get(seqKey(FEED_PREFIX, author, e.seq));
       // A stored head implies every entry up to it is stored.
       if (stored === undefined) throw this.missing(author, e.seq);
-      if (!sameBytes(stored, e.body)) return this.planFork(author, sorted.slice(firstNew), head!);
+      if (!bytesEqual(stored, e.body)) return this.planFork(author, sorted.slice(firstNew), head!);
       // A known entry is skipped as it is: its signature, if any, is neither checked nor kept.
       firstNew++;
     }
@@ -529,7 +524,7 @@ export class FeedStore {
         detail: (err as Error).message,
       });
     }
-    if (entry.seq !== seq || !sameBytes(entry.author, author))
+    if (entry.seq !== seq || !bytesEqual(entry.author, author))
       throw new CorruptionError({
         file: `feed store entry ${authorHex(author)}/${seq}`,
         offset: 0,
@@ -584,7 +579,7 @@ function dedupe(author: Uint8Array, group: Entry[]): Entry[] {
       out.push(e);
       continue;
     }
-    if (!sameBytes(last.body, e.body))
+    if (!bytesEqual(last.body, e.body))
       throw new BrokenChainError({
         author,
         seq: e.seq,

@@ -14,6 +14,7 @@
  */
 
 import { InvalidArgumentError } from '../errors.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import {
   checkPayloadBytes,
   ENTRY_VERSION,
@@ -29,12 +30,6 @@ import type { Signer } from './signer.ts';
 export interface FeedHead {
   readonly seq: number;
   readonly hash: Uint8Array;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /**
@@ -60,11 +55,11 @@ export function checkChain(
   for (const entry of entries) {
     if (entry.version !== ENTRY_VERSION)
       throw new MalformedEntryError(`unsupported entry version ${entry.version}`, 0);
-    if (!sameBytes(entry.author, author))
+    if (!bytesEqual(entry.author, author))
       throw new InvalidArgumentError(`verifyBatch: entry seq ${entry.seq} has a different author`);
     if (entry.seq !== expected)
       throw new SequenceGapError({ author, expectedSeq: expected, actualSeq: entry.seq });
-    if (!sameBytes(entry.prev, prev))
+    if (!bytesEqual(entry.prev, prev))
       throw new BrokenChainError({
         author,
         seq: entry.seq,

@@ -5,7 +5,7 @@
  */
 
 import { InvalidArgumentError } from '../errors.ts';
-import { compareBytes } from './coding.ts';
+import { compareBytes, startsWithBytes } from './coding.ts';
 import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
@@ -32,12 +32,6 @@ function checkBound(name: string, v: unknown): void {
     throw new InvalidArgumentError(`scan: ${name} must be a Uint8Array`);
 }
 
-function startsWith(key: Uint8Array, prefix: Uint8Array): boolean {
-  if (key.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (key[i] !== prefix[i]) return false;
-  return true;
-}
-
 /** Validates scan options eagerly, so bad arguments fail at the call, not at first `next()`. */
 export function checkScanOptions(o: ScanOptions): void {
   checkBound('gte', o.gte);
@@ -61,7 +55,7 @@ function lowerBound(o: ScanOptions): Uint8Array | undefined {
 function aboveUpper(key: Uint8Array, o: ScanOptions): boolean {
   if (o.lt && compareBytes(key, o.lt) >= 0) return true;
   if (o.lte && compareBytes(key, o.lte) > 0) return true;
-  if (o.prefix && !startsWith(key, o.prefix) && compareBytes(key, o.prefix) > 0) return true;
+  if (o.prefix && !startsWithBytes(key, o.prefix) && compareBytes(key, o.prefix) > 0) return true;
   return false;
 }
 

@@ -22,6 +22,7 @@ import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { DERIVED_VIEW_PREFIX, type DerivedView, type DocChange } from '../db/derived.ts';
 import { InvalidArgumentError } from '../errors.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import type { WriteBatch } from '../lsm/write-batch.ts';
 import { compilePath, ID_FIELD, type PathGetter } from './compare.ts';
 import { concatBytes, encodeText, KeyWriter } from './index-key.ts';
@@ -101,7 +102,7 @@ class IndexView implements DerivedView {
       if (c.collection !== this.info.collection) continue;
       const old = c.before === undefined ? undefined : this.keyOf(c.before, c.id);
       const now = c.after === undefined ? undefined : this.keyOf(c.after, c.id);
-      if (old !== undefined && (now === undefined || !sameBytes(old, now))) batch.delete(old);
+      if (old !== undefined && (now === undefined || !bytesEqual(old, now))) batch.delete(old);
       if (now !== undefined) batch.put(now, EMPTY);
     }
   }
@@ -109,12 +110,6 @@ class IndexView implements DerivedView {
 
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** One database's registered indexes and the state of its catalog. */
 class IndexRegistry {

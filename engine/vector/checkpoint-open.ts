@@ -12,6 +12,7 @@
 import type { Database } from '../db/database.ts';
 import { AregulaError } from '../errors.ts';
 import type { FileSystem } from '../io/fs.ts';
+import { readWholeFile, writeFileAtomic } from '../io/fs.ts';
 import { SeededRandom } from '../io/random.ts';
 import {
   type CheckpointUnindexed,
@@ -21,8 +22,6 @@ import {
   feedMarks,
   fileDigest,
   idsTouchedSince,
-  readWholeFile,
-  writeFileAtomic,
 } from './checkpoint.ts';
 import { HnswIndex } from './hnsw-index.ts';
 import type { KernelChoice } from './kernel.ts';

@@ -16,10 +16,10 @@
 
 import type { Database } from '../db/database.ts';
 import { decodePayload } from '../db/payload.ts';
-import { AregulaError, CorruptionError, InvalidArgumentError } from '../errors.ts';
+import { AregulaError, CorruptionError } from '../errors.ts';
 import { crc32c, crc32cUpdate } from '../io/crc32c.ts';
 import type { FileSystem } from '../io/fs.ts';
-import { isValidFileName } from '../io/fs.ts';
+import { bytesEqual } from '../lsm/coding.ts';
 import { MAX_ELEMENTS } from './limits.ts';
 import { VECTOR_PROBLEMS, type VectorProblem } from './vector-field.ts';
 
@@ -103,7 +103,7 @@ export function idsTouchedSince(
   for (const m of marks) markOf.set(hexOf(m.author), m);
   for (const m of marks) {
     const at = db.feeds.readEntries(m.author, m.seq, m.seq);
-    if (at.length !== 1 || !sameBytes(db.signer.sha256(at[0]!.body), m.hash)) return undefined;
+    if (at.length !== 1 || !bytesEqual(db.signer.sha256(at[0]!.body), m.hash)) return undefined;
   }
   const touched = new Set<string>();
   for (const author of db.feeds.authors()) {
@@ -224,41 +224,8 @@ export function decodeCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   return { graphBytes, graphCrc, marks, unindexed };
 }
 
-/** Writes `bytes` to `name` atomically (tmp file, sync, rename, directory sync). */
-export function writeFileAtomic(fs: FileSystem, name: string, bytes: Uint8Array): void {
-  const tmp = `${name}.tmp`;
-  if (!isValidFileName(tmp))
-    throw new InvalidArgumentError(`${JSON.stringify(name)} is not a valid file name`);
-  const h = fs.open(tmp, { create: true });
-  try {
-    h.truncate(0);
-    h.write(0, bytes);
-    h.sync();
-  } finally {
-    h.close();
-  }
-  fs.rename(tmp, name);
-  fs.syncDir();
-}
-
-/** The whole of file `name`. */
-export function readWholeFile(fs: FileSystem, name: string): Uint8Array {
-  const h = fs.open(name);
-  try {
-    return h.read(0, h.size());
-  } finally {
-    h.close();
-  }
-}
-
 function hexOf(bytes: Uint8Array): string {
   let s = '';
   for (const b of bytes) s += b.toString(16).padStart(2, '0');
   return s;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

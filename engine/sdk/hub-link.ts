@@ -20,8 +20,9 @@ export const HUB_RESYNC_INTERVAL_MS = 30_000;
 /** A hub request that takes longer is aborted and retried, ms. */
 export const HUB_REQUEST_TIMEOUT_MS = 30_000;
 
-/** What a hub link needs. */
-export interface HubLinkOptions {
+/** What every link (to a hub, or to peers through a hub's signaling) needs. */
+export interface LinkOptions {
+  /** The hub's base URL. */
   url: string;
   replica: SyncReplica;
   identity: Identity;
@@ -31,9 +32,13 @@ export interface HubLinkOptions {
   timers: Timers;
   backoff: BackoffBounds;
   resyncIntervalMs: number;
-  requestTimeoutMs: number;
   fetch: typeof fetch | undefined;
   events: StatusEmitter;
+}
+
+/** What a hub link needs. */
+export interface HubLinkOptions extends LinkOptions {
+  requestTimeoutMs: number;
 }
 
 /** One hub connection and its status. */

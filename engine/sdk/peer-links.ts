@@ -9,16 +9,13 @@
  */
 
 import { InvalidArgumentError } from '../errors.ts';
-import type { Random } from '../io/random.ts';
-import type { Identity } from '../log/identity.ts';
-import type { Signer } from '../log/signer.ts';
 import { authorToHex } from '../sync/messages.ts';
-import type { SyncReplica } from '../sync/session.ts';
-import { SyncConnection, type SyncLink, type TimerHandle, type Timers } from '../sync/transport.ts';
+import { SyncConnection, type SyncLink, type TimerHandle } from '../sync/transport.ts';
 import { HubSignaling } from '../sync/webrtc-signaling.ts';
-import { type BackoffBounds, backoffDelayMs } from './backoff.ts';
+import { backoffDelayMs } from './backoff.ts';
+import type { LinkOptions } from './hub-link.ts';
 import type { PeerConnectionLease, PeerTransport } from './platform.ts';
-import type { StatusEmitter, SyncStatus } from './status.ts';
+import type { SyncStatus } from './status.ts';
 
 /** A `hello` to each peer this often, ms. */
 export const PEER_RESYNC_INTERVAL_MS = 30_000;
@@ -36,22 +33,10 @@ export const SIGNAL_POLL_WAIT_MS = 20_000;
 const HEX_KEY = /^[0-9a-f]{64}$/;
 
 /** What the peer links need. */
-export interface PeerLinksOptions {
-  /** The signaling hub. */
-  url: string;
-  replica: SyncReplica;
-  identity: Identity;
-  certificate: Uint8Array;
-  signer: Signer;
-  random: Random;
-  timers: Timers;
-  backoff: BackoffBounds;
-  resyncIntervalMs: number;
+export interface PeerLinksOptions extends LinkOptions {
   /** WebRTC peer connections, released after {@link PeerLinks.close}. */
   lease: PeerConnectionLease;
   iceServers: RTCIceServer[] | undefined;
-  fetch: typeof fetch | undefined;
-  events: StatusEmitter;
 }
 
 interface Peer {

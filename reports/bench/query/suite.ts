@@ -18,8 +18,8 @@
  */
 
 import { rmSync } from 'node:fs';
-import BetterSqlite3 from 'better-sqlite3';
 import { assert } from '../../../engine/assert.ts';
+import { betterSqlite3Problem } from '../better-sqlite3-problem.ts';
 import type { BenchCase, CaseEnv, OpenedSuite, RowFields, Suite, Workload } from '../types.ts';
 import {
   GROUPS,
@@ -209,16 +209,6 @@ export function queryWorkloads(systems: ReadonlyMap<string, QuerySystemOpen> = Q
       fields: latencyFields,
     }),
   ];
-}
-
-/** Why better-sqlite3 cannot run here, or undefined. */
-function betterSqlite3Problem(): string | undefined {
-  try {
-    new BetterSqlite3(':memory:').close();
-    return undefined;
-  } catch (error) {
-    return `better-sqlite3 skipped: ${error instanceof Error ? error.message : String(error)}`;
-  }
 }
 
 /** The `query` suite. */

@@ -16,8 +16,8 @@
  */
 
 import { rmSync } from 'node:fs';
-import BetterSqlite3 from 'better-sqlite3';
 import { assert } from '../../../engine/assert.ts';
+import { betterSqlite3Problem } from '../better-sqlite3-problem.ts';
 import type { BenchCase, CaseEnv, OpenedSuite, RowFields, Suite, Workload } from '../types.ts';
 import { AREGULA_GROUP_COMMIT_ENTRIES, aregulaDocSystem, expectedSignatures } from './aregula-store.ts';
 import { betterSqlite3System } from './better-sqlite3-store.ts';
@@ -219,16 +219,6 @@ export function seedWorkloads(
       createCase: (system, data, env) => readCase(system, data, env, true),
     }),
   ];
-}
-
-/** Why better-sqlite3 cannot run here (its native module failed to build or load), or undefined. */
-function betterSqlite3Problem(): string | undefined {
-  try {
-    new BetterSqlite3(':memory:').close();
-    return undefined;
-  } catch (error) {
-    return `better-sqlite3 skipped: ${error instanceof Error ? error.message : String(error)}`;
-  }
 }
 
 /** The `seed` suite. */

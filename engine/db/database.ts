@@ -11,13 +11,14 @@
  * clock or randomness directly.
  */
 
+import { assert } from '../assert.ts';
 import { decodeHlc, encodeHlc, type Hlc, HlcClock } from '../crdt/hlc.ts';
 import type { JsonObject } from '../crdt/lww.ts';
 import { materializeEncoded } from '../crdt/state-codec.ts';
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
 import type { Clock } from '../io/clock.ts';
 import type { FileSystem } from '../io/fs.ts';
-import { FeedStore } from '../log/feed-store.ts';
+import { FeedStore, SIGNED_RANGE_ENTRIES_MAX } from '../log/feed-store.ts';
 import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import { startsWithBytes } from '../lsm/coding.ts';
@@ -67,6 +68,18 @@ export const COLLECTION_NAMES_CACHED_MAX = 1024;
  */
 export const SPARE_BATCH_BYTES_MAX = 64 * 1024;
 
+/**
+ * Unsigned local entries after which a write signs (ends its group commit), unless the
+ * database is opened with another `groupCommitEntries`. Equal to the feed store's signed-range
+ * length (`SIGNED_RANGE_ENTRIES_MAX`) and a sync message's default entry count, so a group is
+ * served, and verified by a receiver, with one signature check.
+ */
+export const DEFAULT_GROUP_COMMIT_ENTRIES = 256;
+assert(
+  DEFAULT_GROUP_COMMIT_ENTRIES <= SIGNED_RANGE_ENTRIES_MAX,
+  'a default group commit fits in one signed range',
+);
+
 /** Bounds of a scan over a derived view's rows (see `Database.derivedRows`). */
 export type DerivedScanOptions = Omit<ScanOptions, 'snapshot'>;
 
@@ -82,7 +95,7 @@ export interface DatabaseOptions {
   signer?: Signer;
   /** Storage tuning. */
   lsm?: LsmOptions;
-  /** Sign after this many unsigned local entries. Default 64. */
+  /** Sign after this many unsigned local entries. Default {@link DEFAULT_GROUP_COMMIT_ENTRIES}. */
   groupCommitEntries?: number;
   /** How far a remote timestamp may pull the local clock ahead of the wall clock. */
   maxForwardDriftMs?: number;
@@ -212,7 +225,7 @@ export class Database {
       start = decodeHlc(this.feeds.readEntries(identity.publicKey, head.seq, head.seq)[0]!.hlc);
     this.unsigned = head === undefined ? 0 : head.seq - head.signedSeq;
     this.hlc = new HlcClock({ clock: options.clock, maxForwardDriftMs: options.maxForwardDriftMs, start });
-    this.groupCommitEntries = options.groupCommitEntries ?? 64;
+    this.groupCommitEntries = options.groupCommitEntries ?? DEFAULT_GROUP_COMMIT_ENTRIES;
     if (!Number.isInteger(this.groupCommitEntries) || this.groupCommitEntries < 1) {
       throw new InvalidArgumentError('groupCommitEntries must be a positive integer');
     }

@@ -8,7 +8,7 @@
  */
 
 import { assert } from '../../../engine/assert.ts';
-import { type Collection, Database } from '../../../engine/db/database.ts';
+import { type Collection, Database, DEFAULT_GROUP_COMMIT_ENTRIES } from '../../../engine/db/database.ts';
 import { decodePayload } from '../../../engine/db/payload.ts';
 import { systemClock } from '../../../engine/io/clock.ts';
 import { NodeFs } from '../../../engine/io/node-fs.ts';
@@ -24,7 +24,7 @@ import type { DocStore, DocSystem } from './doc-store.ts';
  * The database's default group commit (entries per signature). The suite does not pass it,
  * so the default is what is measured; the store checks the signatures it counts against it.
  */
-export const AREGULA_GROUP_COMMIT_ENTRIES = 64;
+export const AREGULA_GROUP_COMMIT_ENTRIES = DEFAULT_GROUP_COMMIT_ENTRIES;
 
 /** Signatures `n` single-document writes followed by `commit()` make: one per full group, plus the tail. */
 export function expectedSignatures(n: number): number {

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { aregulaDocSystem, expectedSignatures } from './aregula-store.ts';
+import { AREGULA_GROUP_COMMIT_ENTRIES, aregulaDocSystem, expectedSignatures } from './aregula-store.ts';
 import { betterSqlite3System } from './better-sqlite3-store.ts';
 import { canonicalDocText, generateSeedData, type SeedData, seedDataOf } from './data.ts';
 import type { DocStore, DocSystem } from './doc-store.ts';
@@ -169,15 +169,16 @@ describe('the adapters', () => {
     });
   });
 
-  it('aregula signs once per group commit of 64 entries plus the tail, others do not sign', async () => {
-    for (const n of [1, 63, 64, 65, 200]) {
+  it('aregula signs once per group commit of 256 entries plus the tail, others do not sign', async () => {
+    expect(AREGULA_GROUP_COMMIT_ENTRIES).toBe(256);
+    for (const n of [1, 255, 256, 257, 600]) {
       await withStore(aregulaDocSystem, generateSeedData(n), async (store) => {
         expect(store.lastWriteSignatures).toBeUndefined();
         await store.writeAll();
         expect(store.lastWriteSignatures).toBe(expectedSignatures(n));
       });
     }
-    expect([1, 63, 64, 65, 200].map(expectedSignatures)).toEqual([1, 1, 1, 2, 4]);
+    expect([1, 255, 256, 257, 600].map(expectedSignatures)).toEqual([1, 1, 1, 2, 3]);
     await withStore(betterSqlite3System, generateSeedData(5), async (store) => {
       await store.writeAll();
       expect(store.lastWriteSignatures).toBeUndefined();

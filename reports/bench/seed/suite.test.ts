@@ -67,7 +67,7 @@ describe('the seed suite', () => {
     expect(report.rows.find((r) => r.workload === 'seed.writes')).toMatchObject({
       unit: 'write',
       aregula_signatures: expectedSignatures(200),
-      aregula_group_commit: 64,
+      aregula_group_commit: 256,
     });
     expect(report.rows.find((r) => r.workload === 'seed.reads-cold')).toMatchObject({ unit: 'read' });
     expect(lines.join('')).toContain('seed.reads-cold n=200 [aregula, better-sqlite3, sqlite3-cli]');

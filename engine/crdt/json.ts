@@ -379,21 +379,33 @@ function flatFields(
   return { text, names, jsons, values };
 }
 
-function seal(text: string, names: string[], jsons: string[], values: JsonValue[]): CanonicalFields {
-  const out: CanonicalFields = Object.freeze({
-    text,
-    names: Object.freeze(names),
-    jsons: Object.freeze(jsons),
-    values: Object.freeze(values),
-  });
-  made.add(out);
-  return out;
+/**
+ * The only class whose instances pass {@link isCanonicalFields}: its private brand cannot be
+ * forged or copied onto another object, and checking it costs a field lookup (a WeakSet of
+ * every made object cost the write path an ephemeron-table insertion per write).
+ */
+class SealedFields implements CanonicalFields {
+  readonly #sealed = true;
+  constructor(
+    readonly text: string,
+    readonly names: readonly string[],
+    readonly jsons: readonly string[],
+    readonly values: readonly JsonValue[],
+  ) {
+    Object.freeze(this);
+  }
+
+  /** True when `v` is a SealedFields (made by this module). */
+  static has(v: object): boolean {
+    return #sealed in v;
+  }
 }
 
-/** Every {@link CanonicalFields} this module made (and so checked); nothing else passes for one. */
-const made = new WeakSet<CanonicalFields>();
+function seal(text: string, names: string[], jsons: string[], values: JsonValue[]): CanonicalFields {
+  return new SealedFields(text, Object.freeze(names), Object.freeze(jsons), Object.freeze(values));
+}
 
 /** True when `v` was made by {@link canonicalFields}: its fields were checked, and it is frozen. */
 export function isCanonicalFields(v: unknown): v is CanonicalFields {
-  return typeof v === 'object' && v !== null && made.has(v as CanonicalFields);
+  return typeof v === 'object' && v !== null && SealedFields.has(v);
 }

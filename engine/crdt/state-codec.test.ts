@@ -210,6 +210,11 @@ describe('ops with canonical fields', () => {
     const stamp = { hlc: { wallMs: 1, logical: 0 }, author: author(1) };
     const forged = { text: '{"a":2}', names: ['a'], jsons: ['2'], values: [2] };
     expect(isCanonicalFields(forged)).toBe(false);
+    // Copies of a real one (spread, prototype chain, structured clone) do not pass either.
+    const made = canonicalFields({ a: 2 });
+    expect(isCanonicalFields({ ...made })).toBe(false);
+    expect(isCanonicalFields(Object.create(made))).toBe(false);
+    expect(isCanonicalFields(structuredClone(made))).toBe(false);
     const s = applyOp(undefined, { kind: 'put', fields: { a: 1 }, canonical: forged, stamp });
     expect(materialize(s)).toEqual({ a: 1 });
     // The real thing is frozen, so it cannot be changed after the check either.

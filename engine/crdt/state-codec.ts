@@ -21,7 +21,7 @@
 
 import { assert } from '../assert.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { bytesEqual, compareBytes, DecodeError, varintLength } from '../lsm/coding.ts';
+import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
   canonicalJson,
@@ -121,9 +121,13 @@ class StampTable {
   }
 }
 
+/** Where {@link canonicalEncodeState} writes before copying out the exact bytes. */
+const stateScratch = new ScratchBuffer();
+
 /**
  * The canonical bytes of a state (layout in the file header): peers holding the same state
- * produce the same bytes. Written once into a buffer sized for the longest possible texts.
+ * produce the same bytes. Written once into a scratch buffer sized for the longest possible
+ * texts, then copied out exactly.
  */
 export function canonicalEncodeState(state: DocState): Uint8Array {
   const { writtenAt, clearedAt, deleted } = state;
@@ -141,7 +145,7 @@ export function canonicalEncodeState(state: DocState): Uint8Array {
     room += prefixedUtf8BytesMax(name) + varintLength(stamps.length) + 1;
     if (reg.kind === 'value') room += prefixedUtf8BytesMax(reg.json);
   }
-  const out = new Uint8Array(room);
+  const out = stateScratch.take(room);
   out[0] = STATE_FORMAT_VERSION;
   let at = writeVarint(out, 1, authors.length);
   for (const a of authors) {

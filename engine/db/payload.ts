@@ -19,7 +19,7 @@ import {
   writePrefixedUtf8,
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, DecodeError, varintLength } from '../lsm/coding.ts';
+import { ByteReader, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 
 /** Payload format version. */
 export const PAYLOAD_VERSION = 1;
@@ -176,9 +176,13 @@ function writeBytes(out: Uint8Array, at: number, b: Uint8Array): number {
   return at + varintLength(b.length) + b.length;
 }
 
+/** Where {@link encodePreparedPayload} writes before copying out the exact bytes. */
+const payloadScratch = new ScratchBuffer();
+
 /**
- * Encodes the operations of one entry: every byte written once into a buffer sized for the
- * longest possible text, with the fields' canonical text encoded straight into it.
+ * Encodes the operations of one entry: every byte written once into a scratch buffer sized for
+ * the longest possible text, with the fields' canonical text encoded straight into it, then
+ * copied out exactly.
  */
 export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   checkOpCount(ops.length);
@@ -192,7 +196,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
       for (const n of p.op.names) room += prefixedUtf8BytesMax(n);
     }
   }
-  const out = new Uint8Array(room);
+  const out = payloadScratch.take(room);
   out[0] = PAYLOAD_VERSION;
   let at = writeVarint(out, 1, ops.length);
   for (const p of ops) {
@@ -206,7 +210,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
     }
   }
   assert(at <= room, `payload room ${room}, wrote ${at}`);
-  return at === room ? out : out.slice(0, at);
+  return out.slice(0, at);
 }
 
 /** Encodes the operations of one entry (checking each). */

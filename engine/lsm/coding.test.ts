@@ -16,6 +16,8 @@ import {
   getU32,
   KeyHolder,
   MAX_VARINT,
+  SCRATCH_BYTES_MAX,
+  ScratchBuffer,
   varintLength,
 } from './coding.ts';
 
@@ -301,6 +303,28 @@ describe('ByteWriter', () => {
     w.patchU32(0, 0xffffffff);
     expect(getU32(w.finish(), 0)).toBe(0xffffffff);
     expect(w.length).toBe(104);
+  });
+});
+
+describe('ScratchBuffer', () => {
+  it('hands back one buffer of at least the room asked, growing it up to the limit', () => {
+    const scratch = new ScratchBuffer();
+    const small = scratch.take(10);
+    expect(small.length).toBeGreaterThanOrEqual(10);
+    expect(scratch.take(100)).toBe(small);
+    const grown = scratch.take(small.length + 1);
+    expect(grown.length).toBeGreaterThan(small.length);
+    expect(scratch.take(1)).toBe(grown);
+    expect(scratch.take(SCRATCH_BYTES_MAX).length).toBe(SCRATCH_BYTES_MAX);
+  });
+
+  it('gives a request past the limit a buffer of its own and keeps the shared one', () => {
+    const scratch = new ScratchBuffer();
+    const shared = scratch.take(1);
+    const big = scratch.take(SCRATCH_BYTES_MAX + 1);
+    expect(big.length).toBe(SCRATCH_BYTES_MAX + 1);
+    expect(big).not.toBe(shared);
+    expect(scratch.take(1)).toBe(shared);
   });
 });
 

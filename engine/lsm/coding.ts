@@ -185,6 +185,31 @@ export class KeyHolder {
   }
 }
 
+/** Largest buffer a {@link ScratchBuffer} keeps between uses; a larger request gets its own. */
+export const SCRATCH_BYTES_MAX = 64 * 1024;
+
+/**
+ * A reusable buffer for encoders that size their output generously (three UTF-8 bytes per
+ * UTF-16 unit, say) and copy out only what they wrote: one allocation per encoding, the exact
+ * copy, instead of two. Buffers larger than 64 bytes live outside the JavaScript heap, so each
+ * allocation costs a malloc and a free; a document write encodes several such buffers. Not
+ * re-entrant: an encoder takes it, writes, copies out, and calls nothing in between that could
+ * take it again.
+ */
+export class ScratchBuffer {
+  private buf = new Uint8Array(1024);
+
+  /** A buffer of at least `room` bytes, valid until the next call. Its contents are garbage. */
+  take(room: number): Uint8Array {
+    if (room <= this.buf.length) return this.buf;
+    if (room > SCRATCH_BYTES_MAX) return new Uint8Array(room);
+    let cap = this.buf.length * 2;
+    while (cap < room) cap *= 2;
+    this.buf = new Uint8Array(Math.min(cap, SCRATCH_BYTES_MAX));
+    return this.buf;
+  }
+}
+
 /** A cursor over bytes that checks every read against the end. */
 export class ByteReader {
   private readonly view: DataView;

@@ -105,7 +105,7 @@ export class SimPeer {
   private localWrites = 0;
   /** `localWrites + entries applied` at the last tick. */
   private changesAtTick = -1;
-  /** The running store as the sync sessions see it, with reads remembered within one step. */
+  /** The running store as the sync sessions see it, with answers remembered while they hold. */
   private replica: ReplicaCache | undefined;
   /** Disks this device has lost so far; each replacement signs with a key of its own. */
   private wipes = 0;
@@ -183,7 +183,7 @@ export class SimPeer {
   private reconnected(peer: string): void {
     const c = this.connections.get(peer);
     if (!this.db || c === undefined) return;
-    this.replica!.during(() => c.restart());
+    c.restart();
     // The hello signed and synced local entries first: a durability point, as a tick's is.
     this.options.history.info(this.name, 'sync', `hello ${peer} (connected)`);
     this.kick();
@@ -307,6 +307,8 @@ export class SimPeer {
       this.kick();
     } catch (err) {
       h.fail(i, describe(err));
+    } finally {
+      this.replica?.changed();
     }
   }
 
@@ -348,6 +350,8 @@ export class SimPeer {
       h.ok(i);
     } catch (err) {
       h.fail(i, describe(err));
+    } finally {
+      this.replica?.changed();
     }
   }
 
@@ -362,13 +366,11 @@ export class SimPeer {
   syncTick(): void {
     if (!this.db) return;
     let greeted = false;
-    this.replica!.during(() => {
-      for (const [peer, c] of this.connections) {
-        if (!this.transport.connectedTo(peer)) continue;
-        c.hello();
-        greeted = true;
-      }
-    });
+    for (const [peer, c] of this.connections) {
+      if (!this.transport.connectedTo(peer)) continue;
+      c.hello();
+      greeted = true;
+    }
     // Sharing signs and syncs local entries first: from here on they are durable.
     if (greeted) this.options.history.info(this.name, 'sync', 'hello');
   }
@@ -378,7 +380,7 @@ export class SimPeer {
     if (!this.db || c === undefined) return;
     const applied = this.replica!.stats.applied;
     try {
-      this.replica!.during(() => c.receive(bytes));
+      c.receive(bytes);
     } catch (err) {
       // An honest world never fails to handle a message: any error is a finding.
       this.problems.push(`${this.name} failed on a message from ${from}: ${describe(err)}`);

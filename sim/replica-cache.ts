@@ -1,20 +1,30 @@
 /**
- * A sync replica seen through a short-lived memo. Within one synchronous step of a simulated
- * device (one sync tick that greets every neighbour, one message delivered to a session),
- * nothing but the step itself changes the device's store, yet the unmodified sync sessions ask
- * the same questions many times: a hub greeting twelve neighbours computes its state vector and
- * the head hash of every feed twelve times, and answering one `hello` asks for head hashes and
- * the state vector twice. Those reads (LSM scans) were the largest cost of runs with many
- * peers.
+ * A sync replica seen through a memo that lasts as long as the store is open. The unmodified
+ * sync sessions ask the same questions many times: a hub greeting twelve neighbours computes
+ * its state vector and the head hash of every feed twelve times, answering one `hello` asks
+ * for head hashes and the state vector twice, and every neighbour that is behind on a feed
+ * makes the hub read and hash the entry it advertises, message after message. Those reads
+ * (LSM scans) were the largest cost of runs with many peers.
  *
- * Inside {@link ReplicaCache.during}, `stateVector()` and `headHash()` answers are remembered;
- * `ingest()` (the only call that changes the store) forgets them; outside `during`, every call
- * goes straight through. The answers are exactly the replica's: the first `stateVector()` of a
- * step still signs pending local entries, and later ones would find nothing left to sign.
+ * What is remembered, and why it stays true:
+ *
+ * - The hash of an entry the store holds (`headHash` with an answer): an entry, once stored at
+ *   a sequence number, never changes while the store is open (a fork keeps the first branch in
+ *   the feed and the other as proof). A crash or a wiped disk closes the store, and the peer
+ *   builds a new memo with the reopened one.
+ * - The state vector, and which `(author, seq)` are not held: until the store changes. Only
+ *   three things change it: `ingest` (through this object), and a local write or commit,
+ *   after which the owner calls {@link ReplicaCache.changed}. `stateVector()` also signs
+ *   pending local entries and syncs the WAL (`Database.signPending`), but that has work to do
+ *   only after a local write, which forgets the vector: so an answer from memory is exactly
+ *   what the replica would have answered, with the same (no) side effects.
  */
 
 import type { StateVector } from '../engine/sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../engine/sync/session.ts';
+
+/** Most remembered head hashes; past it the memo starts over (a bound, never reached in the suite). */
+export const REMEMBERED_HEAD_HASHES_MAX = 200_000;
 
 /** Counters of a {@link ReplicaCache}. */
 export interface ReplicaCacheStats {
@@ -26,27 +36,25 @@ export interface ReplicaCacheStats {
   applied: number;
 }
 
-/** A {@link SyncReplica} that remembers reads during one synchronous step. */
+/** A {@link SyncReplica} that remembers its answers while they cannot change. */
 export class ReplicaCache implements SyncReplica {
   readonly stats: ReplicaCacheStats = { hits: 0, misses: 0, applied: 0 };
-  private active = 0;
   private vector: StateVector | undefined;
-  private readonly heads = new Map<string, Uint8Array | undefined>();
+  /** Hashes of held entries, by author and seq: true for the store's lifetime. */
+  private readonly held = new Map<string, Map<number, Uint8Array>>();
+  private heldCount = 0;
+  /** `(author, seq)` the store did not hold when last asked, until it changes. */
+  private readonly absent = new Map<string, Set<number>>();
 
   constructor(private readonly replica: SyncReplica) {}
 
-  /** Runs `fn` (one step that changes the store only through `ingest`) with reads remembered. */
-  during<T>(fn: () => T): T {
-    this.active++;
-    try {
-      return fn();
-    } finally {
-      if (--this.active === 0) this.forget();
-    }
+  /** The store changed other than through `ingest` (a local write or commit): forget what may differ. */
+  changed(): void {
+    this.vector = undefined;
+    this.absent.clear();
   }
 
   stateVector(): StateVector {
-    if (this.active === 0) return this.replica.stateVector();
     if (this.vector === undefined) {
       this.stats.misses++;
       this.vector = this.replica.stateVector();
@@ -56,15 +64,24 @@ export class ReplicaCache implements SyncReplica {
   }
 
   headHash(author: string, seq: number): Uint8Array | undefined {
-    if (this.active === 0) return this.replica.headHash(author, seq);
-    const key = `${author}:${seq}`;
-    if (this.heads.has(key)) {
+    const hit = this.held.get(author)?.get(seq);
+    if (hit !== undefined) {
       this.stats.hits++;
-      return this.heads.get(key)?.slice();
+      return hit.slice();
+    }
+    if (this.absent.get(author)?.has(seq) === true) {
+      this.stats.hits++;
+      return undefined;
     }
     this.stats.misses++;
     const hash = this.replica.headHash(author, seq);
-    this.heads.set(key, hash?.slice());
+    if (hash === undefined) {
+      const seqs = this.absent.get(author);
+      if (seqs === undefined) this.absent.set(author, new Set([seq]));
+      else seqs.add(seq);
+      return undefined;
+    }
+    this.remember(author, seq, hash.slice());
     return hash;
   }
 
@@ -73,18 +90,24 @@ export class ReplicaCache implements SyncReplica {
   }
 
   ingest(entries: Uint8Array[]): IngestResult {
-    this.forget();
+    this.changed();
     try {
       const result = this.replica.ingest(entries);
       this.stats.applied += result.applied;
       return result;
     } finally {
-      this.forget();
+      this.changed();
     }
   }
 
-  private forget(): void {
-    this.vector = undefined;
-    this.heads.clear();
+  private remember(author: string, seq: number, hash: Uint8Array): void {
+    if (this.heldCount >= REMEMBERED_HEAD_HASHES_MAX) {
+      this.held.clear();
+      this.heldCount = 0;
+    }
+    const seqs = this.held.get(author);
+    if (seqs === undefined) this.held.set(author, new Map([[seq, hash]]));
+    else seqs.set(seq, hash);
+    this.heldCount++;
   }
 }

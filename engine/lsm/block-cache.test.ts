@@ -114,39 +114,63 @@ describe('BlockCache', () => {
     expect(() => new BlockCache(1.5)).toThrow(AssertionError);
   });
 
+  const fileArb = fc.constantFrom(0, 3, -1);
+  const keyArb = fc.nat({ max: 5 });
   const opArb = fc.oneof(
-    fc.record({ op: fc.constant('insert' as const), key: fc.nat({ max: 12 }), size: fc.nat({ max: 600 }) }),
-    fc.record({ op: fc.constant('get' as const), key: fc.nat({ max: 12 }) }),
+    fc.record({
+      op: fc.constant('insert' as const),
+      file: fileArb,
+      key: keyArb,
+      size: fc.nat({ max: 600 }),
+    }),
+    fc.record({ op: fc.constant('get' as const), file: fileArb, key: keyArb }),
+    fc.record({ op: fc.constant('evictFile' as const), file: fileArb }),
+    fc.record({ op: fc.constant('clear' as const) }),
   );
 
-  test.prop([fc.array(opArb, { maxLength: 200 }), fc.nat({ max: 3000 })])(
-    'behaves like a model LRU bounded by bytes',
+  // Capacities of a few blocks, so that inserts evict and the order of eviction shows.
+  test.prop([fc.array(opArb, { minLength: 10, maxLength: 200 }), fc.integer({ min: 200, max: 3000 })])(
+    'behaves like a model LRU bounded by bytes, over several files',
     (ops, capacity) => {
       const cache = new BlockCache(capacity);
-      const model: { key: number; block: Block }[] = []; // least recent first
+      const model: { file: number; key: number; block: Block }[] = []; // least recent first
       const blocks = new Map<number, Block>();
+      let evictions = 0;
       for (const o of ops) {
-        const idx = model.findIndex((m) => m.key === o.key);
-        if (o.op === 'get') {
-          const got = cache.get(0, o.key);
+        if (o.op === 'clear') {
+          cache.clear();
+          model.length = 0;
+        } else if (o.op === 'evictFile') {
+          cache.evictFile(o.file);
+          for (let i = model.length - 1; i >= 0; i--) if (model[i]!.file === o.file) model.splice(i, 1);
+        } else if (o.op === 'get') {
+          const idx = model.findIndex((m) => m.file === o.file && m.key === o.key);
+          const got = cache.get(o.file, o.key);
           if (idx === -1) {
             expect(got).toBeUndefined();
           } else {
             expect(got).toBe(model[idx]!.block);
             model.push(...model.splice(idx, 1));
           }
-          continue;
+        } else {
+          const idx = model.findIndex((m) => m.file === o.file && m.key === o.key);
+          const block = blocks.get(o.size) ?? blockOf(o.size);
+          blocks.set(o.size, block);
+          cache.insert(o.file, o.key, block);
+          if (idx !== -1) model.splice(idx, 1);
+          if (block.chargeBytes <= capacity) model.push({ file: o.file, key: o.key, block });
+          let used = model.reduce((s, m) => s + m.block.chargeBytes, 0);
+          while (used > capacity) {
+            used -= model.shift()!.block.chargeBytes;
+            evictions++;
+          }
         }
-        const block = blocks.get(o.size) ?? blockOf(o.size);
-        blocks.set(o.size, block);
-        cache.insert(0, o.key, block);
-        if (idx !== -1) model.splice(idx, 1);
-        if (block.chargeBytes <= capacity) model.push({ key: o.key, block });
-        let used = model.reduce((s, m) => s + m.block.chargeBytes, 0);
-        while (used > capacity) used -= model.shift()!.block.chargeBytes;
-        expect(cache.usedBytes).toBe(used);
+        expect(cache.usedBytes).toBe(model.reduce((s, m) => s + m.block.chargeBytes, 0));
         expect(cache.size).toBe(model.length);
+        expect(cache.stats.evictions).toBe(evictions);
       }
+      // Every held block is still found, and nothing else is.
+      for (const m of [...model]) expect(cache.get(m.file, m.key)).toBe(m.block);
       expect(cache.usedBytes).toBeLessThanOrEqual(capacity);
     },
   );

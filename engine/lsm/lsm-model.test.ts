@@ -145,6 +145,49 @@ const prefixCmd = (prefix: string): Cmd => ({
   toString: () => `prefix(${prefix})`,
 });
 
+/** Any mix of the bounds a scan takes (each may be absent), checked against the model. */
+interface Bounds {
+  gt?: string;
+  gte?: string;
+  lt?: string;
+  lte?: string;
+  prefix?: string;
+  limit?: number;
+}
+
+const boundsCmd = (b: Bounds): Cmd => ({
+  check: () => true,
+  run(m, r) {
+    const o = Object.fromEntries(
+      Object.entries(b).map(([name, v]) => [name, typeof v === 'string' ? bytes(v) : v]),
+    );
+    const got = [...r.db.scan(o)].map(([k, v]) => [hex(k), hex(v)]);
+    let want = sorted(m.current()).filter(
+      ([k]) =>
+        (b.gt === undefined || k > b.gt) &&
+        (b.gte === undefined || k >= b.gte) &&
+        (b.lt === undefined || k < b.lt) &&
+        (b.lte === undefined || k <= b.lte) &&
+        (b.prefix === undefined || k.startsWith(b.prefix)),
+    );
+    if (b.limit !== undefined) want = want.slice(0, b.limit);
+    expect(got).toEqual(want);
+  },
+  toString: () => `bounds(${JSON.stringify(b)})`,
+});
+
+const boundsArb: fc.Arbitrary<Bounds> = fc.record(
+  {
+    gt: keyArb,
+    gte: keyArb,
+    lt: keyArb,
+    lte: keyArb,
+    prefix: fc.uint8Array({ minLength: 1, maxLength: 2, max: 3 }).map(hex),
+    limit: fc.nat(5),
+  },
+  { requiredKeys: [] },
+);
+
 const snapshotCmd: Cmd = {
   check: () => true,
   run(m, r) {
@@ -232,6 +275,7 @@ const commands = [
   keyArb.map(getCmd),
   fc.tuple(keyArb, keyArb, fc.option(fc.nat(5), { nil: undefined })).map(([a, b, l]) => scanCmd(a, b, l)),
   fc.uint8Array({ minLength: 1, maxLength: 2, max: 3 }).map((p) => prefixCmd(hex(p))),
+  boundsArb.map(boundsCmd),
   fc.constant(snapshotCmd),
   fc.constant(checkSnapshotsCmd),
   fc.constant(flushCmd),

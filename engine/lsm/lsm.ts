@@ -46,7 +46,13 @@ import {
   type WriteOptions,
 } from './options.ts';
 import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
-import { type ScanOptions, scanEntries } from './scan.ts';
+import {
+  boundsMayTouch,
+  checkScanOptions,
+  type ScanEnd,
+  type ScanOptions,
+  scanCheckedEntries,
+} from './scan.ts';
 import { type SsTableOptions, SsTableReader } from './sstable.ts';
 import { tableCovers, type Version, VersionSet } from './version.ts';
 import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
@@ -255,36 +261,52 @@ export class Lsm {
    */
   scan(options: ScanOptions = {}): IterableIterator<[Uint8Array, Uint8Array]> {
     this.checkOpen();
-    const own = options.snapshot === undefined ? this.snapshot() : undefined;
-    const seq = options.snapshot?.seq ?? own!.seq;
+    checkScanOptions(options);
+    const own = options.snapshot === undefined;
+    const seq = options.snapshot?.seq ?? this.lastSeq;
+    if (own) this.holdSeq(seq);
     const version = this.versions.current;
     this.versions.ref(version);
     const sources: InternalIterator[] = [this.mem.iterator()];
     if (this.imm) sources.push(this.imm.iterator());
+    // Tables whose key range misses the bounds hold nothing the scan returns: not opened.
     for (const t of version.tables)
-      if (t.minSeq <= seq) sources.push(this.mustGetReader(t.number).iterator());
-    const release = () => {
-      if (this.closed) return;
-      this.versions.unref(version);
-      own?.release();
-    };
-    return scanEntries(new MergingIterator(sources), seq, options, release);
+      if (t.minSeq <= seq && boundsMayTouch(options, t.smallest, t.largest))
+        sources.push(this.mustGetReader(t.number).iterator());
+    const iter = sources.length === 1 ? sources[0]! : new MergingIterator(sources);
+    return scanCheckedEntries(iter, seq, options, new ScanRelease(this, version, own ? seq : undefined));
+  }
+
+  /** @internal Ends what {@link scan} took: the version's reference and its own snapshot. */
+  endScan(version: Version, seq: number | undefined): void {
+    if (this.closed) return;
+    this.versions.unref(version);
+    if (seq !== undefined) this.unholdSeq(seq);
+  }
+
+  /** Registers a reader of sequence `seq` (compactions keep what it sees). */
+  private holdSeq(seq: number): void {
+    this.snapshots.set(seq, (this.snapshots.get(seq) ?? 0) + 1);
+  }
+
+  private unholdSeq(seq: number): void {
+    const n = this.snapshots.get(seq)!;
+    if (n > 1) this.snapshots.set(seq, n - 1);
+    else this.snapshots.delete(seq);
   }
 
   /** Takes a snapshot of the current state. */
   snapshot(): Snapshot {
     this.checkOpen();
     const seq = this.lastSeq;
-    this.snapshots.set(seq, (this.snapshots.get(seq) ?? 0) + 1);
+    this.holdSeq(seq);
     let released = false;
     return {
       seq,
       release: () => {
         if (released) return;
         released = true;
-        const n = this.snapshots.get(seq)!;
-        if (n > 1) this.snapshots.set(seq, n - 1);
-        else this.snapshots.delete(seq);
+        this.unholdSeq(seq);
       },
     };
   }
@@ -602,6 +624,22 @@ export class Lsm {
       else if (p.kind === 'temp') obsolete = true;
       if (obsolete) this.fs.delete(name);
     }
+  }
+}
+
+/**
+ * What a scan gives back when it ends (its version's reference and its own snapshot), as an
+ * object with a method rather than a closure made per scan.
+ */
+class ScanRelease implements ScanEnd {
+  constructor(
+    private readonly lsm: Lsm,
+    private readonly version: Version,
+    private readonly seq: number | undefined,
+  ) {}
+
+  release(): void {
+    this.lsm.endScan(this.version, this.seq);
   }
 }
 

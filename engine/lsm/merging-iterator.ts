@@ -15,16 +15,29 @@ import type { InternalIterator } from './iterator.ts';
 /** A cursor over the union of `children`. */
 export class MergingIterator implements InternalIterator {
   private current = -1;
+  /**
+   * Each child's current key (undefined when it is exhausted), asked once per move of that
+   * child: a key stays valid until its cursor moves, and only the current child moves on
+   * `next()`, so the others need not be asked again (memtable cursors make a view per call).
+   */
+  private readonly keys: (Uint8Array | undefined)[];
 
-  constructor(private readonly children: readonly InternalIterator[]) {}
+  constructor(private readonly children: readonly InternalIterator[]) {
+    this.keys = children.map(() => undefined);
+  }
+
+  private keyOf(i: number): void {
+    const c = this.children[i]!;
+    this.keys[i] = c.valid() ? c.key() : undefined;
+  }
 
   private findSmallest(): void {
     let best = -1;
     let bestKey: Uint8Array | undefined;
-    for (let i = 0; i < this.children.length; i++) {
-      const c = this.children[i]!;
-      if (!c.valid()) continue;
-      const k = c.key();
+    const keys = this.keys;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k === undefined) continue;
       if (bestKey === undefined || compareInternalKeys(k, bestKey) < 0) {
         best = i;
         bestKey = k;
@@ -38,24 +51,31 @@ export class MergingIterator implements InternalIterator {
   }
 
   seekToFirst(): void {
-    for (const c of this.children) c.seekToFirst();
+    for (let i = 0; i < this.children.length; i++) {
+      this.children[i]!.seekToFirst();
+      this.keyOf(i);
+    }
     this.findSmallest();
   }
 
   seek(target: Uint8Array): void {
-    for (const c of this.children) c.seek(target);
+    for (let i = 0; i < this.children.length; i++) {
+      this.children[i]!.seek(target);
+      this.keyOf(i);
+    }
     this.findSmallest();
   }
 
   next(): void {
     assert(this.current >= 0, 'merging iterator: next() past the end');
     this.children[this.current]!.next();
+    this.keyOf(this.current);
     this.findSmallest();
   }
 
   key(): Uint8Array {
     assert(this.current >= 0, 'merging iterator: key() past the end');
-    return this.children[this.current]!.key();
+    return this.keys[this.current]!;
   }
 
   value(): Uint8Array {

@@ -60,8 +60,41 @@ function aboveUpper(key: Uint8Array, o: ScanOptions): boolean {
 }
 
 /**
+ * Whether a table whose user keys lie in `[smallest, largest]` (internal keys, as a table's
+ * metadata records them) may hold a key within the bounds of `o`. A scan skips the tables for
+ * which this is false without opening a cursor on them: their keys all fall outside the
+ * bounds, so the scan would discard every one of them.
+ */
+export function boundsMayTouch(o: ScanOptions, smallest: Uint8Array, largest: Uint8Array): boolean {
+  const lo = lowerBound(o);
+  if (lo !== undefined && compareToUserKey(largest, lo) < 0) return false;
+  if (o.lt !== undefined && compareToUserKey(smallest, o.lt) >= 0) return false;
+  if (o.lte !== undefined && compareToUserKey(smallest, o.lte) > 0) return false;
+  if (o.prefix !== undefined && compareToUserKey(smallest, o.prefix) > 0) {
+    // The smallest key is past the prefix unless it starts with it.
+    const n = smallest.length - TRAILER_BYTES;
+    if (n < o.prefix.length) return false;
+    for (let i = 0; i < o.prefix.length; i++) if (smallest[i] !== o.prefix[i]) return false;
+  }
+  return true;
+}
+
+/** `compareBytes(userKeyOf(ikey), user)` without a view of the user key. */
+function compareToUserKey(ikey: Uint8Array, user: Uint8Array): number {
+  const kl = ikey.length - TRAILER_BYTES;
+  const n = Math.min(kl, user.length);
+  for (let i = 0; i < n; i++) {
+    const d = ikey[i]! - user[i]!;
+    if (d !== 0) return d;
+  }
+  return kl - user.length;
+}
+
+/**
  * Yields copies of `[key, value]` for the live keys visible at `seq` within the bounds, then
- * calls `release` exactly once (also when the consumer stops early through `return()`).
+ * calls `release` exactly once: at the end, on the first error, or when the consumer stops
+ * early through `return()` (also before the first `next()`). Bad options throw here, after
+ * `release`.
  */
 export function scanEntries(
   iter: InternalIterator,
@@ -75,60 +108,109 @@ export function scanEntries(
     release();
     throw err;
   }
-  const gen = generate(iter, seq, options, release);
-  let started = false;
-  const wrapper: IterableIterator<[Uint8Array, Uint8Array]> = {
-    [Symbol.iterator]() {
-      return wrapper;
-    },
-    next() {
-      started = true;
-      return gen.next();
-    },
-    return(value?: unknown) {
-      // A generator that never started skips its finally block, so release here instead.
-      if (!started) {
-        started = true;
-        release();
-      }
-      return gen.return(value as undefined);
-    },
-  };
-  return wrapper;
+  return new ScanIterator(iter, seq, options, { release });
 }
 
-function* generate(
+/** What a scan calls exactly once when it ends (see {@link scanEntries}). */
+export interface ScanEnd {
+  release(): void;
+}
+
+/**
+ * {@link scanEntries} for options the caller has already checked with
+ * {@link checkScanOptions}, ending through an object's method rather than a closure.
+ */
+export function scanCheckedEntries(
   iter: InternalIterator,
   seq: number,
-  o: ScanOptions,
-  release: () => void,
-): Generator<[Uint8Array, Uint8Array]> {
-  try {
-    const limit = o.limit ?? Number.POSITIVE_INFINITY;
-    if (limit === 0) return;
-    const lo = lowerBound(o);
-    if (lo) iter.seek(encodeInternalKey(lo, MAX_SEQUENCE, EntryKind.Value));
-    else iter.seekToFirst();
-    let emitted = 0;
-    let lastUser: Uint8Array | undefined;
+  options: ScanOptions,
+  end: ScanEnd,
+): IterableIterator<[Uint8Array, Uint8Array]> {
+  return new ScanIterator(iter, seq, options, end);
+}
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * The scan as a plain iterator object rather than a generator: a query that reads a few rows
+ * pays for the setup of every scan, and a generator (with a wrapper to release it when it
+ * never started) costs more to create and to resume than this loop.
+ */
+class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
+  private readonly limit: number;
+  private emitted = 0;
+  private started = false;
+  private finished = false;
+  /** The user key of the last entry looked at (a copy), to skip its older versions. */
+  private lastUser: Uint8Array | undefined;
+
+  constructor(
+    private readonly iter: InternalIterator,
+    private readonly seq: number,
+    private readonly o: ScanOptions,
+    private readonly end: ScanEnd,
+  ) {
+    this.limit = o.limit ?? Number.POSITIVE_INFINITY;
+  }
+
+  [Symbol.iterator](): this {
+    return this;
+  }
+
+  next(): IteratorResult<[Uint8Array, Uint8Array], undefined> {
+    if (this.finished) return DONE;
+    try {
+      const entry = this.advance();
+      if (entry !== undefined) return { done: false, value: entry };
+    } catch (err) {
+      this.finish();
+      throw err;
+    }
+    this.finish();
+    return DONE;
+  }
+
+  return(): IteratorResult<[Uint8Array, Uint8Array], undefined> {
+    this.finish();
+    return DONE;
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.end.release();
+  }
+
+  /** The next live entry within the bounds, or undefined at the end. */
+  private advance(): [Uint8Array, Uint8Array] | undefined {
+    const { iter, o } = this;
+    if (this.emitted >= this.limit) return undefined;
+    if (!this.started) {
+      this.started = true;
+      const lo = lowerBound(o);
+      if (lo) iter.seek(encodeInternalKey(lo, MAX_SEQUENCE, EntryKind.Value));
+      else iter.seekToFirst();
+    } else {
+      iter.next();
+    }
     for (; iter.valid(); iter.next()) {
       const ikey = iter.key();
-      if (seqOf(ikey) > seq) continue;
+      if (seqOf(ikey) > this.seq) continue;
       const userLength = ikey.length - TRAILER_BYTES;
       // An older version of the key just seen: compared in place, without a view of the user key.
-      if (lastUser !== undefined && sameUserKey(ikey, userLength, lastUser)) continue;
+      const last = this.lastUser;
+      if (last !== undefined && sameUserKey(ikey, userLength, last)) continue;
       const user = ikey.slice(0, userLength);
-      lastUser = user;
-      if (aboveUpper(user, o)) return;
+      this.lastUser = user;
+      if (aboveUpper(user, o)) return undefined;
       if (o.gt && compareBytes(user, o.gt) <= 0) continue;
       // No prefix check here: the seek started at or past the prefix, and aboveUpper ends the
       // scan at the first key past it, so every key reaching this point starts with it.
       if (kindOf(ikey) === EntryKind.Delete) continue;
-      yield [user, iter.value().slice()];
-      if (++emitted >= limit) return;
+      this.emitted++;
+      return [user, iter.value().slice()];
     }
-  } finally {
-    release();
+    return undefined;
   }
 }
 

@@ -370,6 +370,44 @@ describe('Memtable arena and prefix codes', () => {
     },
   );
 
+  // Feed-like keys: a few 33-byte prefixes (a kind byte and an author's key, the authors
+  // differing late) and an 8-byte big-endian tail, many per prefix, so searches run between
+  // bounds that share long prefixes with the key and with each other (the skipped bytes).
+  const feedKeyArb = fc
+    .tuple(fc.nat({ max: 3 }), fc.nat({ max: 600 }), fc.constantFrom(0x66, 0x64))
+    .map(([author, n, kind]) => {
+      const k = new Uint8Array(41);
+      k[0] = kind;
+      k.fill(0xab, 1, 33);
+      k[31] = author;
+      k[39] = n >>> 8;
+      k[40] = n & 0xff;
+      return k;
+    });
+  const feedEntriesArb = fc
+    .array(fc.record({ key: feedKeyArb, kind: kindArb, value: fc.uint8Array({ maxLength: 4 }) }), {
+      minLength: 1,
+      maxLength: 400,
+    })
+    .map((raw) => raw.map((r, i) => ({ ...r, seq: ((i * 7919) % raw.length) + 1 })));
+
+  test.prop([feedEntriesArb, fc.array(feedKeyArb, { maxLength: 20 })], { numRuns: 60 })(
+    'orders and finds keys that share 33-byte prefixes, and misses absent ones',
+    (entries, probes) => {
+      const m = fill(entries);
+      expect(drain(m)).toEqual(sortedModel(entries));
+      for (const e of entries) {
+        const want = modelFind(entries, e.key, e.seq);
+        const got = m.find(seekKey(e.key, e.seq));
+        expect(got?.kind).toBe(want?.kind);
+      }
+      for (const key of probes) {
+        const want = modelFind(entries, key, MAX_SEQUENCE);
+        expect(m.find(seekKey(key, MAX_SEQUENCE))?.kind).toBe(want?.kind);
+      }
+    },
+  );
+
   test.prop([edgeEntriesArb])('addFrom stores the same entries as add', (entries) => {
     const viaAdd = fill(entries);
     const viaFrom = new Memtable();

@@ -8,15 +8,19 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Database } from '../engine/db/database.ts';
 import { MemoryFs } from '../engine/io/memory-fs.ts';
-import { identityFromSeed } from '../engine/log/identity.ts';
+import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { authorToHex, type StateVector } from '../engine/sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../engine/sync/session.ts';
 import { ReplicaCache } from './replica-cache.ts';
 
+function identityOf(seed: number): Identity {
+  return identityFromSeed(new Uint8Array(32).fill(seed));
+}
+
 /** The author (hex) of device `seed`. */
 function authorOf(seed: number): string {
-  return authorToHex(identityFromSeed(new Uint8Array(32).fill(seed)).publicKey);
+  return authorToHex(identityOf(seed).publicKey);
 }
 
 /** A database with a clock that ticks one ms per reading (the same readings for twins). */
@@ -35,9 +39,10 @@ type Step =
   | { kind: 'write'; id: number; commit: boolean }
   | { kind: 'commit' }
   | { kind: 'remote-write'; id: number }
-  | { kind: 'ingest'; from: number; count: number }
+  | { kind: 'ingest'; next: boolean; from: number; count: number }
   | { kind: 'state-vector' }
-  | { kind: 'head-hash'; who: 'local' | 'remote'; seq: number };
+  | { kind: 'head-hash'; who: 'local' | 'remote'; seq: number }
+  | { kind: 'read-feed'; who: 'local' | 'remote'; from: number; limit: number };
 
 const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('write' as const), id: fc.nat(5), commit: fc.boolean() }),
@@ -45,6 +50,7 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('remote-write' as const), id: fc.nat(5) }),
   fc.record({
     kind: fc.constant('ingest' as const),
+    next: fc.boolean(),
     from: fc.integer({ min: 1, max: 12 }),
     count: fc.nat(6),
   }),
@@ -53,6 +59,12 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     kind: fc.constant('head-hash' as const),
     who: fc.constantFrom('local' as const, 'remote' as const),
     seq: fc.integer({ min: 1, max: 14 }),
+  }),
+  fc.record({
+    kind: fc.constant('read-feed' as const),
+    who: fc.constantFrom('local' as const, 'remote' as const),
+    from: fc.integer({ min: 1, max: 14 }),
+    limit: fc.integer({ min: 1, max: 5 }),
   }),
 );
 
@@ -69,6 +81,7 @@ class Counting implements SyncReplica {
     return this.inner.headHash(author, seq);
   }
   readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
+    this.asked++;
     return this.inner.readFeed(author, fromSeq, options);
   }
   ingest(entries: Uint8Array[]): IngestResult {
@@ -87,6 +100,7 @@ describe('ReplicaCache', () => {
         const cache = new ReplicaCache(counting);
         const localAuthor = authorOf(1);
         const remoteAuthor = authorOf(2);
+        const remoteHeld = (db: Database) => db.feeds.head(identityOf(2).publicKey)?.seq;
         let questions = 0;
         for (const s of steps) {
           if (s.kind === 'write') {
@@ -100,7 +114,9 @@ describe('ReplicaCache', () => {
           } else if (s.kind === 'remote-write') {
             remote.transaction((tx) => tx.put('c', `d${s.id}`, { r: s.id }), { commit: true });
           } else if (s.kind === 'ingest') {
-            const wire = remote.replica.readFeed(remoteAuthor, s.from, { limit: s.count, maxBytes: 1 << 20 });
+            // What a sync session would send next, or any range (a duplicate, or a gap).
+            const from = s.next ? (remoteHeld(direct) ?? 0) + 1 : s.from;
+            const wire = remote.replica.readFeed(remoteAuthor, from, { limit: s.count, maxBytes: 1 << 20 });
             const a = direct.replica.ingest(wire.map((w) => w.slice()));
             const b = cache.ingest(wire.map((w) => w.slice()));
             expect(b).toEqual(a);
@@ -111,6 +127,13 @@ describe('ReplicaCache', () => {
             expect(b).toEqual(a);
             // A caller may change the map it gets without changing the next answer.
             b.clear();
+          } else if (s.kind === 'read-feed') {
+            questions++;
+            const author = s.who === 'local' ? localAuthor : remoteAuthor;
+            const options = { limit: s.limit, maxBytes: 1 << 20 };
+            const b = cache.readFeed(author, s.from, options);
+            expect(b).toEqual(direct.replica.readFeed(author, s.from, options));
+            b.length = 0;
           } else {
             questions++;
             const author = s.who === 'local' ? localAuthor : remoteAuthor;
@@ -125,7 +148,7 @@ describe('ReplicaCache', () => {
         expect(cached.replica.stateVector()).toEqual(direct.replica.stateVector());
         expect(counting.asked).toBeLessThanOrEqual(questions);
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 
@@ -149,6 +172,30 @@ describe('ReplicaCache', () => {
     // The hash of entry 1 is still remembered: a held entry never changes.
     cache.headHash(author, 1);
     expect(counting.asked).toBe(5);
+  });
+
+  it('remembers a feed range by the signed head: more entries signed, a longer range', () => {
+    const db = device(6, 2);
+    const author = authorOf(6);
+    const cache = new ReplicaCache(db.replica);
+    const write = (n: number) => {
+      db.transaction((tx) => tx.put('c', 'd', { n }));
+      cache.changed();
+    };
+    for (let n = 1; n <= 3; n++) write(n);
+    // Entries 1 and 2 are signed (a group of two), entry 3 is pending until the state vector.
+    expect(cache.stateVector().get(author)).toBe(3);
+    expect(cache.readFeed(author, 1, { limit: 10, maxBytes: 1 << 20 })).toHaveLength(3);
+    expect(cache.stats.misses).toBe(2);
+    expect(cache.readFeed(author, 1, { limit: 10, maxBytes: 1 << 20 })).toHaveLength(3);
+    expect(cache.stats.hits).toBe(1);
+    write(4);
+    write(5);
+    expect(cache.stateVector().get(author)).toBe(5);
+    expect(cache.readFeed(author, 1, { limit: 10, maxBytes: 1 << 20 })).toEqual(
+      db.replica.readFeed(author, 1, { limit: 10, maxBytes: 1 << 20 }),
+    );
+    expect(cache.readFeed(author, 1, { limit: 10, maxBytes: 1 << 20 })).toHaveLength(5);
   });
 
   it('counts entries applied by ingest', () => {

@@ -12,6 +12,10 @@
  *   a sequence number, never changes while the store is open (a fork keeps the first branch in
  *   the feed and the other as proof). A crash or a wiped disk closes the store, and the peer
  *   builds a new memo with the reopened one.
+ * - A feed range (`readFeed`), by the author's signed head when asked: a range never goes past
+ *   that head, and no record at or below it changes while the store is open (held entries
+ *   are never replaced, and signatures are stored only with the entries they arrive with, or
+ *   at the head a local signing reaches).
  * - The state vector, and which `(author, seq)` are not held: until the store changes. Only
  *   three things change it: `ingest` (through this object), and a local write or commit,
  *   after which the owner calls {@link ReplicaCache.changed}. `stateVector()` also signs
@@ -25,6 +29,12 @@ import type { IngestResult, SyncReplica } from '../engine/sync/session.ts';
 
 /** Most remembered head hashes; past it the memo starts over (a bound, never reached in the suite). */
 export const REMEMBERED_HEAD_HASHES_MAX = 200_000;
+
+/**
+ * Most bytes of feed ranges remembered (entries in wire form); past it the memo of ranges
+ * starts over. A hub sends the same new entries to each of its neighbours.
+ */
+export const REMEMBERED_RANGE_BYTES_MAX = 4 * 1024 * 1024;
 
 /** Counters of a {@link ReplicaCache}. */
 export interface ReplicaCacheStats {
@@ -45,6 +55,9 @@ export class ReplicaCache implements SyncReplica {
   private heldCount = 0;
   /** `(author, seq)` the store did not hold when last asked, until it changes. */
   private readonly absent = new Map<string, Set<number>>();
+  /** Feed ranges read, by author, first seq, the author's signed head and the bounds asked. */
+  private readonly ranges = new Map<string, readonly Uint8Array[]>();
+  private rangeBytes = 0;
 
   constructor(private readonly replica: SyncReplica) {}
 
@@ -86,7 +99,29 @@ export class ReplicaCache implements SyncReplica {
   }
 
   readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
-    return this.replica.readFeed(author, fromSeq, options);
+    // The range read is a function of the records at or below the author's signed head, which
+    // never change while the store is open: keyed by that head, an answer stays true. The head
+    // is known only while the state vector is remembered (the session asks for it before it
+    // reads, so it nearly always is); otherwise the call goes through.
+    const signedSeq = this.vector?.get(author);
+    if (signedSeq === undefined) return this.replica.readFeed(author, fromSeq, options);
+    const key = `${author}:${fromSeq}:${signedSeq}:${options.limit}:${options.maxBytes}`;
+    const hit = this.ranges.get(key);
+    if (hit !== undefined) {
+      this.stats.hits++;
+      return [...hit];
+    }
+    this.stats.misses++;
+    const range = this.replica.readFeed(author, fromSeq, options);
+    let bytes = 0;
+    for (const e of range) bytes += e.byteLength;
+    if (this.rangeBytes + bytes > REMEMBERED_RANGE_BYTES_MAX) {
+      this.ranges.clear();
+      this.rangeBytes = 0;
+    }
+    this.ranges.set(key, range);
+    this.rangeBytes += bytes;
+    return [...range];
   }
 
   ingest(entries: Uint8Array[]): IngestResult {

@@ -18,33 +18,44 @@ import { checkQuery } from './validate.ts';
 export const TOP_K_ROWS_MAX = 4_096;
 
 /** A compiled query with the parts `runQuery` uses directly. */
-interface QueryParts {
-  readonly compiled: CompiledQuery;
+export interface QueryParts {
+  readonly matches: CompiledQuery['matches'];
   readonly order: RowOrder;
   readonly start: CursorPosition | undefined;
+  readonly project: CompiledQuery['project'];
 }
 
-function compileParts(q: Query): QueryParts {
-  checkQuery(q);
-  const matches = q.where === undefined ? () => true : compileFilter(q.where);
+/** Compiles checked query `q` into the parts a run needs (no closure it does not use). */
+export function compileChecked(q: Query): QueryParts {
   const order = compileOrder(q.orderBy);
-  const start =
-    q.after === undefined ? undefined : decodeCursor(q.after, order.signature, q.orderBy?.length ?? 0);
-  const compiled: CompiledQuery = {
-    query: q,
-    matches,
-    compare: (a, b) => order.compareKeys(order.keyOf(a[1], a[0]), a[0], order.keyOf(b[1], b[0]), b[0]),
-    afterCursor: (doc, id) =>
-      start === undefined || order.compareKeys(order.keyOf(doc, id), id, start.values, start.id) > 0,
+  return {
+    matches: q.where === undefined ? MATCH_ALL : compileFilter(q.where),
+    order,
+    start: q.after === undefined ? undefined : decodeCursor(q.after, order.signature, q.orderBy?.length ?? 0),
     project: compileProjection(q.select),
-    cursorOf: (doc, id) => encodeCursor(order.signature, order.keyOf(doc, id), id),
   };
-  return { compiled, order, start };
 }
+
+const MATCH_ALL = (): boolean => true;
 
 /** Checks and compiles `q` (throws `QueryError` / `LimitExceededError`, see validate.ts). */
 export function compileQuery(q: Query): CompiledQuery {
-  return compileParts(q).compiled;
+  checkQuery(q);
+  return compiledOf(q, compileChecked(q));
+}
+
+/** The {@link CompiledQuery} of `q` from its parts. */
+export function compiledOf(q: Query, parts: QueryParts): CompiledQuery {
+  const { order, start } = parts;
+  return {
+    query: q,
+    matches: parts.matches,
+    compare: (a, b) => order.compareKeys(order.keyOf(a[1], a[0]), a[0], order.keyOf(b[1], b[0]), b[0]),
+    afterCursor: (doc, id) =>
+      start === undefined || order.compareKeys(order.keyOf(doc, id), id, start.values, start.id) > 0,
+    project: parts.project,
+    cursorOf: (doc, id) => encodeCursor(order.signature, order.keyOf(doc, id), id),
+  };
 }
 
 interface Candidate {
@@ -77,8 +88,24 @@ export function runQuery(
   q: Query,
   options: RunQueryOptions = {},
 ): QueryResult {
-  const { compiled, order, start } = compileParts(q);
-  const cmp = (a: Candidate, b: Candidate) => order.compareKeys(a.key, a.id, b.key, b.id);
+  checkQuery(q);
+  return runCompiled(rows, q, compileChecked(q), options);
+}
+
+/** Orders candidates by `order` (made here so that the comparator is not a named closure per run). */
+function candidateOrder(order: RowOrder): (a: Candidate, b: Candidate) => number {
+  return (a, b) => order.compareKeys(a.key, a.id, b.key, b.id);
+}
+
+/** {@link runQuery} for a checked query `q` compiled into `parts`. */
+export function runCompiled(
+  rows: Iterable<readonly [string, JsonObject]>,
+  q: Query,
+  parts: QueryParts,
+  options: RunQueryOptions = {},
+): QueryResult {
+  const { matches, order, start, project } = parts;
+  const cmp = candidateOrder(order);
   const from = q.offset ?? 0;
   const wanted = q.limit === undefined ? undefined : from + q.limit;
   const top = wanted !== undefined && wanted <= TOP_K_ROWS_MAX ? new TopK(wanted, cmp) : undefined;
@@ -86,7 +113,7 @@ export function runQuery(
   const inOrder = options.rowsInIdOrder === true && isIdOrder(q);
   let kept = 0;
   for (const [id, doc] of rows) {
-    if (!compiled.matches(doc, id)) continue;
+    if (!matches(doc, id)) continue;
     const key = order.keyOf(doc, id);
     if (start !== undefined && order.compareKeys(key, id, start.values, start.id) <= 0) continue;
     if (top === undefined) all.push({ id, doc, key });
@@ -95,8 +122,9 @@ export function runQuery(
     if (inOrder && wanted !== undefined && ++kept >= wanted) break;
   }
   const sorted = top === undefined ? all.sort(cmp) : top.sorted();
-  const page = sorted.slice(from, wanted);
-  const out: QueryRow[] = page.map((c) => ({ id: c.id, doc: compiled.project(c.doc, c.id) }));
+  const page = wanted === undefined && from === 0 ? sorted : sorted.slice(from, wanted);
+  const out: QueryRow[] = new Array(page.length);
+  for (let i = 0; i < page.length; i++) out[i] = { id: page[i]!.id, doc: project(page[i]!.doc, page[i]!.id) };
   const last = page[page.length - 1];
   const full = q.limit !== undefined && last !== undefined && page.length === q.limit;
   return { rows: out, next: full ? encodeCursor(order.signature, last.key, last.id) : undefined };

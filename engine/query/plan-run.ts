@@ -15,7 +15,7 @@ import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { CorruptionError } from '../errors.ts';
 import { collectionRows, documentReader } from './collection-snapshot.ts';
-import { compileQuery, runQuery } from './execute.ts';
+import { compileChecked, compiledOf, type QueryParts, runCompiled } from './execute.ts';
 import { decodeUtf8Range, skipValue } from './index-key.ts';
 import { type IndexPlan, type Plan, planQuery } from './planner.ts';
 import type { CompiledQuery, Query, QueryResult } from './types.ts';
@@ -31,10 +31,11 @@ export function findPlanned(db: Database, q: Query): QueryResult {
 
 /** Runs checked query `q` by `plan`. */
 export function runPlan(db: Database, q: Query, plan: Plan): QueryResult {
+  const parts = compileChecked(q);
   // Documents come in id order: a query ordered by id stops after `offset + limit` matches.
   // Through the collection's in-memory snapshot when one is held (collection-snapshot.ts).
   if (plan.kind === 'full-scan')
-    return runQuery(collectionRows(db, q.collection), q, { rowsInIdOrder: true });
+    return runCompiled(collectionRows(db, q.collection), q, parts, { rowsInIdOrder: true });
   if (plan.kind === 'id-lookup') {
     const rows: Row[] = [];
     const read = documentReader(db, q.collection);
@@ -42,10 +43,10 @@ export function runPlan(db: Database, q: Query, plan: Plan): QueryResult {
       const doc = read(id);
       if (doc !== undefined) rows.push([id, doc]);
     }
-    return runQuery(rows, q);
+    return runCompiled(rows, q, parts);
   }
-  if (plan.earlyStop) return runQuery(orderedCandidates(db, q, plan), q);
-  return runQuery(indexCandidates(db, plan), q);
+  if (plan.earlyStop) return runCompiled(orderedCandidates(db, q, plan, parts), q, parts);
+  return runCompiled(indexCandidates(db, plan), q, parts);
 }
 
 /** Where the id starts in a row key of `plan`'s index (after the prefix and every field value). */
@@ -108,8 +109,8 @@ function* keysInOrder(db: Database, plan: IndexPlan): Generator<Uint8Array> {
  * The matching rows after the cursor, in the query's order, up to the end of the run that
  * brings them to `offset + limit` (a superset of the page that `runQuery` then cuts).
  */
-function orderedCandidates(db: Database, q: Query, plan: IndexPlan): Row[] {
-  const compiled: CompiledQuery = compileQuery(q);
+function orderedCandidates(db: Database, q: Query, plan: IndexPlan, parts: QueryParts): Row[] {
+  const compiled: CompiledQuery = compiledOf(q, parts);
   const read = documentReader(db, plan.collection);
   const want = (q.offset ?? 0) + (q.limit ?? 0);
   const out: Row[] = [];

@@ -11,9 +11,12 @@ import type { FieldPath } from './types.ts';
 /** The projection of a row. */
 export type Projector = (doc: JsonObject, id: string) => JsonObject;
 
+/** The projection of a query without `select`: the document itself. */
+const WHOLE_DOCUMENT: Projector = (doc) => doc;
+
 /** Compiles `select` (checked): without it, rows are returned whole. */
 export function compileProjection(select: readonly FieldPath[] | undefined): Projector {
-  if (select === undefined) return (doc) => doc;
+  if (select === undefined) return WHOLE_DOCUMENT;
   // Shorter paths first, so a path inside an already selected one is seen to be covered.
   const paths = [...select].sort((a, b) => a.split('.').length - b.split('.').length);
   const readers = paths.map((p) => ({ segments: p.split('.'), get: compilePath(p) }));

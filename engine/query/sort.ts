@@ -23,6 +23,7 @@ export interface RowOrder {
 
 /** Compiles `orderBy` (checked). */
 export function compileOrder(orderBy: readonly SortKey[] = []): RowOrder {
+  if (orderBy.length === 0) return ID_ORDER;
   const getters: PathGetter[] = orderBy.map((k) => compilePath(k.field));
   const signs = orderBy.map((k) => (k.direction === 'desc' ? -1 : 1));
   return {
@@ -37,6 +38,16 @@ export function compileOrder(orderBy: readonly SortKey[] = []): RowOrder {
     signature: JSON.stringify(orderBy.map((k) => [k.field, k.direction === 'desc' ? 'desc' : 'asc'])),
   };
 }
+
+const NO_SORT_VALUES: SortValues = Object.freeze([]);
+
+/** The order of a query without sort keys (by id alone), shared by every such query. */
+const ID_ORDER: RowOrder = Object.freeze({
+  keyOf: () => NO_SORT_VALUES,
+  compareKeys: (_ka: SortValues, ida: string, _kb: SortValues, idb: string) =>
+    ida === idb ? 0 : compareUtf8(ida, idb),
+  signature: JSON.stringify([]),
+});
 
 /**
  * Keeps the `k` least items pushed so far by `compare` (a bounded max-heap), so that a query

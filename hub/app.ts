@@ -7,6 +7,7 @@
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { addCorsHeaders, checkCorsOrigins, preflight } from './cors.ts';
 import type { Hub } from './hub.ts';
 import { HubError } from './hub-error.ts';
 import { RateLimiter } from './rate-limit.ts';
@@ -30,6 +31,11 @@ export interface HubAppOptions {
   /** The client's address, for rate limits before authentication. Default: Node's socket. */
   clientAddress?: (c: Context) => string;
   nowMs?: () => number;
+  /**
+   * Origins of web apps (`https://app.example.com`) whose pages may call the hub from a browser
+   * (cors.ts). Default none: no CORS headers and no preflight answers.
+   */
+  corsOrigins?: readonly string[];
 }
 
 function defaultAddress(c: Context): string {
@@ -83,13 +89,16 @@ async function readJson(c: Context, max: number): Promise<unknown> {
 }
 
 function refusal(c: Context, err: HubError): Response {
-  return c.json({ error: err.code, message: err.message }, err.status as 400, err.headers);
+  const res = c.json({ error: err.code, message: err.message }, err.status as 400, err.headers);
+  res.headers.set('aregula-error', err.code);
+  return res;
 }
 
 /** Builds the app over `hub`. */
 export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions = {}): Hono {
   const nowMs = options.nowMs ?? (() => Date.now());
   const address = options.clientAddress ?? defaultAddress;
+  const cors = options.corsOrigins === undefined ? undefined : checkCorsOrigins(options.corsOrigins);
   const limits = hub.limits;
   const rates = new RateLimiter({
     perSecond: limits.requestsPerSecond,
@@ -123,14 +132,35 @@ export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions =
     return device;
   };
 
+  /** The answer to a CORS preflight, or undefined when the request is none (or CORS is off). */
+  const answerPreflight = (c: Context): Response | undefined => {
+    if (cors === undefined || c.req.method !== 'OPTIONS') return undefined;
+    const request = {
+      method: c.req.method,
+      origin: c.req.header('origin'),
+      requestMethod: c.req.header('access-control-request-method'),
+    };
+    try {
+      if (request.origin !== undefined && request.requestMethod !== undefined) limit(`addr:${address(c)}`);
+      return preflight(cors, request);
+    } catch (err) {
+      if (err instanceof HubError) return refusal(c, err);
+      throw err;
+    }
+  };
+
   app.use('*', async (c, next) => {
     const started = nowMs();
-    if (state.draining && c.req.path !== '/v1/health') {
+    const pre = answerPreflight(c);
+    if (pre !== undefined) {
+      c.res = pre;
+    } else if (state.draining && c.req.path !== '/v1/health') {
       const err = new HubError(503, 'shutting_down', 'the hub is shutting down', { 'retry-after': '5' });
       c.res = refusal(c, err);
     } else {
       await next();
     }
+    if (cors !== undefined) addCorsHeaders(cors, c.req.header('origin'), c.res);
     hub.log.log(c.res.status >= 500 ? 'error' : 'info', 'request', {
       method: c.req.method,
       path: c.req.path,
@@ -210,11 +240,7 @@ export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions =
     c.json({ error: 'not_found', message: `no endpoint ${c.req.method} ${c.req.path}` }, 404),
   );
   app.onError((err, c) => {
-    if (err instanceof HubError) {
-      const res = refusal(c, err);
-      res.headers.set('aregula-error', err.code);
-      return res;
-    }
+    if (err instanceof HubError) return refusal(c, err);
     hub.log.log('error', 'internal error', { path: c.req.path, error: String((err as Error)?.stack ?? err) });
     return c.json({ error: 'internal', message: 'internal error' }, 500);
   });

@@ -15,6 +15,8 @@ export interface HubServerOptions extends HubOptions {
   port: number;
   /** Address to bind. Default `127.0.0.1`. */
   host?: string;
+  /** Origins of web apps whose pages may call the hub from a browser (cors.ts). Default none. */
+  corsOrigins?: readonly string[];
 }
 
 /** A running hub server. */
@@ -31,7 +33,13 @@ export interface HubServer {
 export async function startHubServer(options: HubServerOptions): Promise<HubServer> {
   const hub = Hub.open(options);
   const state: AppState = { draining: false, startedAtMs: Date.now() };
-  const app = createHubApp(hub, state);
+  let app: ReturnType<typeof createHubApp>;
+  try {
+    app = createHubApp(hub, state, { corsOrigins: options.corsOrigins });
+  } catch (err) {
+    hub.close();
+    throw err;
+  }
   const host = options.host ?? '127.0.0.1';
   const server = serve({
     fetch: app.fetch,

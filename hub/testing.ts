@@ -14,7 +14,7 @@ import { type Identity, identityFromSeed } from '../engine/log/identity.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { toBase64Url } from '../engine/sync/base64.ts';
 import { issueCertificate, signChallenge } from '../engine/sync/pairing.ts';
-import { type AppState, createHubApp } from './app.ts';
+import { type AppState, createHubApp, type HubAppOptions } from './app.ts';
 import { Hub, type HubOptions } from './hub.ts';
 import { memoryLog } from './log.ts';
 
@@ -60,15 +60,19 @@ export interface TestHub {
   close(): void;
 }
 
-/** Opens a test hub owned by `owner`. */
-export function openTestHub(owner: Identity, options: Partial<HubOptions> = {}): TestHub {
+/** Opens a test hub owned by `owner`; `app` options go to its HTTP app (CORS origins). */
+export function openTestHub(
+  owner: Identity,
+  options: Partial<HubOptions> = {},
+  app: HubAppOptions = {},
+): TestHub {
   const dir = mkdtempSync(join(tmpdir(), 'aregula-hub-'));
   const log = memoryLog();
   const t = {} as TestHub;
   const open = () => {
     t.hub = Hub.open({ dataDir: dir, owner: owner.publicKey, log, ...options });
     t.state = { draining: false, startedAtMs: Date.now() };
-    t.app = createHubApp(t.hub, t.state);
+    t.app = createHubApp(t.hub, t.state, app);
   };
   open();
   Object.assign(t, {

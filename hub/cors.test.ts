@@ -1,0 +1,177 @@
+import { fc, test as fcTest } from '@fast-check/vitest';
+import { afterEach, describe, expect, test } from 'vitest';
+import { InvalidArgumentError } from '../engine/errors.ts';
+import { encodeMessage } from '../engine/sync/messages.ts';
+import { createHubApp } from './app.ts';
+import {
+  addCorsHeaders,
+  CORS_EXPOSED_HEADERS,
+  CORS_ORIGINS_MAX,
+  CORS_REQUEST_HEADERS,
+  checkCorsOrigins,
+  preflight,
+} from './cors.ts';
+import { HubError } from './hub-error.ts';
+import { identityOf, login, makeDevice, openTestHub, type TestHub } from './testing.ts';
+
+const owner = identityOf(1);
+const APP = 'https://app.example.com';
+const DEV = 'http://localhost:5173';
+let hubs: TestHub[] = [];
+afterEach(() => {
+  for (const h of hubs) h.close();
+  hubs = [];
+});
+
+function newHub(corsOrigins?: readonly string[]): TestHub {
+  const t = openTestHub(owner, {}, corsOrigins === undefined ? {} : { corsOrigins });
+  hubs.push(t);
+  return t;
+}
+
+function preflightRequest(t: TestHub, origin: string, path = '/v1/sync'): Promise<Response> {
+  return Promise.resolve(
+    t.app.request(path, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    }),
+  );
+}
+
+describe('checkCorsOrigins', () => {
+  test('takes origins as a browser sends them', () => {
+    const set = checkCorsOrigins([APP, DEV, 'http://127.0.0.1:8080', 'http://[::1]:3000']);
+    expect([...set]).toEqual([APP, DEV, 'http://127.0.0.1:8080', 'http://[::1]:3000']);
+  });
+
+  test.each([
+    '*',
+    'null',
+    'https://app.example.com/',
+    'https://app.example.com/path',
+    'HTTPS://APP.EXAMPLE.COM',
+    'ftp://app.example.com',
+    'app.example.com',
+    'https://*.example.com',
+    '',
+  ])('refuses %j', (origin) => {
+    expect(() => checkCorsOrigins([origin])).toThrow(InvalidArgumentError);
+  });
+
+  test('refuses more than the maximum', () => {
+    const many = Array.from({ length: CORS_ORIGINS_MAX + 1 }, (_, i) => `http://host${i}.example`);
+    expect(() => checkCorsOrigins(many)).toThrow(InvalidArgumentError);
+    expect(checkCorsOrigins(many.slice(1)).size).toBe(CORS_ORIGINS_MAX);
+  });
+
+  test('a hub app with a bad list does not start', () => {
+    const t = newHub();
+    expect(() => createHubApp(t.hub, t.state, { corsOrigins: ['*'] })).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('CORS decisions against a model', () => {
+  const origin = fc.oneof(
+    fc.constantFrom(APP, DEV, 'https://app.example.co', 'https://app.example.com.evil.test', 'null'),
+    fc.string({ maxLength: 40 }),
+  );
+  fcTest.prop([fc.uniqueArray(fc.constantFrom(APP, DEV, 'http://a.test'), { maxLength: 3 }), origin])(
+    'an answer allows exactly the listed origins, and a preflight is refused for the rest',
+    (listed, from) => {
+      const allowed = checkCorsOrigins(listed);
+      const res = new Response('x');
+      addCorsHeaders(allowed, from, res);
+      const expected = (listed as readonly string[]).includes(from);
+      expect(res.headers.get('access-control-allow-origin')).toBe(expected ? from : null);
+      expect(res.headers.get('vary')).toBe('Origin');
+      const request = { method: 'OPTIONS', origin: from, requestMethod: 'POST' };
+      if (expected) expect(preflight(allowed, request)?.status).toBe(204);
+      else expect(() => preflight(allowed, request)).toThrow(HubError);
+      // Not a preflight: left to the API.
+      expect(preflight(allowed, { ...request, requestMethod: undefined })).toBeUndefined();
+      expect(preflight(allowed, { ...request, method: 'GET' })).toBeUndefined();
+    },
+  );
+});
+
+describe('the hub without CORS origins (the default)', () => {
+  test('answers no preflight and adds no CORS headers', async () => {
+    const t = newHub();
+    const pre = await preflightRequest(t, APP);
+    expect(pre.status).toBe(404);
+    expect(pre.headers.get('access-control-allow-origin')).toBeNull();
+    const health = await t.app.request('/v1/health', { headers: { origin: APP } });
+    expect(health.status).toBe(200);
+    expect(health.headers.get('access-control-allow-origin')).toBeNull();
+    expect(health.headers.get('vary')).toBeNull();
+  });
+});
+
+describe('the hub with CORS origins', () => {
+  test('a preflight from a listed origin gets the methods and headers the API uses', async () => {
+    const t = newHub([APP, DEV]);
+    for (const path of ['/v1/sync', '/v1/events', '/v1/auth/session', '/v1/signals']) {
+      const res = await preflightRequest(t, DEV, path);
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe(DEV);
+      expect(res.headers.get('access-control-allow-methods')).toBe('GET, POST');
+      expect(res.headers.get('access-control-allow-headers')).toBe(CORS_REQUEST_HEADERS);
+      expect(res.headers.get('vary')).toContain('Origin');
+    }
+  });
+
+  test('a preflight from another origin is refused with a reason', async () => {
+    const t = newHub([APP]);
+    const res = await preflightRequest(t, 'https://evil.example');
+    expect(res.status).toBe(403);
+    expect(res.headers.get('aregula-error')).toBe('origin_not_allowed');
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    expect(((await res.json()) as { error: string }).error).toBe('origin_not_allowed');
+  });
+
+  test('answers, refusals and the event stream carry the headers for a listed origin only', async () => {
+    const t = newHub([APP]);
+    const device = makeDevice(owner, 10);
+    const token = await login(t, device);
+    const hello = encodeMessage({ type: 'hello', stateVector: new Map(), heads: new Map() });
+    const sync = (origin: string, auth = `Bearer ${token}`) =>
+      t.app.request('/v1/sync', {
+        method: 'POST',
+        headers: { origin, authorization: auth, 'content-type': 'application/x-aregula-sync' },
+        body: hello as Uint8Array<ArrayBuffer>,
+      });
+    const ok = await sync(APP);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(ok.headers.get('access-control-expose-headers')).toBe(CORS_EXPOSED_HEADERS);
+    const refused = await sync(APP, 'Bearer nope');
+    expect(refused.status).toBe(401);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(APP);
+    expect(refused.headers.get('aregula-error')).toBe('bad_token');
+    // Another origin is served as before, without the headers: the browser keeps the answer from the page.
+    const other = await sync('https://evil.example');
+    expect(other.status).toBe(200);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const events = await t.app.request('/v1/events', {
+      headers: { origin: APP, authorization: `Bearer ${token}` },
+    });
+    expect(events.status).toBe(200);
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    expect(events.headers.get('access-control-allow-origin')).toBe(APP);
+    await events.body?.cancel();
+    device.db.close();
+  });
+
+  test('a shutting-down hub still says which origin may read its refusal', async () => {
+    const t = newHub([APP]);
+    t.state.draining = true;
+    const res = await t.app.request('/v1/auth/challenge', { method: 'POST', headers: { origin: APP } });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('aregula-error')).toBe('shutting_down');
+    expect(res.headers.get('access-control-allow-origin')).toBe(APP);
+  });
+});

@@ -4,6 +4,7 @@ import { AssertionError } from '../assert.ts';
 import {
   Block,
   BlockBuilder,
+  compareInternalKeyAt,
   decodeBlockHandle,
   encodeBlockHandle,
   indexSeparator,
@@ -369,4 +370,25 @@ describe('index entries', () => {
     expect(() => decodeBlockHandle(Uint8Array.of(1))).toThrow(DecodeError);
     expect(() => decodeBlockHandle(Uint8Array.of(1, 0x80))).toThrow(DecodeError);
   });
+});
+
+describe('compareInternalKeyAt', () => {
+  const ikeyArb = fc
+    .tuple(
+      fc.uint8Array({ maxLength: 6, max: 3 }),
+      fc.oneof(fc.nat({ max: 3 }), fc.constant(MAX_SEQUENCE), fc.nat({ max: 2 ** 40 })),
+      fc.constantFrom(EntryKind.Value, EntryKind.Delete),
+    )
+    .map(([user, seq, kind]) => encodeInternalKey(user, seq, kind));
+
+  test.prop([ikeyArb, ikeyArb, fc.nat({ max: 5 }), fc.nat({ max: 5 })])(
+    'orders a key read in place exactly as compareInternalKeys orders the key',
+    (a, b, before, after) => {
+      const data = new Uint8Array(before + a.length + after).fill(0xee);
+      data.set(a, before);
+      expect(Math.sign(compareInternalKeyAt(data, before, a.length, b))).toBe(
+        Math.sign(compareInternalKeys(a, b)),
+      );
+    },
+  );
 });

@@ -178,6 +178,30 @@ function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n
   }
 }
 
+/** The key of a cursor that has decoded no entry yet. */
+const NO_KEY = new Uint8Array(0);
+
+/**
+ * `compareInternalKeys(data[start, start + length), b)` without a view: user keys bytewise,
+ * then sequence descending, then kind descending.
+ */
+export function compareInternalKeyAt(data: Uint8Array, start: number, length: number, b: Uint8Array): number {
+  const al = length - TRAILER_BYTES;
+  const bl = b.length - TRAILER_BYTES;
+  const n = Math.min(al, bl);
+  for (let i = 0; i < n; i++) {
+    const d = data[start + i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  if (al !== bl) return al - bl;
+  // Equal user keys: the higher sequence sorts first, then the higher kind (trailer byte 0).
+  for (let i = TRAILER_BYTES - 1; i >= 1; i--) {
+    const d = b[bl + i]! - data[start + al + i]!;
+    if (d !== 0) return d;
+  }
+  return b[bl]! - data[start + al]!;
+}
+
 /** A checked, immutable block. Create cursors with {@link Block.cursor}. */
 export class Block {
   private constructor(
@@ -307,9 +331,12 @@ function walkEntries(
  * immutable block bytes.
  */
 export class BlockCursor implements InternalIterator {
-  private keyBuf = new Uint8Array(64);
-  /** The current key, a view of `keyBuf`, re-created only when its length or buffer changes. */
-  private keyView = this.keyBuf.subarray(0, 0);
+  /**
+   * The current key, rebuilt in place while keys keep their length, and a fresh array of the
+   * new length when it changes: allocating a small typed array costs far less than a
+   * `subarray` view of a reused buffer, and a cursor made for a short seek makes few keys.
+   */
+  private keyBuf: Uint8Array = NO_KEY;
   private valueStart = 0;
   private valueEnd = 0;
   /** Offset of the entry after the current one; > restartsOffset when not positioned. */
@@ -340,7 +367,7 @@ export class BlockCursor implements InternalIterator {
     let hi = b.restartCount - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      if (compareInternalKeys(this.restartKey(mid), target) < 0) lo = mid;
+      if (this.compareRestartKey(mid, target) < 0) lo = mid;
       else hi = mid - 1;
     }
     this.nextAt = b.restartPoint(lo);
@@ -355,7 +382,7 @@ export class BlockCursor implements InternalIterator {
 
   key(): Uint8Array {
     assert(this.positioned, 'key() needs a valid cursor');
-    return this.keyView;
+    return this.keyBuf;
   }
 
   value(): Uint8Array {
@@ -363,11 +390,14 @@ export class BlockCursor implements InternalIterator {
     return this.block.data.subarray(this.valueStart, this.valueEnd);
   }
 
-  /** The full key stored at restart point `i` (restart entries share nothing). */
-  private restartKey(i: number): Uint8Array {
-    const at = this.block.restartPoint(i);
-    const e = parseEntry(this.block.data, at, this.block.restartsOffset);
-    return this.block.data.subarray(e.keyStart, e.keyStart + e.unshared);
+  /**
+   * `compareInternalKeys(key at restart point i, target)`, read in place (restart entries
+   * share nothing, so the whole key is stored there): a seek's binary search makes no views.
+   */
+  private compareRestartKey(i: number, target: Uint8Array): number {
+    const data = this.block.data;
+    const e = parseEntry(data, this.block.restartPoint(i), this.block.restartsOffset);
+    return compareInternalKeyAt(data, e.keyStart, e.unshared, target);
   }
 
   /** Decodes the entry at `nextAt` on top of the current key, or ends the cursor. */
@@ -379,15 +409,13 @@ export class BlockCursor implements InternalIterator {
     }
     const e = parseEntry(b.data, this.nextAt, b.restartsOffset);
     const length = e.shared + e.unshared;
-    if (length > this.keyBuf.length) {
-      const grown = new Uint8Array(Math.max(length, this.keyBuf.length * 2));
-      grown.set(this.keyBuf.subarray(0, e.shared));
-      this.keyBuf = grown;
+    if (length !== this.keyBuf.length) {
+      // Decoding checked that an entry shares no more than the previous key holds.
+      const fresh = new Uint8Array(length);
+      copyBytes(this.keyBuf, 0, fresh, 0, e.shared);
+      this.keyBuf = fresh;
     }
     copyBytes(b.data, e.keyStart, this.keyBuf, e.shared, e.unshared);
-    if (this.keyView.length !== length || this.keyView.buffer !== this.keyBuf.buffer) {
-      this.keyView = this.keyBuf.subarray(0, length);
-    }
     this.valueStart = e.keyStart + e.unshared;
     this.valueEnd = e.valueEnd;
     this.nextAt = e.valueEnd;

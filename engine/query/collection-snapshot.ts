@@ -65,9 +65,14 @@ export interface SnapshotStats {
   readonly bytes: number;
 }
 
-/** A held document: the tuple scans yield (its document replaced in place on update) and its size. */
+/**
+ * A held document: the tuple scans yield (its document replaced in place on update), the same
+ * document again for lookups by id (one pointer fewer to chase than through the tuple, which
+ * counts when an index query fetches documents scattered over a large collection), and its size.
+ */
 interface Row {
   readonly entry: [string, JsonObject];
+  doc: JsonObject;
   bytes: number;
 }
 
@@ -177,7 +182,7 @@ export function documentReader(db: Database, collection: string): (id: string) =
   if (held === undefined) return (id) => db.get(collection, id);
   const byId = held.byId;
   // A snapshot dropped since (a rebuild, a bound) no longer follows writes; a closed database throws.
-  return (id) => (held.dropped || db.isClosed ? db.get(collection, id) : byId.get(id)?.entry[1]);
+  return (id) => (held.dropped || db.isClosed ? db.get(collection, id) : byId.get(id)?.doc);
 }
 
 /**
@@ -246,7 +251,7 @@ function* fillingScan(db: Database, s: Snapshots, collection: string): Generator
         keeping = s.entries + sorted.length + 1 <= s.entriesMax && s.bytes + bytes <= s.bytesMax;
         if (keeping) {
           sorted.push(entry);
-          byId.set(entry[0], { entry, bytes: rowBytes });
+          byId.set(entry[0], { entry, doc: entry[1], bytes: rowBytes });
         } else {
           sorted.length = 0;
           byId.clear();
@@ -307,11 +312,12 @@ function applyChange(s: Snapshots, snap: CollectionSnapshot, c: DocChange): void
   s.bytes += bytes;
   if (row !== undefined) {
     row.entry[1] = doc;
+    row.doc = doc;
     row.bytes = bytes;
     return;
   }
   const entry: [string, JsonObject] = [c.id, doc];
-  snap.byId.set(c.id, { entry, bytes });
+  snap.byId.set(c.id, { entry, doc, bytes });
   snap.pending.push(entry);
   snap.dirty = true;
   s.entries++;

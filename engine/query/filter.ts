@@ -21,13 +21,20 @@ export type DocPredicate = (doc: JsonObject, id: string) => boolean;
 
 /** The predicate of a checked filter. */
 export function compileFilter(filter: Filter): DocPredicate {
+  // Loops rather than every/some: no closure made per document tested.
   if ('and' in filter) {
     const parts = filter.and.map(compileFilter);
-    return (doc, id) => parts.every((p) => p(doc, id));
+    return (doc, id) => {
+      for (let i = 0; i < parts.length; i++) if (!parts[i]!(doc, id)) return false;
+      return true;
+    };
   }
   if ('or' in filter) {
     const parts = filter.or.map(compileFilter);
-    return (doc, id) => parts.some((p) => p(doc, id));
+    return (doc, id) => {
+      for (let i = 0; i < parts.length; i++) if (parts[i]!(doc, id)) return true;
+      return false;
+    };
   }
   if ('not' in filter) {
     const inner = compileFilter(filter.not);

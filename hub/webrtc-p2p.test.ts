@@ -84,7 +84,7 @@ describe('two peers over WebRTC, signaling through the hub', () => {
   const peers: Peer[] = [];
 
   afterAll(async () => {
-    for (const p of peers) p.transport.close();
+    await Promise.all(peers.map((p) => p.transport.close()));
     await Promise.all(peers.map((p) => p.signaling.close()));
     await server?.close();
     webRtcCleanup();

@@ -146,8 +146,12 @@ export class PeerLinks {
     if (this.closed) return;
     this.closed = true;
     for (const id of [...this.peers.keys()]) this.close1(id);
-    this.transport.close();
     try {
+      // A WebRTC transport's close settles once its channels have drained (each link waits for
+      // its peer to acknowledge what it sent, boundedly): only then may the lease release the
+      // connections, and the signaling channel carry the links' last `bye`. PeerTransport
+      // declares `void` (platform.ts), so a transport that closes at once gives nothing to wait for.
+      await this.transport.close();
       await this.signaling.close();
     } finally {
       this.o.lease.release();

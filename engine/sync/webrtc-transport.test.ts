@@ -3,6 +3,10 @@ import { describe, expect, test } from 'vitest';
 import { SeededRandom } from '../io/random.ts';
 import type { Signal, SignalingChannel } from './webrtc-signaling.ts';
 import {
+  BUFFERED_BYTES_HIGH,
+  CLOSE_WAIT_MS_MAX,
+  FRAME_CLOSE,
+  FRAME_CLOSED,
   FRAME_LAST,
   FRAME_MORE,
   FRAME_WHOLE,
@@ -140,5 +144,138 @@ describe('WebRtcTransport negotiation', () => {
     t.close();
     expect(pcs[0]!.closed).toBe(true);
     expect(sent.at(-1)!.signal.kind).toBe('bye');
+  });
+});
+
+/** A data channel that is open at once and records what is sent on it. */
+class FakeChannel {
+  readyState = 'open';
+  bufferedAmount = 0;
+  binaryType = 'blob';
+  bufferedAmountLowThreshold = 0;
+  onbufferedamountlow: (() => void) | null = null;
+  onopen: (() => void) | null = null;
+  onclose: (() => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  readonly sent: Uint8Array[] = [];
+  send(f: Uint8Array): void {
+    this.sent.push(f.slice());
+  }
+  close(): void {
+    this.readyState = 'closed';
+  }
+  /** Delivers `bytes` as if the peer had sent them. */
+  receive(bytes: Uint8Array): void {
+    this.onmessage?.({ data: bytes.slice().buffer });
+  }
+}
+
+/** A peer connection that offers and whose one data channel is a {@link FakeChannel}. */
+class OfferingPc extends FakePc {
+  readonly channel = new FakeChannel();
+  createDataChannel(): FakeChannel {
+    return this.channel;
+  }
+  async createOffer(): Promise<RTCSessionDescriptionInit> {
+    return { type: 'offer', sdp: 'offer-sdp' };
+  }
+}
+
+/** Timers that fire only when the test says so. */
+class ManualTimers {
+  readonly pending = new Map<number, { fn: () => void; delayMs: number }>();
+  private next = 0;
+  setTimeout(fn: () => void, delayMs: number): number {
+    this.pending.set(++this.next, { fn, delayMs });
+    return this.next;
+  }
+  clearTimeout(handle: unknown): void {
+    this.pending.delete(handle as number);
+  }
+  /** Fires every pending timer of exactly `delayMs`. */
+  fire(delayMs: number): void {
+    for (const [h, t] of [...this.pending]) {
+      if (t.delayMs !== delayMs) continue;
+      this.pending.delete(h);
+      t.fn();
+    }
+  }
+}
+
+describe('WebRtcTransport closing', () => {
+  const peer = 'b'.repeat(64);
+  function offering() {
+    const pcs: OfferingPc[] = [];
+    const sent: Signal[] = [];
+    const timers = new ManualTimers();
+    const t = new WebRtcTransport({
+      self: 'a'.repeat(64),
+      createPeerConnection: () => {
+        const pc = new OfferingPc();
+        pcs.push(pc);
+        return pc as unknown as RTCPeerConnection;
+      },
+      signaling: { send: (_to, s) => sent.push(s), listen: () => {} },
+      random: new SeededRandom(1),
+      timers,
+    });
+    const received: Uint8Array[] = [];
+    const link = t.open(peer, { message: (m) => received.push(m.slice()) });
+    expect(pcs).toHaveLength(1);
+    return { t, link, pc: pcs[0]!, ch: pcs[0]!.channel, sent, timers, received };
+  }
+
+  test('a close frame follows every queued frame, and the connection stays up until the peer acknowledges it', async () => {
+    const { t, link, pc, ch, sent, received } = offering();
+    ch.bufferedAmount = BUFFERED_BYTES_HIGH; // backpressure: frames wait in the outbox
+    link.send(new Uint8Array(2500).fill(1));
+    expect(ch.sent).toHaveLength(0);
+    let settled = false;
+    const closed = t.close().then(() => {
+      settled = true;
+    });
+    link.send(new Uint8Array([9])); // dropped: the link is closed
+    ch.bufferedAmount = 0;
+    ch.onbufferedamountlow?.();
+    expect(ch.sent.map((f) => f[0])).toEqual([FRAME_MORE, FRAME_MORE, FRAME_LAST, FRAME_CLOSE]);
+    expect(ch.sent.at(-1)).toEqual(Uint8Array.of(FRAME_CLOSE));
+    await Promise.resolve();
+    expect(settled).toBe(false);
+    expect(pc.closed).toBe(false);
+    expect(sent.some((s) => s.kind === 'bye')).toBe(false);
+    // What the peer still sends reaches nobody: the link's owner closed it.
+    ch.receive(Uint8Array.of(FRAME_WHOLE, 5));
+    expect(received).toEqual([]);
+    ch.receive(Uint8Array.of(FRAME_CLOSED));
+    await closed;
+    expect(pc.closed).toBe(true);
+    expect(sent.at(-1)!.kind).toBe('bye');
+  });
+
+  test('a peer that never acknowledges holds the close for at most CLOSE_WAIT_MS_MAX', async () => {
+    const { t, pc, timers } = offering();
+    const closed = t.close();
+    expect(pc.closed).toBe(false);
+    timers.fire(CLOSE_WAIT_MS_MAX);
+    await closed;
+    expect(pc.closed).toBe(true);
+  });
+
+  test('a channel that goes down ends the wait at once', async () => {
+    const { t, pc, ch } = offering();
+    const closed = t.close();
+    ch.readyState = 'closed';
+    ch.onclose?.();
+    await closed;
+    expect(pc.closed).toBe(true);
+  });
+
+  test('a close frame from the peer is acknowledged and is not a message', () => {
+    const { ch, received, t } = offering();
+    ch.receive(Uint8Array.of(FRAME_CLOSE));
+    expect(ch.sent).toEqual([Uint8Array.of(FRAME_CLOSED)]);
+    ch.receive(Uint8Array.of(FRAME_WHOLE, 7));
+    expect(received).toEqual([Uint8Array.of(7)]);
+    void t.close();
   });
 });

@@ -17,6 +17,12 @@
  *   (the protocol recovers lost messages with its next `hello`).
  * - When the channel opens, the link's `connected` handler runs (its owner says `hello`).
  *   When it fails or closes, the offering side offers again after `retryMs`.
+ * - Closing drains: a closed link sends a one-byte close frame behind everything it queued and
+ *   tears the connection down only once the peer acknowledges it (so the peer holds every
+ *   message sent before), or after {@link CLOSE_WAIT_MS_MAX}. Tearing down at once lost what
+ *   was still in the channel's buffers: a device that sent its last entries and exited at
+ *   once left its peer waiting for them forever. {@link WebRtcTransport.close} resolves when
+ *   every link is down; only then may node-datachannel's threads be released.
  */
 
 import { assert } from '../assert.ts';
@@ -32,6 +38,12 @@ export const FRAME_WHOLE = 0;
 export const FRAME_MORE = 1;
 /** Frame type byte: the last chunk. */
 export const FRAME_LAST = 2;
+/** Frame type byte (alone in its frame): the sender is closing; answer {@link FRAME_CLOSED}. */
+export const FRAME_CLOSE = 3;
+/** Frame type byte (alone in its frame): every frame before the peer's close frame arrived. */
+export const FRAME_CLOSED = 4;
+/** Longest a closing link waits for the peer to acknowledge its close frame, ms. */
+export const CLOSE_WAIT_MS_MAX = 2_000;
 /** Largest data channel message sent, bytes (the size every browser takes). */
 export const CHUNK_BYTES_MAX = 64 * 1024;
 /** Above this many buffered bytes in the channel, messages wait in the outbox. */
@@ -171,6 +183,8 @@ class PeerLink implements SyncLink {
   up = false;
   /** Frames dropped because the outbox was full or the channel refused them. */
   dropped = 0;
+  /** Ends a closing link's wait for the peer's {@link FRAME_CLOSED} (set only meanwhile). */
+  closeWaitDone: (() => void) | undefined;
 
   constructor(
     readonly transport: WebRtcTransport,
@@ -181,16 +195,19 @@ class PeerLink implements SyncLink {
   send(message: Uint8Array): void {
     const ch = this.channel;
     if (this.closed || ch === undefined || ch.readyState !== 'open') return;
-    for (const f of frameMessage(message, this.transport.chunkBytes(this.pc))) {
-      if (this.outbox.length === 0 && ch.bufferedAmount < BUFFERED_BYTES_HIGH) {
-        if (!this.sendFrame(ch, f)) return;
-      } else if (this.outboxBytes + f.length <= OUTBOX_BYTES_MAX) {
-        this.outbox.push(f);
-        this.outboxBytes += f.length;
-      } else {
-        this.dropped++;
-      }
+    for (const f of frameMessage(message, this.transport.chunkBytes(this.pc))) if (!this.queue(ch, f)) return;
+  }
+
+  /** Sends `f` now, or behind the outbox; false when the channel refused it. */
+  private queue(ch: RTCDataChannel, f: Uint8Array): boolean {
+    if (this.outbox.length === 0 && ch.bufferedAmount < BUFFERED_BYTES_HIGH) return this.sendFrame(ch, f);
+    if (this.outboxBytes + f.length <= OUTBOX_BYTES_MAX) {
+      this.outbox.push(f);
+      this.outboxBytes += f.length;
+    } else {
+      this.dropped++;
     }
+    return true;
   }
 
   flush(): void {
@@ -209,7 +226,7 @@ class PeerLink implements SyncLink {
    * never throw for a network failure: the message is lost, as on any broken connection, and
    * the protocol's next `hello` recovers it.
    */
-  private sendFrame(ch: RTCDataChannel, f: Uint8Array): boolean {
+  sendFrame(ch: RTCDataChannel, f: Uint8Array): boolean {
     try {
       ch.send(f as Uint8Array<ArrayBuffer>);
       return true;
@@ -222,13 +239,39 @@ class PeerLink implements SyncLink {
     }
   }
 
+  /** Stops using the link at once; the connection goes down once drained (see the module comment). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.transport.forget(this);
+    const ch = this.channel;
+    if (ch === undefined || ch.readyState !== 'open') this.finish();
+    else this.transport.track(this.drain(ch).then(() => this.finish()));
+  }
+
+  /** Says `bye` (the peer stops waiting for this session) and closes the connection. */
+  private finish(): void {
     if (this.session !== '')
       this.transport.signal(this.peer, { kind: 'bye', session: this.session, data: '' });
     this.teardown();
+  }
+
+  /**
+   * Sends the close frame behind everything queued and resolves when the peer acknowledges it,
+   * when the channel goes down, or after {@link CLOSE_WAIT_MS_MAX}.
+   */
+  private drain(ch: RTCDataChannel): Promise<void> {
+    return new Promise((resolve) => {
+      const timers = this.transport.timers;
+      const done = () => {
+        timers.clearTimeout(timer);
+        this.closeWaitDone = undefined;
+        resolve();
+      };
+      const timer = timers.setTimeout(done, CLOSE_WAIT_MS_MAX);
+      this.closeWaitDone = done;
+      if (!this.queue(ch, Uint8Array.of(FRAME_CLOSE))) done();
+    });
   }
 
   /** Closes the channel and the connection (the link stays usable for a new attempt). */
@@ -260,8 +303,11 @@ class PeerLink implements SyncLink {
 export class WebRtcTransport implements Transport {
   private readonly links = new Map<string, PeerLink>();
   private readonly pendingOffers = new Map<string, { signal: Signal; candidates: RTCIceCandidateInit[] }>();
-  private readonly timers: Timers;
+  /** @internal The timer seam, shared with the links. */
+  readonly timers: Timers;
   private closed = false;
+  /** Links closed but not yet torn down (draining); see {@link close}. */
+  private readonly closing = new Set<Promise<void>>();
   /** Connection problems seen (failed negotiations, closed channels); for tests and status. */
   readonly errors: string[] = [];
 
@@ -295,11 +341,21 @@ export class WebRtcTransport implements Transport {
     return this.links.get(peer)?.channel?.readyState === 'open';
   }
 
-  /** Closes every link. */
-  close(): void {
+  /**
+   * Closes every link. Resolves when every link closed so far is torn down (each waits at most
+   * {@link CLOSE_WAIT_MS_MAX} for its peer); release node-datachannel (`webRtcCleanup`) only then.
+   */
+  close(): Promise<void> {
     this.closed = true;
     for (const link of [...this.links.values()]) link.close();
     this.pendingOffers.clear();
+    return Promise.all([...this.closing]).then(() => undefined);
+  }
+
+  /** @internal Remembers a closing link's drain until it ends. */
+  track(drain: Promise<void>): void {
+    this.closing.add(drain);
+    void drain.finally(() => this.closing.delete(drain));
   }
 
   /** @internal The chunk size for a connection: the smaller of ours and the channel's. */
@@ -347,8 +403,9 @@ export class WebRtcTransport implements Transport {
     };
     pc.onconnectionstatechange = () => {
       if (link.pc !== pc) return;
-      if (pc.connectionState === 'failed' || pc.connectionState === 'closed')
-        this.lost(link, pc.connectionState);
+      if (pc.connectionState !== 'failed' && pc.connectionState !== 'closed') return;
+      link.closeWaitDone?.();
+      this.lost(link, pc.connectionState);
     };
     pc.ondatachannel = (ev) => {
       if (link.pc === pc) this.attach(link, ev.channel);
@@ -363,11 +420,24 @@ export class WebRtcTransport implements Transport {
     channel.onbufferedamountlow = () => link.flush();
     channel.onopen = () => this.opened(link);
     channel.onclose = () => {
-      if (link.channel === channel) this.lost(link, 'channel closed');
+      if (link.channel !== channel) return;
+      link.closeWaitDone?.();
+      this.lost(link, 'channel closed');
     };
     channel.onmessage = (ev: MessageEvent) => {
       const bytes = toBytes(ev.data);
       if (bytes === undefined || link.channel !== channel) return;
+      if (bytes.length === 1 && bytes[0] === FRAME_CLOSE) {
+        // The peer is closing: everything it sent before arrived (the channel is ordered).
+        link.sendFrame(channel, Uint8Array.of(FRAME_CLOSED));
+        return;
+      }
+      if (bytes.length === 1 && bytes[0] === FRAME_CLOSED) {
+        link.closeWaitDone?.();
+        return;
+      }
+      // A closed link's owner hears nothing more, though the channel drains.
+      if (link.closed) return;
       const m = link.reader.push(bytes);
       if (m !== undefined) link.handlers.message(m);
     };

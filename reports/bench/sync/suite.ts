@@ -298,7 +298,7 @@ function webrtcCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
     },
     async teardown() {
       closeDevice(pair?.b.device);
-      pair?.close();
+      await pair?.close();
     },
   };
 }
@@ -405,7 +405,7 @@ function webrtcLiveCase(n: number): BenchCase & { tally: Tally } {
       if (pair === undefined) return;
       closeDevice(pair.a.device);
       closeDevice(pair.b.device);
-      pair.close();
+      await pair.close();
     },
   };
 }

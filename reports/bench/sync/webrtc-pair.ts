@@ -52,7 +52,8 @@ export interface WebRtcPair {
   wireBytes(): number;
   /** Gives side `b` a new device (and a fresh connection); the channel stays open. */
   replaceB(device: BenchDevice): void;
-  close(): void;
+  /** Closes both sides and releases node-datachannel. */
+  close(): Promise<void>;
 }
 
 /** Opens a data channel between `a` and `b` and waits until it is open. */
@@ -102,9 +103,10 @@ export async function openWebRtcPair(a: BenchDevice, b: BenchDevice): Promise<We
       sb.device = device;
       sb.connection = connectionOf(device, sb.link);
     },
-    close() {
-      sa.transport.close();
-      sb.transport.close();
+    async close() {
+      // Each side waits for the other to acknowledge what it sent before tearing down; only
+      // then may node-datachannel's threads go.
+      await Promise.all([sa.transport.close(), sb.transport.close()]);
       webRtcCleanup();
     },
   };

@@ -41,7 +41,7 @@ export interface PeerFinal {
   feedWrites: ModelWrite[];
   /** Author (hex) -> last sequence number held. */
   stateVector: Map<string, number>;
-  /** Whether `rebuild()` from the feeds equalled the live views. */
+  /** Whether the views rebuilt from the feeds equal the live views (sim/peer.ts, `rebuiltHash`). */
   rebuildMatches: boolean;
   /** Set if hash chains or signatures failed to verify. */
   integrityError?: string;

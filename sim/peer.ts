@@ -9,10 +9,12 @@
  * - `pi`: the always-on hub; slower sync ticks are not its problem, power loss is.
  */
 
+import { createHash } from 'node:crypto';
 import { decodeHlc } from '../engine/crdt/hlc.ts';
 import type { JsonObject } from '../engine/crdt/lww.ts';
 import { Database } from '../engine/db/database.ts';
 import { type DbOp, decodePayload } from '../engine/db/payload.ts';
+import { hashRows } from '../engine/db/views.ts';
 import { AregulaError } from '../engine/errors.ts';
 import { type CrashPolicy, MemoryFs } from '../engine/io/memory-fs.ts';
 import type { Entry } from '../engine/log/entry.ts';
@@ -393,14 +395,21 @@ export class SimPeer {
    * Everything the checkers need from this peer (the device must be up). `decoded` shares
    * decoded payloads between the peers of a world, keyed by the payload's bytes: every peer
    * holds the same entries, and one decoded object per entry lets the checkers render it once.
+   * `rebuilt` shares the hash of the views rebuilt from a set of feeds (see {@link rebuiltHash}).
    */
-  final(decoded: Map<string, DbOp[] | null> = new Map()): PeerFinal {
+  final(
+    decoded: Map<string, DbOp[] | null> = new Map(),
+    rebuilt: Map<string, string> = new Map(),
+  ): PeerFinal {
     const db = this.db;
     if (!db) throw new Error(`${this.name} is down at the end of the run`);
     const documents = new Map<string, Record<string, unknown>>();
     const collections = new Set<string>();
     const feedWrites: ModelWrite[] = [];
     let integrityError: string | undefined;
+    // Every entry read, as the rebuild will read them: the key of the shared rebuilt views.
+    const read = createHash('sha256');
+    const length = new Uint8Array(4);
     for (const author of db.feeds.authors()) {
       const head = db.feeds.head(author);
       if (!head) continue;
@@ -410,6 +419,8 @@ export class SimPeer {
         entries.push(...db.feeds.readEntries(author, from, Math.min(head.seq, from + FEED_READ_ENTRIES - 1)));
       }
       for (const e of entries) {
+        new DataView(length.buffer).setUint32(0, e.body.byteLength);
+        read.update(length).update(e.body);
         const ops = decodeShared(e.payload, decoded);
         if (ops === null) continue;
         for (const op of ops) collections.add(op.collection);
@@ -425,16 +436,36 @@ export class SimPeer {
       for (const [id, doc] of db.documents(c))
         documents.set(`${c}\u0000${id}`, doc as JsonObject as Record<string, unknown>);
     }
+    const stateHash = db.stateHash();
     return {
       name: this.name,
-      stateHash: db.stateHash(),
+      stateHash,
       documents,
       feedWrites,
       stateVector: db.replica.stateVector(),
-      rebuildMatches: db.rebuild(),
+      rebuildMatches: rebuiltHash(db, read.digest('hex'), rebuilt) === stateHash,
       integrityError,
     };
   }
+}
+
+/**
+ * The hash of the document views `db` rebuilds from its feeds (`Database.rebuiltRows`, hashed
+ * as `stateHash()` hashes the live views), shared in `memo` between the peers of a world by
+ * `feeds`, a SHA-256 of every entry body the peer's store gave {@link SimPeer.final}, which
+ * are the entries its rebuild reads (same store, same moment, same `readEntries`). A rebuild is
+ * a pure function of those entries, so peers that hold the same ones rebuild the same views,
+ * and each peer's live views are still compared with them. This is `rebuild()`'s own test
+ * (its `same` compares the same two hashes) without its writing the rebuilt rows back; the
+ * simulated peers register no derived view, so the document rows are all there is to compare.
+ */
+function rebuiltHash(db: Database, feeds: string, memo: Map<string, string>): string {
+  let hash = memo.get(feeds);
+  if (hash === undefined) {
+    hash = hashRows(db.rebuiltRows());
+    memo.set(feeds, hash);
+  }
+  return hash;
 }
 
 /** Entries read from a feed at a time for the final state. */

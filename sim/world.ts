@@ -444,7 +444,8 @@ export class World {
       });
     }
     const decoded = new Map<string, DbOp[] | null>();
-    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final(decoded));
+    const rebuilt = new Map<string, string>();
+    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final(decoded, rebuilt));
     violations.push(
       ...runCheckers({ history: this.history, peers: finals, durable: (w) => this.durable(w) }),
     );

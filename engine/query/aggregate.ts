@@ -82,7 +82,8 @@ export function newAccumulator(agg: Aggregate): Accumulator {
   }
 }
 
-interface Group {
+/** A group of an aggregation: its key values and its number. */
+export interface Group {
   readonly keys: (JsonValue | undefined)[];
   /** The group's number: its slot in every {@link AggregateColumn}. */
   readonly index: number;
@@ -103,7 +104,7 @@ enum Fold {
  * {@link newAccumulator} (so the same results, bit for bit), without an object and a closure
  * call per group and aggregate on every row.
  */
-class AggregateColumn {
+export class AggregateColumn {
   private readonly fold: Fold;
   private readonly n: number[] = [];
   private readonly sum: number[] = [];
@@ -213,7 +214,7 @@ function valueKeyText(v: JsonValue | undefined): string {
  * (SameValueZero: distinct types stay distinct, -0 is 0, as the order wants) and containers
  * by canonical text; several keys go through {@link groupKeyText}.
  */
-class GroupTable {
+export class GroupTable {
   private readonly scalars = new Map<JsonValue | undefined, Group>();
   private readonly texts = new Map<string, Group>();
   private count = 0;

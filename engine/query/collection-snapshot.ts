@@ -87,6 +87,8 @@ interface CollectionSnapshot {
   dirty: boolean;
   /** Set when the snapshot is dropped: it no longer follows writes. */
   dropped: boolean;
+  /** Bumped by every change applied to this collection's documents. */
+  changes: number;
 }
 
 /** The snapshots of one database. */
@@ -185,6 +187,27 @@ export function documentReader(db: Database, collection: string): (id: string) =
   return (id) => (held.dropped || db.isClosed ? db.get(collection, id) : byId.get(id)?.doc);
 }
 
+/** The documents of a held snapshot, and what tells whether they are still the same. */
+export interface HeldRows {
+  /** The live tuples in id order (see {@link collectionRows}). */
+  readonly rows: readonly (readonly [string, JsonObject])[];
+  /** The same object for as long as the snapshot is held (a key for data derived from it). */
+  readonly token: object;
+  /** Changes applied to the snapshot so far: equal figures of one token mean equal rows. */
+  readonly changes: number;
+}
+
+/**
+ * The rows of `collection`'s snapshot with a token and change count, for callers that keep
+ * data derived from them (aggregate-columns.ts); undefined when no snapshot is held.
+ */
+export function heldRows(db: Database, collection: string): HeldRows | undefined {
+  if (db.isClosed) return undefined;
+  const snap = byDatabase.get(db)?.collections.get(collection);
+  if (snap === undefined) return undefined;
+  return { rows: liveRows(snap), token: snap, changes: snap.changes };
+}
+
 /**
  * Every visible document of `collection` (deep-frozen) in id order (UTF-8 bytes), as
  * `db.documents(collection)` yields them: from the collection's snapshot when one is held,
@@ -263,7 +286,7 @@ function* fillingScan(db: Database, s: Snapshots, collection: string): Generator
   } finally {
     const held = byDatabase.get(db) === s && !s.collections.has(collection);
     if (whole && keeping && held && s.version === startVersion && s.unlisten !== undefined) {
-      s.collections.set(collection, { byId, sorted, pending: [], dirty: false, dropped: false });
+      s.collections.set(collection, { byId, sorted, pending: [], dirty: false, dropped: false, changes: 0 });
       s.entries += sorted.length;
       s.bytes += bytes;
     } else if (s.collections.size === 0) {
@@ -295,6 +318,7 @@ function onChanges(db: Database, s: Snapshots, changes: readonly DocChange[], or
 }
 
 function applyChange(s: Snapshots, snap: CollectionSnapshot, c: DocChange): void {
+  snap.changes++;
   const row = snap.byId.get(c.id);
   if (row !== undefined) {
     s.bytes -= row.bytes;

@@ -87,6 +87,21 @@ describe('compilePath', () => {
     expect(compilePath('a.toString')(doc, 'id')).toBe(undefined);
     expect(compilePath('_id')(doc, 'id')).toBe('id');
   });
+
+  it('reads a top-level key as the own property or missing, also for names Object.prototype has', () => {
+    const names = ['a', 'b', 'toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf', '0'];
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...names), fc.jsonValue({ maxDepth: 1 })),
+        fc.constantFrom(...names),
+        (fields, name) => {
+          const doc = JSON.parse(JSON.stringify(fields)) as Record<string, JsonValue>;
+          const want = Object.hasOwn(doc, name) ? doc[name] : undefined;
+          expect(compilePath(name)(doc, 'id')).toBe(want);
+        },
+      ),
+    );
+  });
 });
 
 describe('LIKE agrees with SQLite on random patterns and strings', () => {

@@ -91,6 +91,9 @@ export function compilePath(path: string): PathGetter {
   const segments = path.split('.');
   if (segments.length === 1) {
     const key = segments[0]!;
+    // A name Object.prototype does not have reads as missing exactly when the document lacks
+    // it (JSON holds no undefined), so one property load does; other names need the own check.
+    if (!(key in Object.prototype)) return (doc) => doc[key];
     return (doc) => (Object.hasOwn(doc, key) ? doc[key] : undefined);
   }
   return (doc) => {

@@ -124,4 +124,21 @@ describe('payload', () => {
     const [decoded] = decodePreparedPayload(spaced);
     expect(decoded!.fields!.text).toBe('{"a":2,"b":1}');
   });
+
+  it('checks a decoded name and id as bytes, exactly as the encoder checks the strings', () => {
+    // u8 version, 1 op, delete (4), then the collection and the id as given.
+    const payloadOf = (collection: number[], id: number[]) =>
+      Uint8Array.of(PAYLOAD_VERSION, 1, 4, collection.length, ...collection, id.length, ...id);
+    const [ok] = decodePreparedPayload(payloadOf([0x63], [0x69]));
+    expect(ok!.collectionBytes).toEqual(collectionNameBytes('c'));
+    expect(ok!.idBytes).toEqual(docIdBytes('i'));
+    expect(() => decodePreparedPayload(payloadOf([], [0x69]))).toThrow(/invalid op: collection name/);
+    expect(() => decodePreparedPayload(payloadOf([0x61, 0, 0x62], [0x69]))).toThrow(/NUL/);
+    expect(() => decodePreparedPayload(payloadOf([0x63], []))).toThrow(/invalid op: document id/);
+    const longId = new Uint8Array(MAX_ID_BYTES + 1).fill(0x78);
+    const long = Uint8Array.of(PAYLOAD_VERSION, 1, 4, 1, 0x63, ...[0x81, 0x04], ...longId);
+    expect(() => decodePreparedPayload(long)).toThrow(/MAX_ID_BYTES|at most/);
+    for (const bad of [payloadOf([], [0x69]), payloadOf([0x63], []), long])
+      expect(() => decodePreparedPayload(bad)).toThrow(DecodeError);
+  });
 });

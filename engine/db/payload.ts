@@ -44,10 +44,14 @@ const KIND = { put: 1, patch: 2, unset: 3, delete: 4 } as const;
 
 /** The UTF-8 bytes of a collection name, after checking it: 1..MAX_COLLECTION_BYTES bytes, no NUL. */
 export function collectionNameBytes(name: unknown): Uint8Array {
-  if (typeof name !== 'string' || name.length === 0)
-    throw new InvalidArgumentError('collection name must be a non-empty string');
-  if (name.includes('\0')) throw new InvalidArgumentError('collection name must not contain NUL');
-  const bytes = utf8Bytes(name);
+  if (typeof name !== 'string') throw new InvalidArgumentError('collection name must be a non-empty string');
+  return checkCollectionBytes(utf8Bytes(name));
+}
+
+/** Returns `bytes` (a collection name's UTF-8) after checking it: 1..MAX_COLLECTION_BYTES bytes, no NUL. */
+function checkCollectionBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 0) throw new InvalidArgumentError('collection name must be a non-empty string');
+  if (bytes.includes(0)) throw new InvalidArgumentError('collection name must not contain NUL');
   if (bytes.length > MAX_COLLECTION_BYTES) {
     throw new LimitExceededError({
       limit: 'MAX_COLLECTION_BYTES',
@@ -66,9 +70,13 @@ export function checkCollectionName(name: unknown): asserts name is string {
 
 /** The UTF-8 bytes of a document id, after checking it: 1..MAX_ID_BYTES bytes. */
 export function docIdBytes(id: unknown): Uint8Array {
-  if (typeof id !== 'string' || id.length === 0)
-    throw new InvalidArgumentError('document id must be a non-empty string');
-  const bytes = utf8Bytes(id);
+  if (typeof id !== 'string') throw new InvalidArgumentError('document id must be a non-empty string');
+  return checkIdBytes(utf8Bytes(id));
+}
+
+/** Returns `bytes` (a document id's UTF-8) after checking it: 1..MAX_ID_BYTES bytes. */
+function checkIdBytes(bytes: Uint8Array): Uint8Array {
+  if (bytes.length === 0) throw new InvalidArgumentError('document id must be a non-empty string');
   if (bytes.length > MAX_ID_BYTES)
     throw new LimitExceededError({
       limit: 'MAX_ID_BYTES',
@@ -127,11 +135,12 @@ export interface PreparedOp {
 
 /**
  * Validates an operation (throws typed errors; nothing is written for an invalid one) and
- * prepares it. `collectionBytes`, when given, must be `op.collection` already checked and encoded.
+ * prepares it. `collectionBytes` and `knownIdBytes`, when given, must be `op.collection` and
+ * `op.id` already checked and encoded.
  */
-export function prepareOp(op: DbOp, collectionBytes?: Uint8Array): PreparedOp {
+export function prepareOp(op: DbOp, collectionBytes?: Uint8Array, knownIdBytes?: Uint8Array): PreparedOp {
   const c = collectionBytes ?? collectionNameBytes(op.collection);
-  const idBytes = docIdBytes(op.id);
+  const idBytes = knownIdBytes ?? docIdBytes(op.id);
   let fields: CanonicalFields | undefined;
   if (op.kind === 'put' || op.kind === 'patch') fields = prepareFields(op.fields);
   else if (op.kind === 'unset') {
@@ -219,9 +228,8 @@ export function encodePayload(ops: readonly DbOp[]): Uint8Array {
   return encodePreparedPayload(ops.map((op) => prepareOp(op)));
 }
 
-function text(r: ByteReader): string {
-  const at = r.pos;
-  const bytes = r.lengthPrefixed();
+/** The text of UTF-8 `bytes` read at `at`; invalid UTF-8 is a DecodeError. */
+function textOf(bytes: Uint8Array, at: number): string {
   try {
     return decodeUtf8(bytes, 0, bytes.length);
   } catch {
@@ -229,11 +237,20 @@ function text(r: ByteReader): string {
   }
 }
 
+function text(r: ByteReader): string {
+  const at = r.pos;
+  return textOf(r.lengthPrefixed(), at);
+}
+
 function decodeOp(r: ByteReader): PreparedOp {
   const at = r.pos;
   const kind = r.u8();
-  const collection = text(r);
-  const id = text(r);
+  // The name and id stay as the bytes they arrived as (views of the payload): strict UTF-8
+  // decoding round-trips exactly, so encoding the strings again would give the same bytes.
+  const collectionBytes = r.lengthPrefixed();
+  const collection = textOf(collectionBytes, at);
+  const idBytes = r.lengthPrefixed();
+  const id = textOf(idBytes, at);
   let op: DbOp;
   if (kind === KIND.put || kind === KIND.patch) {
     let fields: unknown;
@@ -256,7 +273,7 @@ function decodeOp(r: ByteReader): PreparedOp {
     throw new DecodeError(`unknown op kind ${kind}`, at);
   }
   try {
-    return prepareOp(op);
+    return prepareOp(op, checkCollectionBytes(collectionBytes), checkIdBytes(idBytes));
   } catch (err) {
     throw new DecodeError(`invalid op: ${(err as Error).message}`, at);
   }

@@ -14,7 +14,7 @@ import { applyOp, type DocState, type LwwOp, type Stamp } from '../crdt/lww.ts';
 import { canonicalEncodeState, decodeState } from '../crdt/state-codec.ts';
 import { decodeUtf8 } from '../crdt/utf8.ts';
 import type { Entry } from '../log/entry.ts';
-import { compareBytes, DecodeError } from '../lsm/coding.ts';
+import { bytesEqual, compareBytes, DecodeError } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import type { WriteBatch } from '../lsm/write-batch.ts';
 import { decodePreparedPayload, type PreparedOp } from './payload.ts';
@@ -96,6 +96,8 @@ export class ViewWriter {
   private readonly pending = new Map<string, Pending>();
   /** Entries whose payload did not decode (their operations were ignored). */
   invalidPayloads = 0;
+  /** The author of the last applied entry, copied once: stamps of a batch's entries share it. */
+  private lastAuthor: Uint8Array | undefined;
 
   constructor(private readonly read: (key: Uint8Array) => Uint8Array | undefined) {}
 
@@ -129,7 +131,12 @@ export class ViewWriter {
       return false;
     }
     const hlc = decodeHlc(entry.hlc);
-    this.applyPrepared(ops, Object.freeze({ hlc, author: entry.author.slice() }));
+    let author = this.lastAuthor;
+    if (author === undefined || !bytesEqual(author, entry.author)) {
+      author = entry.author.slice();
+      this.lastAuthor = author;
+    }
+    this.applyPrepared(ops, Object.freeze({ hlc, author }));
     return true;
   }
 

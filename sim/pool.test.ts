@@ -22,6 +22,17 @@ describe('runSuite', () => {
     expect([...seen].sort()).toEqual([0, 1, 2, 3]);
   }, 120_000);
 
+  it('keeps job order with jobs sent ahead to each worker', async () => {
+    const many = Array.from({ length: 9 }, (_, i) => ({ scenario: 'offline-edit', seed: i + 1 }));
+    const pooled = await runSuite(many, { workers: 2 });
+    expect(pooled.map((d) => [d.scenario, d.seed, d.trace_hash])).toEqual(
+      many.map((job) => {
+        const d = runJob(job);
+        return [d.scenario, d.seed, d.trace_hash];
+      }),
+    );
+  }, 120_000);
+
   it('runs here with one worker, and rejects bad input before starting', async () => {
     const one = await runSuite(jobs.slice(0, 1), { workers: 1 });
     expect(one[0]!.trace_hash).toBe(runJob(jobs[0]!).trace_hash);

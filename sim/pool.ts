@@ -43,6 +43,9 @@ export interface RunDigest {
   error?: string;
 }
 
+/** Most jobs sent ahead to one worker thread (it runs them one after another). */
+export const WORKER_JOBS_QUEUED = 2;
+
 /** Most worker threads a pool starts. */
 export const POOL_WORKERS_MAX = 64;
 
@@ -125,23 +128,34 @@ export async function runSuite(jobs: readonly SuiteJob[], options: SuiteOptions 
   let next = 0;
   const serve = (worker: Worker): Promise<void> =>
     new Promise((resolve, reject) => {
-      let current = -1;
+      // Jobs sent to this worker and not answered yet, in the order sent (a worker answers in
+      // that order). Up to WORKER_JOBS_QUEUED of them, so that a worker finds its next job
+      // waiting when it finishes one; near the end only one, so that no job waits behind
+      // another while a worker is idle.
+      const sent: number[] = [];
       const give = () => {
-        if (next >= jobs.length) {
-          void worker.terminate().then(() => resolve());
-          return;
+        while (
+          next < jobs.length &&
+          (sent.length === 0 || (sent.length < WORKER_JOBS_QUEUED && jobs.length - next > workers))
+        ) {
+          sent.push(next);
+          worker.postMessage(jobs[next++]);
         }
-        current = next++;
-        worker.postMessage(jobs[current]);
+        if (sent.length === 0) void worker.terminate().then(() => resolve());
       };
       worker.on('message', (d: RunDigest) => {
-        results[current] = d;
-        options.onResult?.(d, current);
+        const index = sent.shift();
+        if (index === undefined) {
+          reject(new Error('a simulator worker answered a job it was not given'));
+          return;
+        }
+        results[index] = d;
+        options.onResult?.(d, index);
         give();
       });
       worker.on('error', (err) => reject(err));
       worker.on('exit', (code) => {
-        if (next < jobs.length || results[current] === undefined)
+        if (sent.length > 0 || next < jobs.length)
           reject(new Error(`a simulator worker exited with code ${code} before its work was done`));
       });
       give();

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError } from '../engine/errors.ts';
@@ -12,6 +15,8 @@ import {
   preflight,
 } from './cors.ts';
 import { HubError } from './hub-error.ts';
+import { memoryLog } from './log.ts';
+import { startHubServer } from './server.ts';
 import { identityOf, login, makeDevice, openTestHub, type TestHub } from './testing.ts';
 
 const owner = identityOf(1);
@@ -173,5 +178,50 @@ describe('the hub with CORS origins', () => {
     expect(res.status).toBe(503);
     expect(res.headers.get('aregula-error')).toBe('shutting_down');
     expect(res.headers.get('access-control-allow-origin')).toBe(APP);
+  });
+});
+
+describe('CORS over a real socket (startHubServer)', () => {
+  test('preflights, answers and the event stream carry the headers through Node’s HTTP server', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aregula-cors-'));
+    const server = await startHubServer({
+      dataDir: dir,
+      port: 0,
+      owner: owner.publicKey,
+      log: memoryLog(),
+      corsOrigins: [APP],
+    });
+    try {
+      const pre = await fetch(`${server.url}/v1/events`, {
+        method: 'OPTIONS',
+        headers: { origin: APP, 'access-control-request-method': 'GET' },
+      });
+      expect(pre.status).toBe(204);
+      expect(pre.headers.get('access-control-allow-origin')).toBe(APP);
+      const health = await fetch(`${server.url}/v1/health`, { headers: { origin: APP } });
+      expect(health.status).toBe(200);
+      expect(health.headers.get('access-control-allow-origin')).toBe(APP);
+      const refused = await fetch(`${server.url}/v1/events`, { headers: { origin: APP } });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('access-control-allow-origin')).toBe(APP);
+      expect(refused.headers.get('access-control-expose-headers')).toBe(CORS_EXPOSED_HEADERS);
+      await refused.body?.cancel();
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a server with a bad list refuses to start and leaves its data directory closed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aregula-cors-'));
+    try {
+      const start = { dataDir: dir, port: 0, owner: owner.publicKey, log: memoryLog() };
+      await expect(startHubServer({ ...start, corsOrigins: ['*'] })).rejects.toThrow(InvalidArgumentError);
+      // The replica was closed: the directory opens again at once.
+      const server = await startHubServer(start);
+      await server.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

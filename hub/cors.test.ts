@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { fc, test as fcTest } from '@fast-check/vitest';
 import { afterEach, describe, expect, test } from 'vitest';
 import { InvalidArgumentError } from '../engine/errors.ts';
+import { SeededRandom } from '../engine/io/random.ts';
+import { nodeSigner } from '../engine/log/node-signer.ts';
+import { HubClient } from '../engine/sync/hub-client.ts';
 import { encodeMessage } from '../engine/sync/messages.ts';
 import { createHubApp } from './app.ts';
 import {
@@ -17,7 +20,15 @@ import {
 import { HubError } from './hub-error.ts';
 import { memoryLog } from './log.ts';
 import { startHubServer } from './server.ts';
-import { identityOf, login, makeDevice, openTestHub, type TestHub } from './testing.ts';
+import {
+  identityOf,
+  login,
+  makeDevice,
+  openTestHub,
+  type TestDevice,
+  type TestHub,
+  writeDocs,
+} from './testing.ts';
 
 const owner = identityOf(1);
 const APP = 'https://app.example.com';
@@ -222,6 +233,125 @@ describe('CORS over a real socket (startHubServer)', () => {
       await server.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Request headers a browser sends without a preflight (with any value, for these tests' requests). */
+const SAFELISTED = new Set(['accept', 'accept-language', 'content-language']);
+const SIMPLE_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
+
+/**
+ * A `fetch` that behaves as a browser page on `origin` calling another origin: a preflight
+ * before any request that needs one, and a network error unless the answers allow `origin`.
+ */
+function browserFetch(origin: string, server: (r: Request) => Response | Promise<Response>): typeof fetch {
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const unsafe = [...request.headers.keys()].filter(
+      (h) =>
+        !SAFELISTED.has(h) &&
+        !(h === 'content-type' && SIMPLE_TYPES.has(request.headers.get(h)!.split(';')[0]!.trim())),
+    );
+    if (unsafe.length > 0 || !['GET', 'HEAD', 'POST'].includes(request.method)) {
+      const pre = await server(
+        new Request(request.url, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': request.method,
+            'access-control-request-headers': unsafe.sort().join(','),
+          },
+        }),
+      );
+      const allowed = (pre.headers.get('access-control-allow-headers') ?? '').split(/,\s*/);
+      if (
+        pre.status < 200 ||
+        pre.status > 299 ||
+        pre.headers.get('access-control-allow-origin') !== origin ||
+        !(pre.headers.get('access-control-allow-methods') ?? '').includes(request.method) ||
+        !unsafe.every((h) => allowed.includes(h))
+      )
+        throw new TypeError(`Failed to fetch: CORS preflight for ${request.method} ${request.url}`);
+    }
+    const headers = new Headers(request.headers);
+    headers.set('origin', origin);
+    const res = await server(new Request(request, { headers }));
+    if (res.headers.get('access-control-allow-origin') !== origin) {
+      await res.body?.cancel();
+      throw new TypeError(`Failed to fetch: CORS for ${request.method} ${request.url}`);
+    }
+    return res;
+  }) as typeof fetch;
+}
+
+describe('a hub client in a page on another origin', () => {
+  function clientOf(t: TestHub, device: TestDevice, origin: string): HubClient {
+    return new HubClient({
+      url: 'http://hub.local',
+      replica: device.db.replica,
+      identity: device.identity,
+      certificate: device.certificate,
+      signer: nodeSigner,
+      random: new SeededRandom(device.identity.publicKey[0]!),
+      fetch: browserFetch(origin, (r) => t.app.fetch(r)),
+      backoffMsMin: 20,
+      backoffMsMax: 50,
+    });
+  }
+
+  test('syncs two devices, live, through a hub that lists its origin', async () => {
+    const t = newHub([APP]);
+    const a = makeDevice(owner, 20);
+    const b = makeDevice(owner, 21);
+    writeDocs(a, 'a', 20);
+    const [ca, cb] = [clientOf(t, a, APP), clientOf(t, b, APP)];
+    ca.start();
+    cb.start();
+    try {
+      await Promise.all([ca.synced(), cb.synced()]);
+      writeDocs(b, 'b', 5);
+      cb.pushLocal();
+      for (let i = 0; a.db.stateHash() !== b.db.stateHash(); i++) {
+        expect(i).toBeLessThan(500);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(ca.stats.eventsApplied).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([ca.close(), cb.close()]);
+      a.db.close();
+      b.db.close();
+    }
+  });
+
+  test('gets nowhere with a hub that does not list its origin', async () => {
+    const t = newHub([DEV]);
+    const a = makeDevice(owner, 22);
+    writeDocs(a, 'a', 5);
+    const statuses: string[] = [];
+    const c = new HubClient({
+      url: 'http://hub.local',
+      replica: a.db.replica,
+      identity: a.identity,
+      certificate: a.certificate,
+      signer: nodeSigner,
+      random: new SeededRandom(1),
+      fetch: browserFetch(APP, (r) => t.app.fetch(r)),
+      backoffMsMin: 20,
+      backoffMsMax: 50,
+      onStatus: (s) => statuses.push(s),
+    });
+    c.start();
+    try {
+      for (let i = 0; c.stats.failures < 2; i++) {
+        expect(i).toBeLessThan(500);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(statuses).not.toContain('synced');
+      expect(t.hub.index.end).toBe(0);
+    } finally {
+      await c.close();
+      a.db.close();
     }
   });
 });

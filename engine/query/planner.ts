@@ -326,6 +326,16 @@ function idLookup(leaves: readonly FieldFilter[]): { ids: string[]; used: string
   return undefined;
 }
 
+/**
+ * False when `index` certainly scores 0 for `q` (so planning it, which encodes its keys, can be
+ * skipped): no predicate on its first field, and no `limit` with an order that starts there.
+ */
+function mayBound(q: Query, index: IndexInfo, bounds: Map<string, FieldBounds>): boolean {
+  const first = index.fields[0];
+  if (first === undefined || bounds.has(first)) return true;
+  return q.limit !== undefined && q.orderBy?.[0]?.field === first;
+}
+
 /** Chooses the plan for a checked query `q` over `db`'s registered indexes. */
 export function planQuery(db: Database, q: Query): Plan {
   const leaves = conjunctsOf(q.where);
@@ -334,6 +344,7 @@ export function planQuery(db: Database, q: Query): Plan {
   const bounds = boundsByField(leaves);
   let best: Candidate | undefined;
   for (const index of listIndexes(db, q.collection)) {
+    if (!mayBound(q, index, bounds)) continue;
     const c = planIndex(q, index, bounds);
     if (c.score > 0 && (best === undefined || c.score > best.score)) best = c;
   }

@@ -10,8 +10,11 @@
  * ```
  */
 
+import type { FileSystem } from '../io/fs.ts';
 import { NodeFs } from '../io/node-fs.ts';
 import { nodeSigner } from '../log/node-signer.ts';
+import { nodeBackgroundMerger } from '../lsm/node-background.ts';
+import type { LsmOptions } from '../lsm/options.ts';
 import { nodePeerConnectionFactory, webRtcCleanup } from '../sync/webrtc-node.ts';
 import {
   cryptoRandomBytes,
@@ -23,7 +26,11 @@ import {
 /** Leases on node-datachannel not yet released (databases in this process linked to peers). */
 let leases = 0;
 
-/** Node: node:crypto signatures, WebCrypto randomness, node-datachannel peer connections. */
+/**
+ * Node: node:crypto signatures, WebCrypto randomness, node-datachannel peer connections, and
+ * for a directory on disk (`NodeFs`) flushes and compactions on worker threads, so writes and
+ * sync never wait for a table to be built (`lsm: { background: undefined }` keeps them inline).
+ */
 export const nodePlatform: SdkPlatform = Object.freeze({
   name: 'node',
   signer: nodeSigner,
@@ -42,6 +49,8 @@ export const nodePlatform: SdkPlatform = Object.freeze({
       },
     };
   },
+  lsmOptionsFor: (storage: FileSystem): LsmOptions | undefined =>
+    storage instanceof NodeFs ? { background: nodeBackgroundMerger(storage.dir) } : undefined,
 });
 
 /** A directory on disk as the database's storage (`NodeFs` creates it if missing). */

@@ -71,7 +71,7 @@ export interface OpenOptions {
   random?: Random;
   /** Timers for reconnects and resyncs. Default: the system's. */
   timers?: Timers;
-  /** Sign after this many unsigned local entries. Default 64. */
+  /** Sign after this many unsigned local entries. Default 256 (`DEFAULT_GROUP_COMMIT_ENTRIES`). */
   groupCommitEntries?: number;
   /** Storage tuning. */
   lsm?: LsmOptions;
@@ -249,7 +249,7 @@ export async function open(options: OpenOptions): Promise<AregulaDb> {
     identity,
     clock: options.clock ?? systemClock,
     signer,
-    lsm: options.lsm,
+    lsm: { ...platform.lsmOptionsFor?.(storage), ...options.lsm },
     groupCommitEntries: options.groupCommitEntries,
     documentCache: options.documentCache,
   });

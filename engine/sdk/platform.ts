@@ -7,8 +7,10 @@
  */
 
 import { InvalidArgumentError } from '../errors.ts';
+import type { FileSystem } from '../io/fs.ts';
 import { type Random, SeededRandom } from '../io/random.ts';
 import type { RandomBytes } from '../log/identity.ts';
+import type { LsmOptions } from '../lsm/options.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import type { Timers, Transport } from '../sync/transport.ts';
 import type { SignalingChannel } from '../sync/webrtc-signaling.ts';
@@ -35,6 +37,12 @@ export interface SdkPlatform {
    * function that stops watching. Optional: platforms that cannot tell never call it.
    */
   watchNetwork?(onOnline: () => void): () => void;
+  /**
+   * Storage tuning this platform suggests for `storage` (Node: flushes and compactions on
+   * worker threads for a directory on disk). `open()` lays the caller's `lsm` options over it.
+   * Optional: platforms without threads for storage suggest nothing.
+   */
+  lsmOptionsFor?(storage: FileSystem): LsmOptions | undefined;
 }
 
 /** A transport of direct links: WebRTC here, or a bridge to WebRTC elsewhere (rtc-bridge.ts). */

@@ -3,10 +3,14 @@
  * key, and open()/connect() argument checks.
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { ClosedError, InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { bytesToHex } from '../hex.ts';
 import { MemoryFs } from '../io/memory-fs.ts';
+import { NodeFs } from '../io/node-fs.ts';
 import { SeededRandom } from '../io/random.ts';
 import { identityFromSeed } from '../log/identity.ts';
 import { nodeSigner } from '../log/node-signer.ts';
@@ -14,7 +18,7 @@ import { issueCertificate } from '../sync/pairing.ts';
 import { backoffDelayMs, checkBackoff, RECONNECT_DELAY_MS_MAX, RECONNECT_DELAY_MS_MIN } from './backoff.ts';
 import { DEVICE_KEY_FILE } from './device-key.ts';
 import { decodeKeyFile, encodeKeyFile } from './key-file.ts';
-import { nodePlatform } from './node.ts';
+import { nodePlatform, nodeStorage } from './node.ts';
 import { open } from './open.ts';
 import { STATUS_LISTENERS_MAX, StatusEmitter, type SyncStatusEvent } from './status.ts';
 
@@ -143,6 +147,27 @@ describe('key files', () => {
 });
 
 describe('open', () => {
+  test('on Node, a database on disk flushes on worker threads; one in memory stays inline', async () => {
+    expect(nodePlatform.lsmOptionsFor?.(new MemoryFs())).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'aregula-sdk-background-'));
+    try {
+      expect(nodePlatform.lsmOptionsFor?.(new NodeFs(dir))?.background).toBeDefined();
+      // A small memtable, so these writes go through several flushes on the workers.
+      const lsm = { memtableBytes: 16 * 1024 };
+      const db = await open({ storage: nodeStorage(dir), platform: nodePlatform, lsm });
+      const notes = db.collection('notes');
+      for (let i = 0; i < 600; i++) notes.put(`n${i}`, { i, text: 'x'.repeat(64) });
+      await db.close();
+      const again = await open({ storage: nodeStorage(dir), platform: nodePlatform, lsm });
+      for (let i = 0; i < 600; i++)
+        expect(again.collection('notes').get(`n${i}`)).toEqual({ i, text: 'x'.repeat(64) });
+      expect(again.database.rebuild()).toBe(true);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('generates a device key on first open, stores it, and reads it back', async () => {
     const storage = new MemoryFs();
     const db = await open({ storage, platform: nodePlatform });

@@ -38,6 +38,9 @@ export const KeyTag = Object.freeze({
 });
 
 const utf8 = new TextEncoder();
+/** Scratch space of {@link KeyWriter}'s number encoding (used and copied within one call). */
+const NUMBER_BYTES = new Uint8Array(8);
+const NUMBER_VIEW = new DataView(NUMBER_BYTES.buffer);
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A growable byte buffer that index keys are assembled in. */
@@ -93,15 +96,33 @@ export class KeyWriter {
     else if (rank === Rank.number) this.number(v as number);
     else if (rank === Rank.string) {
       this.byte(KeyTag.string);
-      this.escaped(utf8.encode(v as string));
+      this.escapedText(v as string);
     } else {
       this.byte(rank === Rank.array ? KeyTag.array : KeyTag.object);
       this.escaped(utf8.encode(containerText(v as readonly JsonValue[])));
     }
   }
 
+  /** {@link escaped} of the UTF-8 bytes of `text`, written directly while it is ASCII. */
+  private escapedText(text: string): void {
+    this.reserve(text.length * 2 + 2);
+    const start = this.len;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        this.len = start; // Not ASCII: encode the whole text instead.
+        this.escaped(utf8.encode(text));
+        return;
+      }
+      this.buf[this.len++] = c;
+      if (c === 0) this.buf[this.len++] = 0xff;
+    }
+    this.buf[this.len++] = 0;
+    this.buf[this.len++] = 1;
+  }
+
   private number(x: number): void {
-    const f = new DataView(new ArrayBuffer(8));
+    const f = NUMBER_VIEW;
     f.setFloat64(0, x === 0 ? 0 : x); // -0 sorts (and encodes) as 0.
     const hi = f.getUint32(0);
     const lo = f.getUint32(4);
@@ -109,7 +130,7 @@ export class KeyWriter {
     f.setUint32(0, negative ? ~hi >>> 0 : (hi | 0x8000_0000) >>> 0);
     f.setUint32(4, negative ? ~lo >>> 0 : lo);
     this.byte(KeyTag.number);
-    this.raw(new Uint8Array(f.buffer));
+    this.raw(NUMBER_BYTES);
   }
 
   /** A copy of the bytes written. */

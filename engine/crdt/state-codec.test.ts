@@ -107,6 +107,31 @@ describe('state encoding', () => {
     },
   );
 
+  // A state one op made holds one stamp object throughout, which the encoder writes without a
+  // stamp table; these cases go through that path (names in any order, up to 300 of them).
+  const manyNames = fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { maxLength: 300 });
+  test.prop([arbOp, manyNames, arbStamp, fc.boolean()], { numRuns: 300 })(
+    'writes the reference bytes for a state stamped by one write',
+    (op, names, stamp, asPut) => {
+      const one = fold([op]);
+      expect(canonicalEncodeState(one)).toEqual(referenceEncode(one));
+      const wide = fold([
+        asPut
+          ? { kind: 'put', fields: Object.fromEntries(names.map((n, i) => [n, i])), stamp }
+          : unset(names, stamp),
+      ]);
+      expect(canonicalEncodeState(wide)).toEqual(referenceEncode(wide));
+      // The same state with every stamp a separate (equal) object takes the general path.
+      const copy = (st: Stamp | undefined) => (st === undefined ? undefined : { ...st });
+      const apart: DocState = {
+        fields: new Map([...wide.fields].map(([n, r]) => [n, { ...r, stamp: copy(r.stamp)! }])),
+        ...(wide.writtenAt ? { writtenAt: copy(wide.writtenAt) } : {}),
+        ...(wide.clearedAt ? { clearedAt: copy(wide.clearedAt) } : {}),
+      };
+      expect(canonicalEncodeState(apart)).toEqual(canonicalEncodeState(wide));
+    },
+  );
+
   test.prop([fc.array(arbOp, { maxLength: 16 })], { numRuns: 300 })(
     'materializeEncoded gives materialize of the decoded state, deep-frozen',
     (ops) => {

@@ -121,6 +121,66 @@ class StampTable {
   }
 }
 
+/**
+ * The stamp object every part of `state` holds, or undefined when they hold several (or it has
+ * no stamp at all). A document one write made (every row an initial sync writes, every new
+ * document) is stamped with one object throughout, and its encoding needs no table.
+ */
+function soleStamp(state: DocState): Stamp | undefined {
+  let sole: Stamp | undefined = state.writtenAt ?? state.clearedAt ?? state.deleted;
+  if (state.clearedAt !== undefined && state.clearedAt !== sole) return undefined;
+  if (state.deleted !== undefined && state.deleted !== sole) return undefined;
+  for (const reg of state.fields.values()) {
+    if (sole === undefined) sole = reg.stamp;
+    else if (reg.stamp !== sole) return undefined;
+  }
+  return sole;
+}
+
+/**
+ * {@link canonicalEncodeState} of a state whose parts all hold the stamp `sole`: the same bytes,
+ * with one author and one stamp in the tables and every reference to them 0, written without
+ * building a stamp table. Names already in order (as canonical fields put them) are not sorted.
+ */
+function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
+  const { writtenAt, clearedAt, deleted, fields } = state;
+  const names: string[] = [];
+  let sorted = true;
+  let room = 1 + 1 + AUTHOR_BYTES + 1 + HLC_BYTES + 1 + 1 + 3 + varintLength(fields.size);
+  for (const [name, reg] of fields) {
+    if (sorted && names.length > 0 && compareUtf8(names[names.length - 1]!, name) > 0) sorted = false;
+    names.push(name);
+    room += prefixedUtf8BytesMax(name) + 2;
+    if (reg.kind === 'value') room += prefixedUtf8BytesMax(reg.json);
+  }
+  if (!sorted) names.sort(compareUtf8);
+  const out = stateScratch.take(room);
+  out[0] = STATE_FORMAT_VERSION;
+  out[1] = 1; // one author
+  out.set(sole.author, 2);
+  let at = 2 + AUTHOR_BYTES;
+  out[at++] = 1; // one stamp
+  at = writeHlc(out, at, sole);
+  out[at++] = 0; // its author's index
+  out[at++] = (writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0);
+  if (writtenAt) out[at++] = 0;
+  if (clearedAt) out[at++] = 0;
+  if (deleted) out[at++] = 0;
+  at = writeVarint(out, at, names.length);
+  for (const name of names) {
+    const reg = fields.get(name)!;
+    at = writePrefixedUtf8(name, out, at);
+    out[at++] = 0; // the stamp's index
+    if (reg.kind === 'unset') out[at++] = 0;
+    else {
+      out[at++] = 1;
+      at = writePrefixedUtf8(reg.json, out, at);
+    }
+  }
+  assert(at <= room, `state room ${room}, wrote ${at}`);
+  return out.slice(0, at);
+}
+
 /** Where {@link canonicalEncodeState} writes before copying out the exact bytes. */
 const stateScratch = new ScratchBuffer();
 
@@ -130,6 +190,8 @@ const stateScratch = new ScratchBuffer();
  * texts, then copied out exactly.
  */
 export function canonicalEncodeState(state: DocState): Uint8Array {
+  const sole = soleStamp(state);
+  if (sole !== undefined) return encodeSoleStamp(state, sole);
   const { writtenAt, clearedAt, deleted } = state;
   const names = [...state.fields.keys()].sort(compareUtf8);
   const all: Stamp[] = [];

@@ -9,7 +9,7 @@ import { MAX_BLOCK_BYTES, MAX_BLOOM_BITS_PER_KEY } from './sstable.ts';
 
 /** Tuning options. Every field has a sensible default. */
 export interface LsmOptions {
-  /** Memtable size that triggers a flush. Default 4 MiB. */
+  /** Memtable size that triggers a flush. Default {@link DEFAULT_MEMTABLE_BYTES} (16 MiB). */
   memtableBytes?: number;
   /** Target data block size. Default 4096. */
   blockBytes?: number;
@@ -60,6 +60,16 @@ export interface LsmStats {
 }
 
 const MIN_MEMTABLE_BYTES = 1024;
+
+/**
+ * Default memtable size. 16 MiB rather than LevelDB's 4 MB (RocksDB's default is 64 MB): a
+ * document write puts its feed entry and its document row in the memtable, so a sync of 100K
+ * entries writes about 30 MB, and at 4 MiB that was eight flushes with their compactions; at 16
+ * MiB a fresh device's initial sync applied about 29% more entries per CPU second, and seed
+ * writes cost 10-20% less. The price: up to two memtables (32 MiB) in memory and up to 16 MiB
+ * of WAL to replay at open.
+ */
+export const DEFAULT_MEMTABLE_BYTES = 16 * 1024 * 1024;
 /** Default block cache capacity (see {@link LsmOptions.blockCacheBytes}). */
 export const DEFAULT_BLOCK_CACHE_BYTES = 32 * 1024 * 1024;
 /** Largest value `put` encodes in the store's reused batch (larger ones get their own). */
@@ -76,7 +86,7 @@ function intOption(name: string, v: number | undefined, fallback: number, min: n
 /** Validates options eagerly, so a bad value fails at open rather than at some later flush. */
 export function checkOptions(o: LsmOptions): Required<Omit<LsmOptions, 'background'>> {
   return {
-    memtableBytes: intOption('memtableBytes', o.memtableBytes, 4 * 1024 * 1024, MIN_MEMTABLE_BYTES, 1 << 30),
+    memtableBytes: intOption('memtableBytes', o.memtableBytes, DEFAULT_MEMTABLE_BYTES, MIN_MEMTABLE_BYTES, 1 << 30),
     blockBytes: intOption('blockBytes', o.blockBytes, 4096, 64, MAX_BLOCK_BYTES),
     bloomBitsPerKey: intOption('bloomBitsPerKey', o.bloomBitsPerKey, 10, 0, MAX_BLOOM_BITS_PER_KEY),
     blockCacheBytes: intOption('blockCacheBytes', o.blockCacheBytes, DEFAULT_BLOCK_CACHE_BYTES, 0, 2 ** 40),

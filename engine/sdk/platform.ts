@@ -49,8 +49,11 @@ export interface SdkPlatform {
 export interface PeerTransport extends Transport {
   /** Whether the data channel to `peer` is open. */
   isOpen(peer: string): boolean;
-  /** Closes every link. */
-  close(): void;
+  /**
+   * Closes every link. May return a promise that settles when every link is down (WebRTC
+   * drains what is queued first); callers await it before releasing the platform's resources.
+   */
+  close(): void | Promise<void>;
 }
 
 /** What a {@link PeerTransport} is made with. */

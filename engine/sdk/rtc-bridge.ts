@@ -167,7 +167,8 @@ export function serveRtcBridge(port: BridgePort, options: RtcBridgeOptions = {})
   const close = () => {
     for (const l of links.values()) l.close();
     links.clear();
-    transport?.close();
+    // The page keeps running, so the links drain in the background; nothing waits on them.
+    void transport?.close();
     transport = undefined;
   };
   port.onmessage = (ev) => {

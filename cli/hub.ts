@@ -1,9 +1,11 @@
 /**
- * `aregula hub --port P --data DIR [--owner HEX] [--host ADDR]`: runs the always-on hub (a
+ * `aregula hub --port P --data DIR [--owner HEX] [--host ADDR] [--cors-origin ORIGIN...]`: runs
+ * the always-on hub (a
  * full replica on disk, the HTTP + Server-Sent Events API of docs/protocol.md) until SIGTERM
  * or SIGINT, then shuts down gracefully. Logs are JSON lines on stdout. `--owner` (the replica
  * set owner's public key, 64 hex digits) is required the first time a data directory is used
- * and checked against it afterwards.
+ * and checked against it afterwards. `--cors-origin` (repeatable) lets pages of that web origin
+ * call the hub from a browser (docs/protocol.md, "CORS"); without it no other origin may.
  *
  * Exit codes: 0 after a clean shutdown, 2 could not start (bad arguments, a data directory of
  * another owner, a port in use).
@@ -23,6 +25,12 @@ interface HubFlags {
   data: string;
   owner?: string;
   host?: string;
+  corsOrigin: string[];
+}
+
+/** Collects a repeatable option's values. */
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
 }
 
 function parseOwner(text: string | undefined): Uint8Array | undefined {
@@ -42,6 +50,7 @@ async function runHub(flags: HubFlags, context: CliContext): Promise<number> {
       owner,
       port,
       host: flags.host,
+      corsOrigins: flags.corsOrigin,
     });
   } catch (err) {
     if (err instanceof AregulaError || (err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -76,6 +85,12 @@ export const hubCommand: CommandModule = {
       .requiredOption('--data <dir>', 'data directory (created if missing)')
       .option('--owner <hex>', 'the replica set owner’s public key (required for a new data directory)')
       .option('--host <addr>', 'address to bind (default 127.0.0.1)')
+      .option(
+        '--cors-origin <origin>',
+        'a web origin (e.g. https://app.example) whose pages may call the hub from a browser; repeatable',
+        collect,
+        [],
+      )
       .action(async (flags: HubFlags) => {
         context.exitCode = await runHub(flags, context);
       });

@@ -60,11 +60,29 @@ export interface HubProcess {
   stop(): Promise<number | null>;
 }
 
-/** Starts `aregula hub` for `owner` (a public key) on `port` (0: any free port) over `dataDir`. */
-export async function startHub(owner: Uint8Array, dataDir: string, port = 0): Promise<HubProcess> {
+/**
+ * Starts `aregula hub` for `owner` (a public key) on `port` (0: any free port) over `dataDir`,
+ * with `extraArgs` after the others.
+ */
+export async function startHub(
+  owner: Uint8Array,
+  dataDir: string,
+  port = 0,
+  extraArgs: readonly string[] = [],
+): Promise<HubProcess> {
   const child = spawn(
     process.execPath,
-    ['bin/aregula.js', 'hub', '--port', String(port), '--data', dataDir, '--owner', bytesToHex(owner)],
+    [
+      'bin/aregula.js',
+      'hub',
+      '--port',
+      String(port),
+      '--data',
+      dataDir,
+      '--owner',
+      bytesToHex(owner),
+      ...extraArgs,
+    ],
     { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   children.add(child);

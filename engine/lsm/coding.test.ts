@@ -318,6 +318,17 @@ describe('ScratchBuffer', () => {
     expect(scratch.take(SCRATCH_BYTES_MAX).length).toBe(SCRATCH_BYTES_MAX);
   });
 
+  it('keeps buffers up to the maximum it was made with', () => {
+    const scratch = new ScratchBuffer(16, 100);
+    expect(scratch.take(1).length).toBe(16);
+    expect(scratch.take(17).length).toBe(32);
+    expect(scratch.take(99).length).toBe(100);
+    const own = scratch.take(101);
+    expect(own.length).toBe(101);
+    expect(scratch.take(1).length).toBe(100);
+    expect(() => new ScratchBuffer(200, 100)).toThrow(AssertionError);
+  });
+
   it('gives a request past the limit a buffer of its own and keeps the shared one', () => {
     const scratch = new ScratchBuffer();
     const shared = scratch.take(1);

@@ -185,7 +185,7 @@ export class KeyHolder {
   }
 }
 
-/** Largest buffer a {@link ScratchBuffer} keeps between uses; a larger request gets its own. */
+/** Default largest buffer a {@link ScratchBuffer} keeps between uses; a larger request gets its own. */
 export const SCRATCH_BYTES_MAX = 64 * 1024;
 
 /**
@@ -197,15 +197,27 @@ export const SCRATCH_BYTES_MAX = 64 * 1024;
  * take it again.
  */
 export class ScratchBuffer {
-  private buf = new Uint8Array(1024);
+  private buf: Uint8Array;
+
+  constructor(
+    initialBytes = 1024,
+    /** Largest buffer kept between uses (doubling up to it); a larger request gets its own. */
+    private readonly keptBytesMax = SCRATCH_BYTES_MAX,
+  ) {
+    assert(
+      initialBytes >= 1 && initialBytes <= keptBytesMax,
+      'scratch buffer: initial size within the kept maximum',
+    );
+    this.buf = new Uint8Array(initialBytes);
+  }
 
   /** A buffer of at least `room` bytes, valid until the next call. Its contents are garbage. */
   take(room: number): Uint8Array {
     if (room <= this.buf.length) return this.buf;
-    if (room > SCRATCH_BYTES_MAX) return new Uint8Array(room);
+    if (room > this.keptBytesMax) return new Uint8Array(room);
     let cap = this.buf.length * 2;
     while (cap < room) cap *= 2;
-    this.buf = new Uint8Array(Math.min(cap, SCRATCH_BYTES_MAX));
+    this.buf = new Uint8Array(Math.min(cap, this.keptBytesMax));
     return this.buf;
   }
 }

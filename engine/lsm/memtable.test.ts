@@ -62,6 +62,19 @@ function modelFind(entries: readonly Entry[], key: Uint8Array, seq: number): Ent
   return best;
 }
 
+/** Fills a memtable with `entries` and checks it iterates and finds exactly what the model says. */
+function expectHoldsExactly(entries: readonly Entry[]): Memtable {
+  const m = fill(entries);
+  expect(drain(m)).toEqual(sortedModel(entries));
+  for (const e of entries) {
+    const want = modelFind(entries, e.key, e.seq);
+    const got = m.find(seekKey(e.key, e.seq));
+    expect(got?.kind).toBe(want?.kind);
+    expect(hex(got!.value)).toBe(want!.kind === EntryKind.Value ? hex(want!.value) : '');
+  }
+  return m;
+}
+
 function drain(m: Memtable): { key: string; value: string }[] {
   const it = m.iterator();
   const out: { key: string; value: string }[] = [];
@@ -327,14 +340,7 @@ describe('Memtable arena and prefix codes', () => {
     .map((raw) => raw.map((r, i) => ({ ...r, seq: ((i * 7919) % raw.length) + 1 })));
 
   test.prop([edgeEntriesArb])('orders and finds keys that share or extend 3-byte prefixes', (entries) => {
-    const m = fill(entries);
-    expect(drain(m)).toEqual(sortedModel(entries));
-    for (const e of entries) {
-      const want = modelFind(entries, e.key, e.seq);
-      const got = m.find(seekKey(e.key, e.seq));
-      expect(got?.kind).toBe(want?.kind);
-      expect(hex(got!.value)).toBe(want!.kind === EntryKind.Value ? hex(want!.value) : '');
-    }
+    expectHoldsExactly(entries);
   });
 
   // Keys that share a long prefix (as a collection name or an author's key makes them) and
@@ -360,13 +366,7 @@ describe('Memtable arena and prefix codes', () => {
   test.prop([longEntriesArb])(
     'orders and finds keys with long shared prefixes (word-wise compare)',
     (entries) => {
-      const m = fill(entries);
-      expect(drain(m)).toEqual(sortedModel(entries));
-      for (const e of entries) {
-        const want = modelFind(entries, e.key, e.seq);
-        const got = m.find(seekKey(e.key, e.seq));
-        expect(got?.kind).toBe(want?.kind);
-      }
+      expectHoldsExactly(entries);
     },
   );
 
@@ -394,13 +394,7 @@ describe('Memtable arena and prefix codes', () => {
   test.prop([feedEntriesArb, fc.array(feedKeyArb, { maxLength: 20 })], { numRuns: 60 })(
     'orders and finds keys that share 33-byte prefixes, and misses absent ones',
     (entries, probes) => {
-      const m = fill(entries);
-      expect(drain(m)).toEqual(sortedModel(entries));
-      for (const e of entries) {
-        const want = modelFind(entries, e.key, e.seq);
-        const got = m.find(seekKey(e.key, e.seq));
-        expect(got?.kind).toBe(want?.kind);
-      }
+      const m = expectHoldsExactly(entries);
       for (const key of probes) {
         const want = modelFind(entries, key, MAX_SEQUENCE);
         expect(m.find(seekKey(key, MAX_SEQUENCE))?.kind).toBe(want?.kind);

@@ -18,7 +18,7 @@ import { assert } from '../assert.ts';
 import { CorruptionError, IoError } from '../errors.ts';
 import { crc32c, maskCrc, unmaskCrc } from '../io/crc32c.ts';
 import type { FileHandle } from '../io/fs.ts';
-import { getU32 } from './coding.ts';
+import { getU32, ScratchBuffer } from './coding.ts';
 import { MAX_RECORD_BYTES } from './limits.ts';
 
 /** Bytes of a record header. */
@@ -37,7 +37,7 @@ export const FRAME_BUFFER_BYTES_MAX = 1024 * 1024;
 /** Appends framed records to a log file. */
 export class LogWriter {
   /** Reused buffer for `header ‖ payload` of records up to {@link FRAME_BUFFER_BYTES_MAX}. */
-  private frame = new Uint8Array(512);
+  private readonly frames = new ScratchBuffer(512, FRAME_BUFFER_BYTES_MAX);
   /** Offset just past the last record known to be completely written. */
   private goodBytes: number;
   /** Set once an append failed and could not be undone: every later append refuses. */
@@ -65,7 +65,7 @@ export class LogWriter {
       throw new IoError('log writer is unusable after an earlier failure', { cause: this.broken });
     assert(payload.length <= MAX_RECORD_BYTES, 'log record longer than the reader accepts');
     const size = RECORD_HEADER_BYTES + payload.length;
-    const frame = this.frameFor(size);
+    const frame = this.frames.take(size);
     // Header fields written byte by byte: a DataView over a reused buffer would be one more
     // object to keep in step with it, and these are four little-endian words.
     putU32(frame, 4, payload.length);
@@ -80,16 +80,6 @@ export class LogWriter {
       throw err;
     }
     this.goodBytes += size;
-  }
-
-  /** A buffer of at least `size` bytes for one frame: the reused one when it is big enough. */
-  private frameFor(size: number): Uint8Array {
-    if (size <= this.frame.length) return this.frame;
-    if (size > FRAME_BUFFER_BYTES_MAX) return new Uint8Array(size);
-    let cap = this.frame.length * 2;
-    while (cap < size) cap *= 2;
-    this.frame = new Uint8Array(Math.min(cap, FRAME_BUFFER_BYTES_MAX));
-    return this.frame;
   }
 
   private rollBack(err: unknown): void {

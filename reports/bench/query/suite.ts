@@ -17,7 +17,7 @@
  * every sample; a wrong answer fails the benchmark.
  *
  * Also untimed, each case of the four query workloads runs its operation for
- * {@link WARMUP_MS} before the harness's samples, on both systems alike: the figures are of
+ * {@link WARMUP_MS} (500 ms) before the harness's samples, on both systems alike: the figures are of
  * code the JIT has compiled (a long-running database's steady state), not of the first few
  * thousand calls after start-up, which the harness's one warm-up sample of a few milliseconds
  * left in (on a loaded 2-core machine, 1K-document equality queries measured 0.72x in the
@@ -109,8 +109,8 @@ function queryWorkload(
     perSample(n: number): number;
     op: Op;
     fields?: (n: number, system: string) => RowFields;
-    /** Whether setup runs the operation for {@link WARMUP_MS} first. */
-    warmUp?: boolean;
+    /** How long (ms) setup runs the operation first, untimed (0: not at all). */
+    warmupMs?: number;
   },
 ): Workload {
   return {
@@ -135,7 +135,7 @@ function queryWorkload(
           dir = env.freshDir(system);
           store = open(dir, data);
           checkAnswers(system, store, data);
-          if (spec.warmUp === true) await warmUp(() => spec.op(store!, data, round++));
+          if ((spec.warmupMs ?? 0) > 0) await warmUp(spec.warmupMs!, () => spec.op(store!, data, round++));
           round = 0;
         },
         async beforeSample() {},
@@ -160,13 +160,13 @@ function queryWorkload(
 }
 
 /** How long (ms) a query case runs its operation, untimed, before the samples. */
-export const WARMUP_MS = 250;
+export const WARMUP_MS = 500;
 /** Most operations of that warm-up (a bound for very fast operations). */
 export const WARMUP_OPS_MAX = 1_000_000;
 
-/** Runs `op` until {@link WARMUP_MS} have passed (at least once, at most {@link WARMUP_OPS_MAX} times). */
-async function warmUp(op: () => Promise<unknown> | unknown): Promise<void> {
-  const until = performance.now() + WARMUP_MS;
+/** Runs `op` until `ms` have passed (at least once, at most {@link WARMUP_OPS_MAX} times). */
+async function warmUp(ms: number, op: () => Promise<unknown> | unknown): Promise<void> {
+  const until = performance.now() + ms;
   for (let k = 0; k < WARMUP_OPS_MAX; k++) {
     await op();
     if (performance.now() >= until) return;
@@ -176,12 +176,15 @@ async function warmUp(op: () => Promise<unknown> | unknown): Promise<void> {
 /** Most latencies kept per system and size (the samples' first ones). */
 export const LATENCIES_KEPT_MAX = 100_000;
 
-/** The five workloads over `systems`. */
-export function queryWorkloads(systems: ReadonlyMap<string, QuerySystemOpen> = QUERY_SYSTEMS): Workload[] {
+/** The five workloads over `systems`; the four query workloads warm up for `warmupMs` each. */
+export function queryWorkloads(
+  systems: ReadonlyMap<string, QuerySystemOpen> = QUERY_SYSTEMS,
+  warmupMs: number = WARMUP_MS,
+): Workload[] {
   return [
     queryWorkload(systems, {
       name: 'query.indexed-eq',
-      warmUp: true,
+      warmupMs,
       unit: 'query',
       perSample: () => QUERIES_PER_SAMPLE,
       op: (s, d, k) => {
@@ -191,7 +194,7 @@ export function queryWorkloads(systems: ReadonlyMap<string, QuerySystemOpen> = Q
     }),
     queryWorkload(systems, {
       name: 'query.range',
-      warmUp: true,
+      warmupMs,
       unit: 'query',
       perSample: () => QUERIES_PER_SAMPLE,
       op: (s, d, k) => {
@@ -202,7 +205,7 @@ export function queryWorkloads(systems: ReadonlyMap<string, QuerySystemOpen> = Q
     }),
     queryWorkload(systems, {
       name: 'query.scan-filter',
-      warmUp: true,
+      warmupMs,
       unit: 'full scan',
       perSample: () => 1,
       op: (s) => {
@@ -212,7 +215,7 @@ export function queryWorkloads(systems: ReadonlyMap<string, QuerySystemOpen> = Q
     }),
     queryWorkload(systems, {
       name: 'query.group-by',
-      warmUp: true,
+      warmupMs,
       unit: 'aggregation',
       perSample: () => 1,
       op: (s) => {

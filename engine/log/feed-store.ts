@@ -137,6 +137,8 @@ function checkSeqArg(seq: unknown, what: string): asserts seq is number {
 export class FeedStore {
   /** Heads by author id; null caches "no feed". */
   private readonly heads = new Map<string, StoredHead | null>();
+  /** Hex of the authors in {@link knownAuthors}, by id, made once each (sync asks on every message). */
+  private readonly hexById = new Map<string, string>();
   /** Authors with a stored head, by id; undefined until first needed (see {@link knownAuthors}). */
   private authorIndex: Map<string, Uint8Array> | undefined;
   /** {@link authorIndex} in key order; undefined when it must be re-sorted. */
@@ -414,8 +416,14 @@ export class FeedStore {
     // Answered from the cached heads: sync asks on every message, and a scan of the head
     // records per call was a large share of a sync's cost.
     const out = new Map<string, number>();
-    for (const [id, author] of this.knownAuthors())
-      out.set(authorHex(author), this.headOf(author, id)!.signedSeq);
+    for (const [id, author] of this.knownAuthors()) {
+      let hex = this.hexById.get(id);
+      if (hex === undefined) {
+        hex = authorHex(author);
+        this.hexById.set(id, hex);
+      }
+      out.set(hex, this.headOf(author, id)!.signedSeq);
+    }
     return out;
   }
 

@@ -13,7 +13,7 @@
  * malformed or oversized message is a {@link ProtocolError}, never a crash.
  */
 
-import { ProtocolError } from '../errors.ts';
+import { InvalidArgumentError, ProtocolError } from '../errors.ts';
 import { bytesToHex, hexToBytes } from '../hex.ts';
 import { ByteReader, ByteWriter, compareBytes, DecodeError } from '../lsm/coding.ts';
 
@@ -53,20 +53,27 @@ const NO_HASH = new Uint8Array(HEAD_HASH_BYTES);
 const TYPE_CODES = { hello: 1, entries: 2, need: 3, done: 4 } as const;
 
 function authorFromHex(hex: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(hex))
-    throw new ProtocolError(`state vector author is not 64 hex digits: ${hex}`);
-  return hexToBytes(hex);
+  if (typeof hex === 'string' && hex.length === 2 * AUTHOR_BYTES) {
+    try {
+      return hexToBytes(hex);
+    } catch (err) {
+      if (!(err instanceof InvalidArgumentError)) throw err;
+    }
+  }
+  throw new ProtocolError(`state vector author is not 64 hex digits: ${String(hex).slice(0, 80)}`);
 }
 
 /** Lowercase hex of an author key. */
 export const authorToHex: (author: Uint8Array) => string = bytesToHex;
 
 function writeStateVector(w: ByteWriter, sv: StateVector, heads: HeadHashes): void {
-  const authors = [...sv.keys()].map(authorFromHex).sort(compareBytes);
-  if (authors.length > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError('state vector has too many authors');
-  w.varint(authors.length);
-  for (const a of authors) {
-    const hex = authorToHex(a);
+  if (sv.size > MAX_STATE_VECTOR_AUTHORS) throw new ProtocolError('state vector has too many authors');
+  // Lowercase hex of equal length sorts exactly as the bytes it spells (each author is checked
+  // to be such hex before it is written), so the keys are sorted as they are, not decoded first.
+  const hexes = [...sv.keys()].sort();
+  w.varint(hexes.length);
+  for (const hex of hexes) {
+    const a = authorFromHex(hex);
     const h = heads.get(hex) ?? NO_HASH;
     if (h.length !== HEAD_HASH_BYTES)
       throw new ProtocolError(`head hash of ${hex} is not ${HEAD_HASH_BYTES} bytes`);

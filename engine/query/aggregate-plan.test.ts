@@ -1,30 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, JsonValue } from '../crdt/lww.ts';
-import { Database } from '../db/database.ts';
-import { MemoryFs } from '../io/memory-fs.ts';
-import { identityFromSeed } from '../log/identity.ts';
 import { runAggregate } from './aggregate.ts';
 import { aggregatePlanned, coveringIndex } from './aggregate-plan.ts';
 import { createIndex } from './secondary-index.ts';
+import { openTestDatabase, queryValueArb } from './test-support.ts';
 import type { AggregateQuery, Filter } from './types.ts';
 
-const clock = () => {
-  const c = { t: 1_700_000_000_000, nowMs: () => c.t++ };
-  return c;
-};
-const open = () =>
-  Database.open({
-    fs: new MemoryFs(),
-    identity: identityFromSeed(new Uint8Array(32).fill(9)),
-    clock: clock(),
-  });
+const open = () => openTestDatabase(9);
 
-const value: fc.Arbitrary<JsonValue> = fc.oneof(
-  fc.constantFrom<JsonValue>(null, true, false, 'a', 'b', 'é', [1], { x: [2] }),
-  fc.integer({ min: -5, max: 5 }),
-  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }),
-);
+const value = queryValueArb;
 const doc: fc.Arbitrary<JsonObject> = fc
   .record({
     g: fc.option(value, { nil: undefined }),

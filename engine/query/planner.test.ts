@@ -1,26 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { JsonObject, JsonValue } from '../crdt/lww.ts';
-import { Database } from '../db/database.ts';
-import { MemoryFs } from '../io/memory-fs.ts';
-import { identityFromSeed } from '../log/identity.ts';
 import { runQuery } from './execute.ts';
 import { explain } from './explain.ts';
 import { findPlanned } from './plan-run.ts';
 import { likePrefixes } from './planner.ts';
 import { createIndex } from './secondary-index.ts';
+import { openTestDatabase } from './test-support.ts';
 import type { Filter, Query, SortKey } from './types.ts';
 
-const clock = () => {
-  const c = { t: 1_700_000_000_000, nowMs: () => c.t++ };
-  return c;
-};
-const open = () =>
-  Database.open({
-    fs: new MemoryFs(),
-    identity: identityFromSeed(new Uint8Array(32).fill(7)),
-    clock: clock(),
-  });
+const open = () => openTestDatabase(7);
 
 const FIELDS = ['a', 'b', 'c.d'] as const;
 const value: fc.Arbitrary<JsonValue> = fc.oneof(

@@ -86,7 +86,13 @@ function intOption(name: string, v: number | undefined, fallback: number, min: n
 /** Validates options eagerly, so a bad value fails at open rather than at some later flush. */
 export function checkOptions(o: LsmOptions): Required<Omit<LsmOptions, 'background'>> {
   return {
-    memtableBytes: intOption('memtableBytes', o.memtableBytes, DEFAULT_MEMTABLE_BYTES, MIN_MEMTABLE_BYTES, 1 << 30),
+    memtableBytes: intOption(
+      'memtableBytes',
+      o.memtableBytes,
+      DEFAULT_MEMTABLE_BYTES,
+      MIN_MEMTABLE_BYTES,
+      1 << 30,
+    ),
     blockBytes: intOption('blockBytes', o.blockBytes, 4096, 64, MAX_BLOCK_BYTES),
     bloomBitsPerKey: intOption('bloomBitsPerKey', o.bloomBitsPerKey, 10, 0, MAX_BLOOM_BITS_PER_KEY),
     blockCacheBytes: intOption('blockCacheBytes', o.blockCacheBytes, DEFAULT_BLOCK_CACHE_BYTES, 0, 2 ** 40),

@@ -49,13 +49,20 @@ import { liveLogNumbers, readManifestState, replayLogs } from './recovery.ts';
 import {
   boundsMayTouch,
   checkScanOptions,
-  type ScanEnd,
   type ScanOptions,
+  ScanRelease,
   scanCheckedEntries,
 } from './scan.ts';
-import { type SsTableOptions, SsTableReader } from './sstable.ts';
+import type { SsTableOptions } from './sstable.ts';
+import { TableReaders } from './table-readers.ts';
 import { tableCovers, type Version, VersionSet } from './version.ts';
-import { logFileName, parseFileName, type TableMeta, tableFileName } from './version-edit.ts';
+import {
+  highestFileNumber,
+  logFileName,
+  parseFileName,
+  type TableMeta,
+  tableFileName,
+} from './version-edit.ts';
 import { LogWriter } from './wal.ts';
 import { checkKey, insertBatch, WriteBatch } from './write-batch.ts';
 
@@ -80,7 +87,7 @@ export class Lsm {
   private walNumber: number;
   private flushJob: Job | undefined;
   private compactionJob: Job | undefined;
-  private readonly readers = new Map<number, SsTableReader>();
+  private readonly readers: TableReaders;
   private readonly snapshots = new Map<number, number>();
   private lastSeq: number;
   private backgroundError: unknown;
@@ -116,12 +123,13 @@ export class Lsm {
     this.workPerOp = o.backgroundWorkPerOp;
     this.table = { blockBytes: o.blockBytes, bloomBitsPerKey: o.bloomBitsPerKey };
     this.cache = new BlockCache(o.blockCacheBytes);
+    this.readers = new TableReaders(fs, this.cache);
     this.host = {
       fs,
       table: this.table,
       background: this.background,
-      mustGetReader: (n) => this.mustGetReader(n),
-      openReader: (n) => this.openReader(n),
+      mustGetReader: (n) => this.readers.mustGet(n),
+      openReader: (n) => this.readers.open(n),
       namesDurable: (walAtStart) => {
         if (walAtStart === this.walNumber) this.walDirSyncPending = false;
       },
@@ -138,7 +146,7 @@ export class Lsm {
     // compaction's output, say); never reuse one, even for a file about to be deleted.
     counters.nextFileNumber = Math.max(counters.nextFileNumber, highestFileNumber(fs) + 1);
     let tables = state?.tables ?? [];
-    for (const t of tables) this.openReader(t.number);
+    for (const t of tables) this.readers.open(t.number);
     const recovered = new Memtable();
     const replay = replayLogs(fs, liveLogNumbers(fs, counters.logNumber), recovered, counters.lastSequence);
     this.counts.recoveredRecords = replay.records;
@@ -154,7 +162,7 @@ export class Lsm {
     this.wal = new LogWriter(fs.open(logFileName(this.walNumber), { create: true, exclusive: true }));
     fs.syncDir();
     counters.logNumber = this.walNumber;
-    this.versions = new VersionSet(fs, tables, counters, (n) => this.tableObsolete(n));
+    this.versions = new VersionSet(fs, tables, counters, (n) => this.readers.obsolete(n));
     this.versions.writeSnapshot();
     this.deleteObsoleteFiles();
   }
@@ -248,7 +256,7 @@ export class Lsm {
     if (hit) return hit.kind === EntryKind.Value ? hit.value.slice() : undefined;
     for (const t of this.versions.current.tables) {
       if (t.minSeq > seq || !tableCovers(t, key)) continue;
-      const found = this.mustGetReader(t.number).find(key, seq);
+      const found = this.readers.mustGet(t.number).find(key, seq);
       if (found) return found.kind === EntryKind.Value ? found.value.slice() : undefined;
     }
     return undefined;
@@ -272,7 +280,7 @@ export class Lsm {
     // Tables whose key range misses the bounds hold nothing the scan returns: not opened.
     for (const t of version.tables)
       if (t.minSeq <= seq && boundsMayTouch(options, t.smallest, t.largest))
-        sources.push(this.mustGetReader(t.number).iterator());
+        sources.push(this.readers.mustGet(t.number).iterator());
     const iter = sources.length === 1 ? sources[0]! : new MergingIterator(sources);
     return scanCheckedEntries(iter, seq, options, new ScanRelease(this, version, own ? seq : undefined));
   }
@@ -367,8 +375,7 @@ export class Lsm {
       this.background?.close();
       this.wal.close();
       this.versions.close();
-      for (const r of this.readers.values()) r.close();
-      this.readers.clear();
+      this.readers.closeAll();
     }
   }
 
@@ -586,30 +593,6 @@ export class Lsm {
     return this.lastSeq;
   }
 
-  private openReader(number: number): SsTableReader {
-    const r = SsTableReader.open({
-      fs: this.fs,
-      name: tableFileName(number),
-      cache: this.cache,
-      fileNumber: number,
-    });
-    this.readers.set(number, r);
-    return r;
-  }
-
-  private mustGetReader(number: number): SsTableReader {
-    const r = this.readers.get(number);
-    assert(r !== undefined, `no reader for live table ${number}`);
-    return r;
-  }
-
-  private tableObsolete(number: number): void {
-    const r = this.readers.get(number);
-    r?.close();
-    this.readers.delete(number);
-    this.fs.delete(tableFileName(number));
-  }
-
   /** Deletes WALs, manifests, tables and temp files that no live state refers to. */
   private deleteObsoleteFiles(): void {
     const live = new Set<number>([this.versions.currentManifestNumber]);
@@ -625,31 +608,6 @@ export class Lsm {
       if (obsolete) this.fs.delete(name);
     }
   }
-}
-
-/**
- * What a scan gives back when it ends (its version's reference and its own snapshot), as an
- * object with a method rather than a closure made per scan.
- */
-class ScanRelease implements ScanEnd {
-  constructor(
-    private readonly lsm: Lsm,
-    private readonly version: Version,
-    private readonly seq: number | undefined,
-  ) {}
-
-  release(): void {
-    this.lsm.endScan(this.version, this.seq);
-  }
-}
-
-function highestFileNumber(fs: FileSystem): number {
-  let max = 0;
-  for (const name of fs.list()) {
-    const p = parseFileName(name);
-    if ('number' in p && p.number > max) max = p.number;
-  }
-  return max;
 }
 
 export { WriteBatch } from './write-batch.ts';

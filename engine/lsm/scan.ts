@@ -117,6 +117,27 @@ export interface ScanEnd {
   release(): void;
 }
 
+/** A store that takes back what a scan held: its version's reference and its own snapshot. */
+export interface ScanOwner<V> {
+  endScan(version: V, seq: number | undefined): void;
+}
+
+/**
+ * What a scan gives back when it ends (its version's reference and its own snapshot, if it took
+ * one), as an object with a method rather than a closure made per scan.
+ */
+export class ScanRelease<V> implements ScanEnd {
+  constructor(
+    private readonly owner: ScanOwner<V>,
+    private readonly version: V,
+    private readonly seq: number | undefined,
+  ) {}
+
+  release(): void {
+    this.owner.endScan(this.version, this.seq);
+  }
+}
+
 /**
  * {@link scanEntries} for options the caller has already checked with
  * {@link checkScanOptions}, ending through an object's method rather than a closure.

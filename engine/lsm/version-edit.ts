@@ -14,6 +14,7 @@
  *                         then smallest and largest internal keys, each varint length + bytes
  */
 
+import type { FileSystem } from '../io/fs.ts';
 import { ByteReader, ByteWriter, DecodeError } from './coding.ts';
 import { TRAILER_BYTES } from './internal-key.ts';
 import { MAX_KEY_BYTES } from './limits.ts';
@@ -153,4 +154,14 @@ export function parseFileName(name: string): StoreFile {
   m = /^MANIFEST-(\d{6,15})$/.exec(name);
   if (m) return { kind: 'manifest', number: Number(m[1]) };
   return { kind: 'other' };
+}
+
+/** The highest number any table, WAL or manifest in `fs` carries (0 when there is none). */
+export function highestFileNumber(fs: FileSystem): number {
+  let max = 0;
+  for (const name of fs.list()) {
+    const p = parseFileName(name);
+    if ('number' in p && p.number > max) max = p.number;
+  }
+  return max;
 }

@@ -187,7 +187,8 @@ export class Access {
 
   private grant(device: string, now: number): SessionGrant {
     if (this.sessions.size >= this.o.limits.sessionsMax) {
-      for (const [t, s] of this.sessions) if (s.expiresAtMs <= now) this.sessions.delete(t);
+      for (const [t, s] of this.sessions)
+        if (s.expiresAtMs <= now || this.revoked.has(s.device)) this.sessions.delete(t);
     }
     if (this.sessions.size >= this.o.limits.sessionsMax)
       throw new HubError(503, 'too_many_sessions', 'the hub holds too many sessions; retry later', {
@@ -244,7 +245,10 @@ export class Access {
     if (this.revoked.has(device)) return { device, already: true };
     this.revocationsFile.append([revocation.bytes]);
     this.revoked.add(device);
-    for (const [t, s] of this.sessions) if (s.device === device) this.sessions.delete(t);
+    // The device's sessions stay until they expire (or are swept to make room): a request
+    // bearing one is answered 403 `revoked`, which tells its client to stop. Dropping them
+    // made it 401 `bad_token`, which a client answers by logging in again, and reported the
+    // revocation as a token problem until that login was refused.
     for (const l of this.revokeListeners) l(device);
     return { device, already: false };
   }

@@ -32,6 +32,7 @@ const stranger = identityOf(2);
 let t: TestHub;
 let a: TestDevice;
 let tokenA: string;
+let tokenRevoked: string;
 let unknown: TestDevice;
 let revoked: TestDevice;
 let before: { hash: string; end: number; devices: number };
@@ -352,6 +353,16 @@ const CASES: Case[] = [
     code: 'bad_certificate',
   },
   {
+    name: 'sync with the session token of a device revoked after it logged in',
+    request: () =>
+      sync(encodeMessage({ type: 'entries', entries: entriesOf(revoked) }), {
+        ...syncHeaders(),
+        authorization: `Bearer ${tokenRevoked}`,
+      }),
+    status: 403,
+    code: 'revoked',
+  },
+  {
     name: 'session of a revoked device',
     request: async () =>
       post('/v1/auth/session', { headers: json, body: await sessionBody({ device: revoked }) }),
@@ -473,7 +484,7 @@ beforeAll(async () => {
   writeDocs(unknown, 'u', 5);
   writeDocs(revoked, 'r', 5);
   tokenA = await login(t, a);
-  await login(t, revoked);
+  tokenRevoked = await login(t, revoked);
   const push = await sync(encodeMessage({ type: 'entries', entries: entriesOf(a) }));
   expect(push.status).toBe(200);
   const r = issueRevocation({

@@ -204,7 +204,10 @@ describe('hub', () => {
     expect((await events).map((e) => e.event)).toEqual(['hello', 'revoked']);
     expect(t.hub.streams.count).toBe(0);
     const hello = encodeMessage({ type: 'hello', stateVector: new Map(), heads: new Map() });
-    expect((await post(t, ta, hello)).status).toBe(401);
+    // Its old token now earns 403 revoked (its client stops), not 401 (its client would log in again).
+    const refused = await post(t, ta, hello);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('aregula-error')).toBe('revoked');
     await expect(login(t, a)).rejects.toThrow(/403/);
     // Another device relaying the revoked feed's new entries is refused too.
     writeDocs(a, 'late', 3);

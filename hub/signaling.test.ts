@@ -103,8 +103,8 @@ describe('signaling relay', () => {
       status: 401,
       code: 'bad_token',
     },
-    // Revocation drops the device's session tokens at once.
-    { name: 'a revoked sender', as: 'revoked', body: good, status: 401, code: 'bad_token' },
+    // A revoked device's session tokens are refused at once, as revoked.
+    { name: 'a revoked sender', as: 'revoked', body: good, status: 403, code: 'revoked' },
     {
       name: 'to a device never paired',
       as: 'a',

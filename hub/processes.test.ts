@@ -47,16 +47,24 @@ function launch(args: string[]): {
 } {
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   children.add(child);
-  child.on('exit', () => children.delete(child));
-  const waiting: { pred: (l: string) => boolean; resolve: (l: string) => void }[] = [];
+  type Waiter = { pred: (l: string) => boolean; resolve: (l: string) => void; reject: (e: Error) => void };
+  const waiting: Waiter[] = [];
+  // One exit listener fails every line still awaited (one per wait would pile up listeners).
+  child.on('exit', (code) => {
+    children.delete(child);
+    for (const w of waiting.splice(0)) w.reject(new Error(`process exited (${code}) before the expected line`));
+  });
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const i = waiting.findIndex((w) => w.pred(line));
     if (i >= 0) waiting.splice(i, 1)[0]!.resolve(line);
   });
   const next = (pred: (line: string) => boolean) =>
     new Promise<string>((resolve, reject) => {
-      waiting.push({ pred, resolve });
-      child.once('exit', (code) => reject(new Error(`process exited (${code}) before the expected line`)));
+      if (child.exitCode !== null || child.signalCode !== null) {
+        reject(new Error(`process exited (${child.exitCode}) before the expected line`));
+        return;
+      }
+      waiting.push({ pred, resolve, reject });
     });
   return { child, next };
 }

@@ -52,7 +52,8 @@ function launch(args: string[]): {
   // One exit listener fails every line still awaited (one per wait would pile up listeners).
   child.on('exit', (code) => {
     children.delete(child);
-    for (const w of waiting.splice(0)) w.reject(new Error(`process exited (${code}) before the expected line`));
+    for (const w of waiting.splice(0))
+      w.reject(new Error(`process exited (${code}) before the expected line`));
   });
   createInterface({ input: child.stdout! }).on('line', (line) => {
     const i = waiting.findIndex((w) => w.pred(line));

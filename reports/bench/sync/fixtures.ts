@@ -9,8 +9,10 @@ import { Database } from '../../../engine/db/database.ts';
 import { systemClock } from '../../../engine/io/clock.ts';
 import type { FileSystem } from '../../../engine/io/fs.ts';
 import { MemoryFs } from '../../../engine/io/memory-fs.ts';
+import { NodeFs } from '../../../engine/io/node-fs.ts';
 import { type Identity, identityFromSeed } from '../../../engine/log/identity.ts';
 import { nodeSigner } from '../../../engine/log/node-signer.ts';
+import { nodeBackgroundMerger } from '../../../engine/lsm/node-background.ts';
 import { fromBase64Url, toBase64Url } from '../../../engine/sync/base64.ts';
 import { authorToHex, encodeMessage } from '../../../engine/sync/messages.ts';
 import { issueCertificate, signChallenge } from '../../../engine/sync/pairing.ts';
@@ -50,7 +52,11 @@ export function benchIdentity(k: number): Identity {
 /** The owner of every bench device. */
 export const BENCH_OWNER: Identity = benchIdentity(0);
 
-/** A device numbered `k`, certified by {@link BENCH_OWNER}, with a database on `fs`. */
+/**
+ * A device numbered `k`, certified by {@link BENCH_OWNER}, with a database on `fs`. On a
+ * `NodeFs` its LSM flushes and compacts on a worker thread, as the SDK's Node platform opens
+ * it (`engine/sdk/node.ts`); the process's CPU time still counts that thread.
+ */
 export function benchDevice(k: number, fs: FileSystem = new MemoryFs()): BenchDevice {
   const identity = benchIdentity(k);
   const certificate = issueCertificate({
@@ -59,7 +65,8 @@ export function benchDevice(k: number, fs: FileSystem = new MemoryFs()): BenchDe
     issuedAtMs: 1_000,
     signer: nodeSigner,
   }).bytes;
-  const db = Database.open({ fs, identity, clock: systemClock, signer: nodeSigner });
+  const lsm = fs instanceof NodeFs ? { background: nodeBackgroundMerger(fs.dir) } : undefined;
+  const db = Database.open({ fs, identity, clock: systemClock, signer: nodeSigner, ...(lsm && { lsm }) });
   return { identity, hex: authorToHex(identity.publicKey), certificate, db };
 }
 

@@ -6,7 +6,8 @@
  * `ops_per_sec` is entries per second; a sample ends when the fresh device holds all `n`):
  * - `sync.memory-initial`: two sync sessions in one process, messages handed over in memory;
  *   the upper bound of the protocol and the storage, no network. Like the others, the fresh
- *   device stores on disk (`NodeFs`); the source is in memory.
+ *   device stores on disk (`NodeFs`, flushing and compacting on a worker thread as the SDK's
+ *   Node platform does); the source is in memory.
  * - `sync.hub-initial`: a hub on a loopback port (in this process, on a disk directory) filled
  *   with the source's feed; a fresh device (a database on disk) logs in with a
  *   {@link HubClient} and pulls everything. The hub's serving work and the device's

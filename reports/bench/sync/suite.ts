@@ -8,10 +8,11 @@
  *   the upper bound of the protocol and the storage, no network. Like the others, the fresh
  *   device stores on disk (`NodeFs`, flushing and compacting on a worker thread as the SDK's
  *   Node platform does); the source is in memory.
- * - `sync.hub-initial`: a hub on a loopback port (in this process, on a disk directory) filled
- *   with the source's feed; a fresh device (a database on disk) logs in with a
- *   {@link HubClient} and pulls everything. The hub's serving work and the device's
- *   verification share this process's one thread.
+ * - `sync.hub-initial`: a hub on a loopback port, in its own process as it is on its own
+ *   machine (`hub-process.ts`, on a disk directory), filled with a source feed of the same
+ *   size built there; a fresh device (a database on disk) logs in with a {@link HubClient}
+ *   and pulls everything. The hub serves on the other core; `cpu_ops_per_sec` counts this
+ *   process (the device) only.
  * - `sync.webrtc-initial`: the source and a fresh device (on disk) joined by a node-datachannel
  *   data channel that is open before the sample starts.
  * - `sync.hub-live`, `sync.webrtc-live` (at sizes up to {@link LIVE_SIZE_MAX} only: the
@@ -28,6 +29,7 @@
  */
 
 import { assert } from '../../../engine/assert.ts';
+import { hexToBytes } from '../../../engine/hex.ts';
 import { NodeFs } from '../../../engine/io/node-fs.ts';
 import { SeededRandom } from '../../../engine/io/random.ts';
 import { nodeSigner } from '../../../engine/log/node-signer.ts';
@@ -35,15 +37,8 @@ import { HubClient } from '../../../engine/sync/hub-client.ts';
 import { SyncSession } from '../../../engine/sync/session.ts';
 import type { BenchCase, CaseEnv, OpenedSuite, RowFields, Suite, Workload } from '../types.ts';
 import { type CountedHub, startCountedHub } from './counted-hub.ts';
-import {
-  admit,
-  type BenchDevice,
-  benchDevice,
-  buildSource,
-  fillHub,
-  heldOf,
-  type SyncSource,
-} from './fixtures.ts';
+import { admit, type BenchDevice, benchDevice, buildSource, heldOf, type SyncSource } from './fixtures.ts';
+import { type RemoteHub, startHubProcess } from './remote-hub.ts';
 import { openWebRtcPair, type WebRtcPair } from './webrtc-pair.ts';
 
 /** Workload names in the bench JSON. */
@@ -154,9 +149,14 @@ function closeDevice(d: BenchDevice | undefined): void {
 
 /** Checks that the receiver ended with the source's documents (untimed). */
 function checkSame(source: SyncSource, receiver: BenchDevice): void {
-  const held = heldOf(receiver, source.device.identity.publicKey);
+  checkSameAs({ n: source.n, author: source.device.hex, stateHash: source.device.db.stateHash() }, receiver);
+}
+
+/** Checks that the receiver holds all `n` entries of `author` and has the source's state hash. */
+function checkSameAs(source: { n: number; author: string; stateHash: string }, receiver: BenchDevice): void {
+  const held = heldOf(receiver, hexToBytes(source.author));
   assert(held === source.n, `the receiver holds ${held} of ${source.n} entries`);
-  assert(receiver.db.stateHash() === source.device.db.stateHash(), 'the receiver ended with other documents');
+  assert(receiver.db.stateHash() === source.stateHash, 'the receiver ended with other documents');
 }
 
 /** Initial sync between two in-process sessions. */
@@ -204,36 +204,35 @@ function memoryCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
   };
 }
 
-/** Initial sync from a hub on a loopback port to a fresh device. */
+/** Initial sync from a hub on a loopback port, in its own process, to a fresh device. */
 function hubCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
   const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
-  let source: SyncSource | undefined;
-  let hub: CountedHub | undefined;
+  let hub: RemoteHub | undefined;
   let receiver: BenchDevice | undefined;
+  let bytesBefore = 0;
   let checked = false;
   return {
     tally,
     async setup() {
-      source = sourceOf(n);
-      hub = await startCountedHub(env.freshDir('hub'));
-      fillHub(hub.hub, source);
+      hub = await startHubProcess(n, env.freshDir('hub'));
+      assert(hub.ready.n === n, `the hub process serves ${hub.ready.n} entries, not ${n}`);
     },
     async beforeSample() {
       closeDevice(receiver);
       receiver = freshReceiver(env);
+      bytesBefore = await hub!.wireBytes();
     },
     sample: () =>
       timedCpu(tally, async () => {
-        const before = hub!.wireBytes();
-        const client = hubClientOf(hub!, receiver!);
+        const client = hubClientOf(hub!.ready.url, receiver!);
         client.start();
-        const author = source!.device.identity.publicKey;
+        const author = hexToBytes(hub!.ready.author);
         await until('the hub initial sync', () => heldOf(receiver!, author) >= n);
         await client.close();
-        tally.wireBytes.push(hub!.wireBytes() - before);
       }),
     async afterSample() {
-      if (!checked) checkSame(source!, receiver!);
+      tally.wireBytes.push((await hub!.wireBytes()) - bytesBefore);
+      if (!checked) checkSameAs(hub!.ready, receiver!);
       checked = true;
     },
     async teardown() {
@@ -243,9 +242,9 @@ function hubCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
   };
 }
 
-function hubClientOf(hub: CountedHub, device: BenchDevice): HubClient {
+function hubClientOf(url: string, device: BenchDevice): HubClient {
   return new HubClient({
-    url: hub.url,
+    url,
     replica: device.db.replica,
     identity: device.identity,
     certificate: device.certificate,
@@ -351,7 +350,7 @@ function hubLiveCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
       for (let i = 0; i < LIVE_SOURCE_ENTRIES; i++) notes.put(`doc-${i}`, { i });
       writer.db.commit();
       admit(hub.hub, writer);
-      clients = [hubClientOf(hub, writer), hubClientOf(hub, reader)];
+      clients = [hubClientOf(hub.url, writer), hubClientOf(hub.url, reader)];
       for (const c of clients) c.start();
       const author = writer.identity.publicKey;
       await until('the live devices to sync', () => heldOf(reader!, author) >= LIVE_SOURCE_ENTRIES);

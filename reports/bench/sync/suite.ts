@@ -13,8 +13,9 @@
  *   size built there; a fresh device (a database on disk) logs in with a {@link HubClient}
  *   and pulls everything. The hub serves on the other core; `cpu_ops_per_sec` counts this
  *   process (the device) only.
- * - `sync.webrtc-initial`: the source and a fresh device (on disk) joined by a node-datachannel
- *   data channel that is open before the sample starts.
+ * - `sync.webrtc-initial`: a source device in its own process (`webrtc-source-process.ts`,
+ *   its feed built there) and a fresh device (on disk) in this one, joined by a
+ *   node-datachannel data channel that is open before the sample starts.
  * - `sync.hub-live`, `sync.webrtc-live` (at sizes up to {@link LIVE_SIZE_MAX} only: the
  *   latency does not depend on `n`): `min(n, LIVE_UPDATES_MAX)` updates one after another,
  *   each a document written and committed on one device and pushed, timed until the other
@@ -39,6 +40,7 @@ import type { BenchCase, CaseEnv, OpenedSuite, RowFields, Suite, Workload } from
 import { type CountedHub, startCountedHub } from './counted-hub.ts';
 import { admit, type BenchDevice, benchDevice, buildSource, heldOf, type SyncSource } from './fixtures.ts';
 import { type RemoteHub, startHubProcess } from './remote-hub.ts';
+import { openRemoteWebRtcPair, type RemoteWebRtcPair } from './remote-webrtc.ts';
 import { openWebRtcPair, type WebRtcPair } from './webrtc-pair.ts';
 
 /** Workload names in the bench JSON. */
@@ -253,39 +255,38 @@ function hubClientOf(url: string, device: BenchDevice): HubClient {
   });
 }
 
-/** Initial sync over an open WebRTC data channel to a fresh device. */
+/** Initial sync over an open WebRTC data channel from a source in its own process to a fresh device. */
 function webrtcCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
   const tally: Tally = { wireBytes: [], latenciesMs: [], cpuMs: [] };
-  let source: SyncSource | undefined;
-  let pair: WebRtcPair | undefined;
+  let pair: RemoteWebRtcPair | undefined;
   let checked = false;
   return {
     tally,
     async setup() {
-      source = sourceOf(n);
-      pair = await openWebRtcPair(source.device, freshReceiver(env));
+      pair = await openRemoteWebRtcPair(n, freshReceiver(env));
+      assert(pair.source.n === n, `the source process holds ${pair.source.n} entries, not ${n}`);
       // Opening the channel starts a sync with the setup's receiver: let it finish, so that
       // no message of it is counted in the first sample.
-      const author = source.device.identity.publicKey;
-      await until('the setup sync', () => heldOf(pair!.b.device, author) >= n);
+      const author = hexToBytes(pair.source.hex);
+      await until('the setup sync', () => heldOf(pair!.device, author) >= n);
       await quiet(() => pair!.wireBytes());
     },
     async beforeSample() {
-      closeDevice(pair!.b.device);
-      pair!.replaceB(freshReceiver(env));
+      closeDevice(pair!.device);
+      pair!.replace(freshReceiver(env));
     },
     sample: () =>
       timedCpu(tally, async () => {
         const before = pair!.wireBytes();
-        const author = source!.device.identity.publicKey;
+        const author = hexToBytes(pair!.source.hex);
         let resolve: () => void = () => {};
         const done = new Promise<void>((r) => {
           resolve = r;
         });
-        pair!.b.afterReceive = () => {
-          if (heldOf(pair!.b.device, author) >= n) resolve();
+        pair!.afterReceive = () => {
+          if (heldOf(pair!.device, author) >= n) resolve();
         };
-        pair!.b.connection.hello();
+        pair!.hello();
         await done;
         tally.wireBytes.push(pair!.wireBytes() - before);
       }),
@@ -293,11 +294,12 @@ function webrtcCase(n: number, env: CaseEnv): BenchCase & { tally: Tally } {
       // The sample ends when the last entry is applied; the sender's `done` is still on its
       // way. Let it land on this receiver, not on the next sample's fresh one.
       await quiet(() => pair!.wireBytes());
-      if (!checked) checkSame(source!, pair!.b.device);
+      if (!checked)
+        checkSameAs({ n, author: pair!.source.hex, stateHash: pair!.source.stateHash }, pair!.device);
       checked = true;
     },
     async teardown() {
-      closeDevice(pair?.b.device);
+      closeDevice(pair?.device);
       await pair?.close();
     },
   };

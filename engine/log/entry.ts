@@ -15,8 +15,8 @@
  * fields can never disagree with the bytes that are hashed.
  */
 
+import { allocBytes, copyRange } from '../bytes.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { allocBytes } from '../lsm/coding.ts';
 import { MalformedEntryError } from './errors.ts';
 import { checkBytes, checkIdentity, type Identity, PUBLIC_KEY_BYTES, SIGNATURE_BYTES } from './identity.ts';
 import { nobleSigner, type Signer } from './signer.ts';
@@ -208,7 +208,7 @@ export function decodeEntryAt(bytes: Uint8Array, offset: number): { entry: Entry
   const flags = bytes[bodyEnd]!;
   if ((flags & ~FLAG_SIGNED) !== 0)
     throw new MalformedEntryError(`unknown flags 0x${flags.toString(16)}`, bodyEnd);
-  const body = bytes.slice(offset, bodyEnd);
+  const body = copyRange(bytes, offset, bodyEnd);
   if ((flags & FLAG_SIGNED) === 0) return { entry: new Entry(body, undefined), end: bodyEnd + 1 };
   const sigAt = bodyEnd + 1;
   if (bytes.length - sigAt < SIGNATURE_BYTES)

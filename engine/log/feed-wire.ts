@@ -10,6 +10,7 @@
  * and seq match its key (a misplaced record is corruption, not something to send).
  */
 
+import { allocBytes } from '../bytes.ts';
 import { CorruptionError, InvalidArgumentError } from '../errors.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { BODY_HEADER_BYTES, FLAG_SIGNED } from './entry.ts';
@@ -78,7 +79,7 @@ function readBodies(
   for (const [key, body] of lsm.scan(bounds)) {
     if (keySeq(key) !== expected || !headerMatchesKey(body, key)) throw misplaced(author, expected);
     const signature = signatures.get(expected);
-    const wire = new Uint8Array(body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES));
+    const wire = allocBytes(body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES));
     wire.set(body, 0);
     if (signature !== undefined) {
       wire[body.length] = FLAG_SIGNED;

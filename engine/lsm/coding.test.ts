@@ -8,20 +8,16 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { AssertionError } from '../assert.ts';
 import {
-  allocBytes,
   ByteReader,
   ByteWriter,
   bytesEqual,
   compareBytes,
-  copyPrefix,
   DecodeError,
   getU32,
   KeyHolder,
   MAX_VARINT,
   SCRATCH_BYTES_MAX,
   ScratchBuffer,
-  SLAB_BYTES,
-  SLAB_ITEM_BYTES_MAX,
   varintLength,
 } from './coding.ts';
 
@@ -393,42 +389,5 @@ describe('KeyHolder', () => {
 
   it('starts empty', () => {
     expect(new KeyHolder().view).toHaveLength(0);
-  });
-});
-
-describe('allocBytes and copyPrefix', () => {
-  test.prop([fc.array(fc.integer({ min: 0, max: 3 * SLAB_ITEM_BYTES_MAX }), { maxLength: 400 })])(
-    'hand out zeroed arrays of the asked length that never share a byte, slab pieces 8-aligned',
-    (sizes) => {
-      const arrays = sizes.map((n) => allocBytes(n));
-      arrays.forEach((a, i) => {
-        expect(a.length).toBe(sizes[i]);
-        expect(a.every((b) => b === 0)).toBe(true);
-        if (a.length > 64 && a.length <= SLAB_ITEM_BYTES_MAX) {
-          expect(a.byteOffset % 8).toBe(0);
-          expect(a.buffer.byteLength).toBe(SLAB_BYTES);
-        }
-        a.fill((i % 255) + 1);
-      });
-      // Filling each with its own byte and reading every one back finds no overlap.
-      for (let i = 0; i < arrays.length; i++) expect(arrays[i]!.every((b) => b === (i % 255) + 1)).toBe(true);
-    },
-  );
-
-  test.prop([fc.uint8Array({ maxLength: 2 * SLAB_ITEM_BYTES_MAX }), fc.nat()])(
-    'copyPrefix copies exactly the prefix, into memory of its own',
-    (src, k) => {
-      const length = k % (src.length + 1);
-      const expected = Array.from(src.subarray(0, length));
-      const copy = copyPrefix(src, length);
-      expect(Array.from(copy)).toEqual(expected);
-      // Changing the source afterwards leaves the copy as it was.
-      for (let i = 0; i < src.length; i++) src[i] = src[i]! ^ 0xff;
-      expect(Array.from(copy)).toEqual(expected);
-    },
-  );
-
-  it('refuses a length past the source', () => {
-    expect(() => copyPrefix(new Uint8Array(3), 4)).toThrow(AssertionError);
   });
 });

@@ -185,48 +185,6 @@ export class KeyHolder {
   }
 }
 
-/** Largest array V8 keeps on the JavaScript heap; a longer one gets its own off-heap backing store. */
-const ON_HEAP_BYTES_MAX = 64;
-/** Bytes of one slab {@link allocBytes} carves arrays from. */
-export const SLAB_BYTES = 16 * 1024;
-/** Longest array {@link allocBytes} carves from a slab; a longer one gets its own buffer. */
-export const SLAB_ITEM_BYTES_MAX = 1024;
-/** Slab pieces start on multiples of this, so that a reader's aligned loads stay aligned. */
-const SLAB_ALIGN = 8;
-assert(SLAB_ITEM_BYTES_MAX * 8 <= SLAB_BYTES, 'a slab holds at least eight of its largest pieces');
-
-let slab = new ArrayBuffer(0);
-let slabUsed = 0;
-
-/**
- * A zeroed array of `n` bytes that the caller owns. Arrays of 65 to {@link SLAB_ITEM_BYTES_MAX}
- * bytes are views into a shared slab of {@link SLAB_BYTES}, never handed out twice: a typed
- * array longer than 64 bytes otherwise gets its own off-heap backing store, which costs about
- * five times a view (measured 0.25 µs against 0.05 µs), and a local write makes three such
- * arrays (payload, entry body, document state). The trade-offs: `.buffer` of such an array is
- * the slab, so every reader must honour `byteOffset` (this code base does: no reader assumes
- * an array starts its buffer), and one array kept alive keeps its slab alive (at most
- * {@link SLAB_BYTES}; these arrays are mostly short-lived or copied into the store).
- */
-export function allocBytes(n: number): Uint8Array {
-  if (n <= ON_HEAP_BYTES_MAX || n > SLAB_ITEM_BYTES_MAX) return new Uint8Array(n);
-  if (slabUsed + n > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
-  }
-  const out = new Uint8Array(slab, slabUsed, n);
-  slabUsed += (n + SLAB_ALIGN - 1) & -SLAB_ALIGN;
-  return out;
-}
-
-/** A copy of `src[0, length)` in an array from {@link allocBytes}. */
-export function copyPrefix(src: Uint8Array, length: number): Uint8Array {
-  assert(length <= src.length, 'copyPrefix: length within the source');
-  const out = allocBytes(length);
-  out.set(length === src.length ? src : src.subarray(0, length));
-  return out;
-}
-
 /** Default largest buffer a {@link ScratchBuffer} keeps between uses; a larger request gets its own. */
 export const SCRATCH_BYTES_MAX = 64 * 1024;
 

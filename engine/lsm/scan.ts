@@ -4,6 +4,7 @@
  * skipping tombstones, within the requested bounds.
  */
 
+import { copyRange } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { compareBytes, startsWithBytes } from './coding.ts';
 import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
@@ -235,7 +236,7 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
       this.emitted++;
       const value = iter.value();
       // Empty values (index rows) share one frozen empty array: there is nothing to copy.
-      return [user, value.length === 0 ? EMPTY_VALUE : value.slice()];
+      return [user, value.length === 0 ? EMPTY_VALUE : copyRange(value, 0, value.length)];
     }
     return undefined;
   }

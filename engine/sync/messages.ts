@@ -153,6 +153,33 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
 }
 
 /**
+ * A copy of an encoded `hello`, `need` or `done` as another of the three (they differ only in
+ * their type byte), so that a state vector encoded once can be sent as any of them.
+ */
+export function retypeKnowledge(encoded: Uint8Array, type: 'hello' | 'need' | 'done'): Uint8Array {
+  const out = encoded.slice();
+  if (out.length < 2 || out[0] !== PROTOCOL_VERSION || !KNOWLEDGE_CODES.has(out[1]!))
+    throw new InvalidArgumentError('retypeKnowledge: not an encoded hello, need or done');
+  out[1] = TYPE_CODES[type];
+  return out;
+}
+
+const KNOWLEDGE_CODES: ReadonlySet<number> = new Set([TYPE_CODES.hello, TYPE_CODES.need, TYPE_CODES.done]);
+
+/** The type of a message whose first bytes say it is a `hello`, `need` or `done` (else undefined). */
+export function knowledgeType(bytes: Uint8Array): 'hello' | 'need' | 'done' | undefined {
+  if (bytes.length < 2 || bytes[0] !== PROTOCOL_VERSION) return undefined;
+  const code = bytes[1];
+  return code === TYPE_CODES.hello
+    ? 'hello'
+    : code === TYPE_CODES.need
+      ? 'need'
+      : code === TYPE_CODES.done
+        ? 'done'
+        : undefined;
+}
+
+/**
  * Decodes a message, rejecting anything malformed with a {@link ProtocolError}. The entries of
  * an `entries` message are views into `bytes`, not copies (decoding an entry copies what it
  * keeps): a caller that holds on to them beyond the message copies them.

@@ -8,7 +8,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../errors.ts';
-import { authorToHex, decodeMessage, encodeMessage, type StateVector } from './messages.ts';
+import {
+  authorToHex,
+  decodeMessage,
+  encodeMessage,
+  knowledgeType,
+  retypeKnowledge,
+  type StateVector,
+} from './messages.ts';
 import { type IngestResult, type SyncReplica, SyncSession } from './session.ts';
 
 /** Model entry: 32-byte author ‖ u32 seq ‖ payload. */
@@ -255,6 +262,65 @@ describe('sync session', () => {
   });
 });
 
+/** A model replica that counts the head hashes it is asked for. */
+class CountingReplica extends ModelReplica {
+  headHashes = 0;
+  override headHash(author: string, seq: number): Uint8Array | undefined {
+    this.headHashes++;
+    return super.headHash(author, seq);
+  }
+}
+
+describe('sync session: what it remembers between messages', () => {
+  it('says the same state vector once encoded, to every session on the replica, until it changes', () => {
+    const a = new CountingReplica();
+    a.write(1, 10);
+    a.write(2, 20);
+    const sent: Uint8Array[] = [];
+    const s1 = new SyncSession(a, (m) => sent.push(m));
+    const s2 = new SyncSession(a, (m) => sent.push(m));
+    s1.start();
+    s2.start();
+    s1.start();
+    expect(a.headHashes).toBe(2);
+    expect(sent[1]).toEqual(sent[0]);
+    expect(sent[2]).toEqual(sent[0]);
+    expect(sent[1]).not.toBe(sent[0]);
+    const expected = { type: 'hello', stateVector: a.stateVector(), heads: new Map() };
+    expect(decodeMessage(sent[0]!)).toMatchObject({ type: expected.type, stateVector: expected.stateVector });
+    a.write(1, 11);
+    s2.start();
+    expect(decodeMessage(sent[3]!)).toMatchObject({ type: 'hello', stateVector: a.stateVector() });
+    expect(a.headHashes).toBe(4);
+  });
+
+  it('answers a repeated hello as it answered the first, and still notices a fork behind equal vectors', () => {
+    const a = new ModelReplica();
+    const b = new ModelReplica();
+    a.write(1, 10);
+    b.write(1, 10);
+    const toB: Uint8Array[] = [];
+    const sa = new SyncSession(a, (m) => toB.push(m));
+    const toA: Uint8Array[] = [];
+    const sb = new SyncSession(b, (m) => toA.push(m));
+    sa.start();
+    const hello = toB[0]!;
+    sb.receive(hello);
+    sb.receive(hello);
+    // Nothing to send either time: a `done` each, the same bytes.
+    expect(toA.map((m) => decodeMessage(m).type)).toEqual(['done', 'done']);
+    expect(toA[1]).toEqual(toA[0]);
+    // Another replica of the same author holds a different entry at seq 1 (a fork): its hello
+    // reaches b's session with an equal vector but another head hash, and b offers its entry.
+    const forked = new ModelReplica();
+    forked.write(1, 99);
+    const fromForked: Uint8Array[] = [];
+    new SyncSession(forked, (m) => fromForked.push(m)).start();
+    sb.receive(fromForked[0]!);
+    expect(decodeMessage(toA[2]!)).toMatchObject({ type: 'entries', entries: [modelEntry(1, 1, 10)] });
+  });
+});
+
 describe('sync messages', () => {
   const author = (i: number) => authorToHex(modelEntry(i, 1, 0).subarray(0, 32));
 
@@ -281,6 +347,24 @@ describe('sync messages', () => {
         },
       ),
     );
+  });
+
+  it('retypes an encoded hello, need or done as another of the three', () => {
+    const sv = new Map([[author(1), 3]]);
+    const heads = new Map([[author(1), new Uint8Array(8).fill(7)]]);
+    const hello = encodeMessage({ type: 'hello', stateVector: sv, heads });
+    expect(knowledgeType(hello)).toBe('hello');
+    for (const type of ['hello', 'need', 'done'] as const) {
+      const out = retypeKnowledge(hello, type);
+      expect(out).not.toBe(hello);
+      expect(knowledgeType(out)).toBe(type);
+      expect(decodeMessage(out)).toEqual({ type, stateVector: sv, heads });
+    }
+    const entries = encodeMessage({ type: 'entries', entries: [] });
+    expect(knowledgeType(entries)).toBeUndefined();
+    expect(knowledgeType(Uint8Array.of(9, 1))).toBeUndefined();
+    expect(() => retypeKnowledge(entries, 'done')).toThrow(/not an encoded/);
+    expect(() => retypeKnowledge(Uint8Array.of(1), 'done')).toThrow(/not an encoded/);
   });
 
   it('reject malformed bytes with ProtocolError only', () => {

@@ -21,6 +21,8 @@ import {
   encodeMessage,
   HEAD_HASH_BYTES,
   type HeadHashes,
+  knowledgeType,
+  retypeKnowledge,
   type StateVector,
   type SyncMessage,
 } from './messages.ts';
@@ -86,6 +88,28 @@ export interface SyncSessionStats {
   needsSent: number;
 }
 
+/** What a replica knows, as a `hello`, `need` or `done` says it (see {@link SyncSession}'s `knowledge`). */
+interface Knowledge {
+  stateVector: StateVector;
+  heads: HeadHashes;
+  /** Encoded as a `hello`. */
+  encoded: Uint8Array;
+}
+
+/**
+ * The last knowledge each replica gave, shared by all its sessions (a hub greets every
+ * neighbour with the same state vector). The head hashes of a state vector are those of held,
+ * signed entries, which never change while the replica is in use, so an equal state vector
+ * means the same message.
+ */
+const lastKnowledge = new WeakMap<SyncReplica, Knowledge>();
+
+function sameVector(a: StateVector, b: StateVector): boolean {
+  if (a.size !== b.size) return false;
+  for (const [author, seq] of a) if (b.get(author) !== seq) return false;
+  return true;
+}
+
 /** One side of a sync conversation. */
 export class SyncSession {
   private peerKnown: StateVector = new Map();
@@ -93,6 +117,17 @@ export class SyncSession {
   /** Authors whose entries were offered because the peer's head hash differed (once each). */
   private readonly forkOffered = new Set<string>();
   private buffered: Uint8Array[] = [];
+  /**
+   * The body of the last `hello`, `need` or `done` received and what it decoded to: a peer
+   * often says the same thing again (nothing changed between its ticks), and equal bytes decode
+   * to equal messages.
+   */
+  private lastHeard: { body: Uint8Array; stateVector: StateVector; heads: HeadHashes } | undefined;
+  /**
+   * Per author, a seq and head hash the peer advertised that matched ours: a held entry never
+   * changes, so the same pair again needs no second look (see {@link noteForks}).
+   */
+  private readonly agreed = new Map<string, { seq: number; hash: Uint8Array }>();
   /** `need`s sent since the last progress; bounded so a peer that never delivers cannot make us chatter forever. */
   private needsWithoutProgress = 0;
   private readonly entriesMax: number;
@@ -123,17 +158,29 @@ export class SyncSession {
   /** Opens (or, after a reconnect or a timeout, re-opens) the exchange. */
   start(): void {
     this.needsWithoutProgress = 0;
-    this.post({ type: 'hello', ...this.knowledge() });
+    this.postKnowledge('hello');
   }
 
-  private knowledge(): { stateVector: StateVector; heads: HeadHashes } {
+  private knowledge(): Knowledge {
     const stateVector = this.replica.stateVector();
+    const last = lastKnowledge.get(this.replica);
+    if (last !== undefined && sameVector(last.stateVector, stateVector)) return last;
     const heads: HeadHashes = new Map();
     for (const [author, seq] of stateVector) {
       const h = seq > 0 ? this.replica.headHash(author, seq) : undefined;
-      if (h !== undefined) heads.set(author, h.subarray(0, HEAD_HASH_BYTES));
+      if (h !== undefined) heads.set(author, h.slice(0, HEAD_HASH_BYTES));
     }
-    return { stateVector, heads };
+    const encoded = encodeMessage({ type: 'hello', stateVector, heads });
+    const knowledge = { stateVector, heads, encoded };
+    lastKnowledge.set(this.replica, knowledge);
+    return knowledge;
+  }
+
+  /** Sends this replica's state vector and head hashes as a `hello`, `need` or `done`. */
+  private postKnowledge(type: 'hello' | 'need' | 'done'): void {
+    const { encoded } = this.knowledge();
+    this.stats.messagesSent++;
+    this.send(type === 'hello' ? encoded.slice() : retypeKnowledge(encoded, type));
   }
 
   /**
@@ -141,7 +188,7 @@ export class SyncSession {
    * caller should drop the connection (nothing was applied from it).
    */
   receive(bytes: Uint8Array): void {
-    const m = decodeMessage(bytes);
+    const m = this.decode(bytes);
     this.stats.messagesReceived++;
     switch (m.type) {
       case 'hello':
@@ -149,7 +196,7 @@ export class SyncSession {
         this.peerKnown = new Map(m.stateVector);
         this.noteForks(m.stateVector, m.heads);
         this.sendMissing();
-        this.post({ type: 'done', ...this.knowledge() });
+        this.postKnowledge('done');
         break;
       case 'entries':
         this.apply(m.entries);
@@ -173,10 +220,26 @@ export class SyncSession {
         ) {
           this.needsWithoutProgress++;
           this.stats.needsSent++;
-          this.post({ type: 'need', ...this.knowledge() });
+          this.postKnowledge('need');
         }
         break;
     }
+  }
+
+  private decode(bytes: Uint8Array): SyncMessage {
+    const type = knowledgeType(bytes);
+    const last = this.lastHeard;
+    if (
+      type !== undefined &&
+      last !== undefined &&
+      bytes.length === last.body.length + 2 &&
+      bytesEqual(bytes.subarray(2), last.body)
+    )
+      return { type, stateVector: last.stateVector, heads: last.heads };
+    const m = decodeMessage(bytes);
+    if (m.type !== 'entries')
+      this.lastHeard = { body: bytes.slice(2), stateVector: m.stateVector, heads: m.heads };
+    return m;
   }
 
   /**
@@ -188,8 +251,14 @@ export class SyncSession {
     for (const [author, seq] of sv) {
       const theirs = heads.get(author);
       if (seq < 1 || theirs === undefined || this.forkOffered.has(author)) continue;
+      const agreed = this.agreed.get(author);
+      if (agreed !== undefined && agreed.seq === seq && bytesEqual(agreed.hash, theirs)) continue;
       const mine = this.replica.headHash(author, seq);
-      if (mine === undefined || bytesEqual(mine.subarray(0, HEAD_HASH_BYTES), theirs)) continue;
+      if (mine === undefined) continue;
+      if (bytesEqual(mine.subarray(0, HEAD_HASH_BYTES), theirs)) {
+        this.agreed.set(author, { seq, hash: theirs });
+        continue;
+      }
       this.forkOffered.add(author);
       this.peerKnown.set(author, seq - 1);
     }

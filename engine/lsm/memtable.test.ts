@@ -271,6 +271,17 @@ describe('edge cases', () => {
     }
   });
 
+  it('finds the empty user key, beside keys that start with zero bytes', () => {
+    const m = new Memtable();
+    m.add(1, EntryKind.Value, new Uint8Array(0), Uint8Array.of(1));
+    m.add(2, EntryKind.Value, Uint8Array.of(0), Uint8Array.of(2));
+    m.add(3, EntryKind.Value, new Uint8Array(0), Uint8Array.of(3));
+    expect(Array.from(m.find(seekKey(new Uint8Array(0), MAX_SEQUENCE))!.value)).toEqual([3]);
+    expect(Array.from(m.find(seekKey(new Uint8Array(0), 2))!.value)).toEqual([1]);
+    expect(Array.from(m.find(seekKey(Uint8Array.of(0), MAX_SEQUENCE))!.value)).toEqual([2]);
+    expect(m.find(seekKey(Uint8Array.of(0, 0), MAX_SEQUENCE))).toBeUndefined();
+  });
+
   it('keeps keys that share a prefix apart', () => {
     const m = new Memtable();
     const keys = [Uint8Array.of(1), Uint8Array.of(1, 0), Uint8Array.of(1, 0, 0), Uint8Array.of(0, 255)];
@@ -401,6 +412,60 @@ describe('Memtable arena and prefix codes', () => {
       }
     },
   );
+
+  // Runs of ascending keys (an author's feed entries in a batch) between random ones: inserts
+  // in order take the finger after the last insert, the others search from the top.
+  const runsArb = fc
+    .array(
+      fc.oneof(
+        fc.record({
+          start: fc.nat({ max: 60_000 }),
+          length: fc.integer({ min: 1, max: 40 }),
+          stride: fc.integer({ min: 1, max: 3 }),
+        }),
+        fc.record({ start: fc.nat({ max: 60_000 }), length: fc.constant(1), stride: fc.constant(1) }),
+      ),
+      { minLength: 1, maxLength: 30 },
+    )
+    .map((runs) => {
+      const seen = new Set<number>();
+      const entries: Entry[] = [];
+      for (const { start, length, stride } of runs) {
+        for (let i = 0; i < length; i++) {
+          const k = start + i * stride;
+          if (seen.has(k)) continue;
+          seen.add(k);
+          const key = Uint8Array.of(0x66, k >>> 16, (k >>> 8) & 255, k & 255);
+          entries.push({
+            key,
+            seq: entries.length + 1,
+            kind: EntryKind.Value,
+            value: Uint8Array.of(k & 255),
+          });
+        }
+      }
+      return entries;
+    });
+
+  test.prop([runsArb])('holds runs of keys inserted in order between random keys', (entries) => {
+    expectHoldsExactly(entries);
+  });
+
+  it('searches again after a refused duplicate, so later inserts in order stay sorted', () => {
+    const m = new Memtable();
+    const key = (k: number) => Uint8Array.of(1, k);
+    m.add(1, EntryKind.Value, key(5), Uint8Array.of(0));
+    m.add(2, EntryKind.Value, key(10), Uint8Array.of(0));
+    m.add(3, EntryKind.Value, key(20), Uint8Array.of(0));
+    // The refused insert searched for key(10); the next insert, right after key(20), must not
+    // take that search's splice for its own.
+    expect(() => m.add(2, EntryKind.Value, key(10), Uint8Array.of(0))).toThrow(AssertionError);
+    for (let k = 21; k < 200; k++) m.add(k, EntryKind.Value, key(k), Uint8Array.of(0));
+    m.add(500, EntryKind.Value, key(15), Uint8Array.of(0));
+    const keys = drain(m).map((e) => Buffer.from(e.key, 'hex')[1]);
+    expect(keys).toEqual([...keys].sort((a, b) => a! - b!));
+    expect(keys.length).toBe(m.entries);
+  });
 
   test.prop([edgeEntriesArb])('addFrom stores the same entries as add', (entries) => {
     const viaAdd = fill(entries);

@@ -22,6 +22,7 @@
 import { assert } from '../assert.ts';
 import { type EntryKind, TRAILER_BYTES, writeTrailer } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
+import { hashUserKey, type IndexedNodes, NewestVersionIndex } from './memtable-index.ts';
 
 /** Tallest tower in the skip list (enough for ~4^12 = 16M entries at p = 1/4). */
 const MAX_HEIGHT = 12;
@@ -134,7 +135,7 @@ export interface EntrySpan {
 }
 
 /** A sorted in-memory table of internal entries. */
-export class Memtable {
+export class Memtable implements IndexedNodes {
   /** Arena chunks holding `internal key ‖ value` of every entry. */
   private readonly chunks: Uint8Array[] = [];
   /** `chunkViews[i]` is a DataView over `chunks[i]`, for word-wise key comparison. */
@@ -153,14 +154,21 @@ export class Memtable {
   private rngState = 0x2545f491;
   private readonly prev = new Int32Array(MAX_HEIGHT);
   /**
+   * The node inserted last ({@link NIL} before the first insert); `prev` then holds the splice
+   * just after it. Only inserts write `prev` (lookups search without filling it).
+   */
+  private last = NIL;
+  /**
    * A copy of the key a lookup searches for, with its DataView: made once and grown as needed,
    * instead of a DataView per `find` or seek (a lookup is a short search; the view was a few
    * percent of an indexed query).
    */
   private probe = new Uint8Array(64);
   private probeView = viewOf(this.probe);
-  /** Set on a memtable rebuilt from exported parts, which only iterates. */
+  /** Set on a memtable rebuilt from exported parts, which only iterates (and has no index). */
   private readOnly = false;
+  /** The node of each user key's newest version, for point lookups (`memtable-index.ts`). */
+  private readonly newest = new NewestVersionIndex(this);
   /** Approximate memory used, for the flush threshold. */
   approximateBytes = 0;
   /** Number of entries. */
@@ -319,15 +327,40 @@ export class Memtable {
   private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
     assert(!this.readOnly, 'memtable: insert into a memtable rebuilt from parts');
     const buf = this.chunk;
-    const found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, true);
+    let found: number;
+    if (this.fingerFits(buf, at, keyLen)) found = this.links[this.nodes[this.last * NODE_FIELDS + F_LINKS]!]!;
+    else {
+      // The search rewrites `prev`: until `link` sets it again, there is no finger.
+      this.last = NIL;
+      found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, true);
+    }
     // The same (key, seq) with the other kind sorts right after or right before the new key.
     assert(!this.sameKeyAndSeq(found, buf, at, keyLen), 'memtable: duplicate sequence');
     assert(!this.sameKeyAndSeq(this.prev[0]!, buf, at, keyLen), 'memtable: duplicate sequence');
     this.link(at, keyLen, valueLen, prefixCode(buf, at, keyLen - TRAILER_BYTES));
+    const ul = keyLen - TRAILER_BYTES;
+    this.newest.put(hashUserKey(buf, at, ul), this.nodeCount - 1, seq, buf, at, ul);
     this.entries++;
     this.approximateBytes += keyLen + valueLen + NODE_OVERHEAD_BYTES;
     if (seq < this.minSeq) this.minSeq = seq;
     if (seq > this.maxSeq) this.maxSeq = seq;
+  }
+
+  /**
+   * True when the key at `buf[at, at + keyLen)` goes right after the last inserted node: it
+   * sorts after that node and before the node's successor. Then no node lies between the two,
+   * so `prev` as the last insert left it (that node below its height, the search's nodes above)
+   * is exactly the new key's splice, and the search from the top is skipped. Keys inserted in
+   * order (an author's feed entries in a received batch) take this path.
+   */
+  private fingerFits(buf: Uint8Array, at: number, keyLen: number): boolean {
+    const last = this.last;
+    if (last === NIL) return false;
+    const prefix = prefixCode(buf, at, keyLen - TRAILER_BYTES);
+    const view = this.chunkView;
+    if (this.compareNode(last, buf, view, at, keyLen, prefix) >= 0) return false;
+    const next = this.links[this.nodes[last * NODE_FIELDS + F_LINKS]!]!;
+    return next === NIL || this.compareNode(next, buf, view, at, keyLen, prefix) > 0;
   }
 
   /** Reserves `bytes` in the arena and returns their offset in the current chunk. */
@@ -376,9 +409,12 @@ export class Memtable {
       const p = nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i;
       links[base + i] = links[p]!;
       links[p] = n;
+      // `prev` becomes the splice just after the new node, for the next insert's finger.
+      prev[i] = n;
     }
     this.nodeCount = n + 1;
     this.linksUsed = base + h;
+    this.last = n;
   }
 
   /** Grows the node and link arrays to take one more node of height `h`. */
@@ -402,6 +438,13 @@ export class Memtable {
    * without keeping the whole memtable alive.
    */
   find(seekKey: Uint8Array): { kind: EntryKind; value: Uint8Array } | undefined {
+    if (!this.readOnly) {
+      // The index answers unless the newest version is above `seqMax` (a snapshot's read).
+      const ul = seekKey.length - TRAILER_BYTES;
+      const newest = this.newest.get(hashUserKey(seekKey, 0, ul), seekKey, 0, ul);
+      if (newest === NIL) return undefined;
+      if (this.nodeSeq(newest) <= trailerSeq(seekKey, ul)) return this.entryOf(newest);
+    }
     const n = this.searchFor(seekKey);
     if (n === NIL) return undefined;
     const row = n * NODE_FIELDS;
@@ -421,6 +464,36 @@ export class Memtable {
   /** A cursor over every entry in internal-key order. */
   iterator(): InternalIterator {
     return new MemtableIterator(this);
+  }
+
+  /** The kind and value of node `n`. */
+  private entryOf(n: number): { kind: EntryKind; value: Uint8Array } {
+    const row = n * NODE_FIELDS;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    const at = this.nodes[row + F_OFFSET]!;
+    const len = this.nodes[row + F_KEY_LEN]!;
+    const valueAt = at + len;
+    return {
+      kind: buf[at + len - TRAILER_BYTES] as EntryKind,
+      value: buf.subarray(valueAt, valueAt + this.nodes[row + F_VALUE_LEN]!),
+    };
+  }
+
+  /** @internal Whether node `n` holds the user key at `key[at, at + len)` (for the index). */
+  nodeHasUserKey(n: number, key: Uint8Array, at: number, len: number): boolean {
+    const row = n * NODE_FIELDS;
+    if (this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES !== len) return false;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    const nodeAt = this.nodes[row + F_OFFSET]!;
+    for (let i = 0; i < len; i++) if (buf[nodeAt + i] !== key[at + i]) return false;
+    return true;
+  }
+
+  /** @internal The sequence number of node `n`. */
+  nodeSeq(n: number): number {
+    const row = n * NODE_FIELDS;
+    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
+    return trailerSeq(buf, this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES);
   }
 
   /** @internal The first node >= `ikey` (0 when none), for the iterator's seek. */

@@ -8,8 +8,12 @@ import { assert } from './assert.ts';
 
 /** Largest array V8 keeps on the JavaScript heap; a longer one gets its own off-heap backing store. */
 const ON_HEAP_BYTES_MAX = 64;
-/** Bytes of one slab {@link allocBytes} carves arrays from. */
-export const SLAB_BYTES = 16 * 1024;
+/**
+ * Bytes of one slab {@link allocBytes} carves arrays from: Node's own Buffer pool size. Small,
+ * because one array kept alive keeps its whole slab alive (a scan that keeps one value in a
+ * hundred keeps a slab per value).
+ */
+export const SLAB_BYTES = 8 * 1024;
 /** Longest array {@link allocBytes} carves from a slab; a longer one gets its own buffer. */
 export const SLAB_ITEM_BYTES_MAX = 1024;
 /** Slab pieces start on multiples of this, so that a reader's aligned loads stay aligned. */

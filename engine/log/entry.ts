@@ -194,7 +194,7 @@ function checkBodyAt(bytes: Uint8Array, at: number): number {
 /** Decodes a bare body (as the feed store keeps it), which must fill `body` exactly. */
 export function decodeBody(body: Uint8Array): Entry {
   if (!(body instanceof Uint8Array)) throw new InvalidArgumentError('entry body must be a Uint8Array');
-  return new Entry(body.slice(), undefined);
+  return new Entry(copyRange(body, 0, body.length), undefined);
 }
 
 /**

@@ -41,11 +41,17 @@ export function encodeInternalKey(userKey: Uint8Array, seq: number, kind: EntryK
 /** Writes the 8-byte trailer at `at`. */
 export function writeTrailer(out: Uint8Array, at: number, seq: number, kind: EntryKind): void {
   out[at] = kind;
-  let s = seq;
-  for (let i = 1; i < TRAILER_BYTES; i++) {
-    out[at + i] = s % 256;
-    s = Math.floor(s / 256);
-  }
+  // Two 32-bit halves and shifts, rather than seven divisions of a double (a few percent of
+  // a received batch's cost): `>>> 0` is the low 32 bits of any integer up to 2^53.
+  const lo = seq >>> 0;
+  const hi = (seq - lo) / 0x1_0000_0000;
+  out[at + 1] = lo & 0xff;
+  out[at + 2] = (lo >>> 8) & 0xff;
+  out[at + 3] = (lo >>> 16) & 0xff;
+  out[at + 4] = lo >>> 24;
+  out[at + 5] = hi & 0xff;
+  out[at + 6] = (hi >>> 8) & 0xff;
+  out[at + 7] = (hi >>> 16) & 0xff;
 }
 
 /** The user-key part of an internal key (a view, no copy). */

@@ -32,7 +32,10 @@ let slabUsed = 0;
  * simulated disk's copies). The trade-offs: `.buffer` of such an array is
  * the slab, so every reader must honour `byteOffset` (this code base does: no reader assumes
  * an array starts its buffer), and one array kept alive keeps its slab alive (at most
- * {@link SLAB_BYTES}; these arrays are mostly short-lived or copied into the store).
+ * {@link SLAB_BYTES}). Most of these arrays are short-lived or copied into the store; the
+ * memory file system keeps its copies of unsynced writes until the next sync (measured: about
+ * twice their bytes kept alive), and ranges served from a feed are copied into one exact
+ * buffer per range (`feed-wire.ts`) because the simulator memoizes them.
  */
 export function allocBytes(n: number): Uint8Array {
   if (n <= ON_HEAP_BYTES_MAX || n > SLAB_ITEM_BYTES_MAX) return new Uint8Array(n);

@@ -10,7 +10,7 @@
  * and seq match its key (a misplaced record is corruption, not something to send).
  */
 
-import { allocBytes } from '../bytes.ts';
+import { assert } from '../assert.ts';
 import { CorruptionError, InvalidArgumentError } from '../errors.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import { BODY_HEADER_BYTES, FLAG_SIGNED } from './entry.ts';
@@ -72,26 +72,52 @@ function readBodies(
   signatures: Map<number, Uint8Array>,
   maxBytes: number,
 ): Uint8Array[] {
-  const out: Uint8Array[] = [];
+  const bodies: Uint8Array[] = [];
+  const signed: (Uint8Array | undefined)[] = [];
   let bytes = 0;
   let expected = fromSeq;
   const bounds = { gte: seqKey(FEED_PREFIX, author, fromSeq), lte: seqKey(FEED_PREFIX, author, end) };
   for (const [key, body] of lsm.scan(bounds)) {
     if (keySeq(key) !== expected || !headerMatchesKey(body, key)) throw misplaced(author, expected);
     const signature = signatures.get(expected);
-    const wire = allocBytes(body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES));
-    wire.set(body, 0);
-    if (signature !== undefined) {
-      wire[body.length] = FLAG_SIGNED;
-      wire.set(signature, body.length + 1);
-    }
-    out.push(wire);
-    bytes += wire.length;
+    bodies.push(body);
+    signed.push(signature);
+    bytes += body.length + 1 + (signature === undefined ? 0 : SIGNATURE_BYTES);
     expected++;
     // Only at a signed entry may the range end early: what is sent must verify.
-    if (signature !== undefined && bytes >= maxBytes) return out;
+    if (signature !== undefined && bytes >= maxBytes) return wireForms(bodies, signed, bytes);
   }
   if (expected !== end + 1) throw misplaced(author, expected);
+  return wireForms(bodies, signed, bytes);
+}
+
+/**
+ * The wire forms of a range, as views into one buffer of exactly `bytes`: one allocation per
+ * range instead of one per entry, and a caller that keeps the range (a memo of served ranges)
+ * keeps exactly its bytes alive.
+ */
+function wireForms(
+  bodies: Uint8Array[],
+  signatures: (Uint8Array | undefined)[],
+  bytes: number,
+): Uint8Array[] {
+  const all = new Uint8Array(bytes);
+  const out: Uint8Array[] = [];
+  let at = 0;
+  for (let i = 0; i < bodies.length; i++) {
+    const body = bodies[i]!;
+    const signature = signatures[i];
+    const start = at;
+    all.set(body, at);
+    at += body.length;
+    if (signature !== undefined) {
+      all[at++] = FLAG_SIGNED;
+      all.set(signature, at);
+      at += SIGNATURE_BYTES;
+    } else at++; // FLAG 0: unsigned
+    out.push(all.subarray(start, at));
+  }
+  assert(at === bytes, 'feed wire: the range fills its buffer exactly');
   return out;
 }
 

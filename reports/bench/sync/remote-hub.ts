@@ -5,22 +5,18 @@
  * rather than on its thread, as it does when the hub is another machine.
  */
 
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnBenchChild, stopBenchChild } from './child-process.ts';
 import type { HubProcessReady } from './hub-process.ts';
 
-const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const HUB_PROCESS = fileURLToPath(new URL('./hub-process.ts', import.meta.url));
 
 /** Longest the process may take to build and serve its feed, ms (100K entries take seconds). */
 export const HUB_PROCESS_READY_MS_MAX = 300_000;
 /** Longest a question to the running process may take, ms. */
 const ANSWER_MS_MAX = 30_000;
-/** Longest the process may take to exit after `close`, ms; then it is killed. */
-const EXIT_MS_MAX = 10_000;
-/** Standard error kept for the message of a failed start. */
-const STDERR_KEPT_MAX = 8192;
 
 /** A hub serving in another process. */
 export interface RemoteHub {
@@ -33,17 +29,9 @@ export interface RemoteHub {
 
 /** Starts a hub process that serves a feed of `n` entries from `dataDir`. */
 export async function startHubProcess(n: number, dataDir: string): Promise<RemoteHub> {
-  const child = spawn(process.execPath, ['--import', 'tsx', HUB_PROCESS, String(n), dataDir], {
-    cwd: REPO_DIR,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    if (stderr.length < STDERR_KEPT_MAX) stderr += chunk.slice(0, STDERR_KEPT_MAX - stderr.length);
-  });
+  const { child, stderr } = spawnBenchChild(HUB_PROCESS, [String(n), dataDir]);
   const lines = createInterface({ input: child.stdout! });
-  const next = lineReader(child, lines, () => stderr);
+  const next = lineReader(child, lines, stderr);
   let ready: HubProcessReady;
   try {
     ready = (JSON.parse(await next(HUB_PROCESS_READY_MS_MAX)) as { ready: HubProcessReady }).ready;
@@ -57,7 +45,7 @@ export async function startHubProcess(n: number, dataDir: string): Promise<Remot
       child.stdin!.write('bytes\n');
       return (JSON.parse(await next(ANSWER_MS_MAX)) as { bytes: number }).bytes;
     },
-    close: () => stop(child),
+    close: () => stopBenchChild(child),
   };
 }
 
@@ -91,13 +79,4 @@ function lineReader(
       };
       waiter = finish;
     });
-}
-
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin!.end('close\n');
-  const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_MS_MAX);
-  await exited;
-  clearTimeout(timer);
 }

@@ -7,7 +7,6 @@
  * chunk (SCTP, DTLS, UDP and IP headers are not counted).
  */
 
-import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { assert } from '../../../engine/assert.ts';
@@ -16,19 +15,15 @@ import { SyncConnection, type SyncLink } from '../../../engine/sync/transport.ts
 import { nodePeerConnectionFactory, webRtcCleanup } from '../../../engine/sync/webrtc-node.ts';
 import type { Signal, SignalingChannel } from '../../../engine/sync/webrtc-signaling.ts';
 import { CHUNK_BYTES_MAX, WebRtcTransport } from '../../../engine/sync/webrtc-transport.ts';
+import { spawnBenchChild, stopBenchChild } from './child-process.ts';
 import type { BenchDevice } from './fixtures.ts';
 import { CHANNEL_OPEN_MS_MAX, PEER_ENTRIES_PER_MESSAGE } from './webrtc-pair.ts';
 import type { SourceProcessReady } from './webrtc-source-process.ts';
 
-const REPO_DIR = fileURLToPath(new URL('../../../', import.meta.url));
 const SOURCE_PROCESS = fileURLToPath(new URL('./webrtc-source-process.ts', import.meta.url));
 
 /** Longest the source process may take to build its feed, ms (100K entries take seconds). */
 export const SOURCE_READY_MS_MAX = 300_000;
-/** Longest the source process may take to exit after `close`, ms; then it is killed. */
-const EXIT_MS_MAX = 10_000;
-/** Standard error kept for the message of a failed start. */
-const STDERR_KEPT_MAX = 8192;
 
 /** The receiving side of a channel to a source in another process. */
 export interface RemoteWebRtcPair {
@@ -67,15 +62,7 @@ class ChildSignaling implements SignalingChannel {
 
 /** Starts a source of `n` entries in its own process and opens a channel to it from `device`. */
 export async function openRemoteWebRtcPair(n: number, device: BenchDevice): Promise<RemoteWebRtcPair> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SOURCE_PROCESS, String(n)], {
-    cwd: REPO_DIR,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    if (stderr.length < STDERR_KEPT_MAX) stderr += chunk.slice(0, STDERR_KEPT_MAX - stderr.length);
-  });
+  const { child, stderr } = spawnBenchChild(SOURCE_PROCESS, [String(n)]);
   const signaling = new ChildSignaling(device.hex, (line) => {
     if (child.stdin!.writable) child.stdin!.write(`${line}\n`);
   });
@@ -86,7 +73,7 @@ export async function openRemoteWebRtcPair(n: number, device: BenchDevice): Prom
     );
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`the source process exited (${code ?? signal}): ${stderr}`));
+      reject(new Error(`the source process exited (${code ?? signal}): ${stderr()}`));
     });
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const msg = JSON.parse(line) as { ready?: SourceProcessReady; signal?: { signal: Signal } };
@@ -109,14 +96,7 @@ export async function openRemoteWebRtcPair(n: number, device: BenchDevice): Prom
     device,
     signaling,
     (line) => child.stdin!.write(`${line}\n`),
-    async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.stdin!.end('close\n');
-      const timer = setTimeout(() => child.kill('SIGKILL'), EXIT_MS_MAX);
-      await exited;
-      clearTimeout(timer);
-    },
+    () => stopBenchChild(child),
   );
 }
 

@@ -282,16 +282,9 @@ export class Memtable implements IndexedNodes {
 
   /** True when node `n` holds the same user key and sequence as the key at `key[at, at + len)`. */
   private sameKeyAndSeq(n: number, key: Uint8Array, at: number, len: number): boolean {
-    if (n === NIL) return false;
-    const row = n * NODE_FIELDS;
-    if (this.nodes[row + F_KEY_LEN]! !== len) return false;
-    if (this.nodes[row + F_PREFIX]! !== prefixCode(key, at, len - TRAILER_BYTES)) return false;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    const nodeAt = this.nodes[row + F_OFFSET]!;
     const ul = len - TRAILER_BYTES;
-    for (let i = 0; i < ul; i++) if (buf[nodeAt + i] !== key[at + i]) return false;
-    for (let i = 1; i < TRAILER_BYTES; i++) if (buf[nodeAt + ul + i] !== key[at + ul + i]) return false;
-    return true;
+    if (n === NIL || !this.nodeHasUserKey(n, key, at, ul)) return false;
+    return this.nodeSeq(n) === trailerSeq(key, at + ul);
   }
 
   /** Inserts one entry, copying `userKey` and `value`. The (key, seq) pair must be new. */
@@ -446,19 +439,8 @@ export class Memtable implements IndexedNodes {
       if (this.nodeSeq(newest) <= trailerSeq(seekKey, ul)) return this.entryOf(newest);
     }
     const n = this.searchFor(seekKey);
-    if (n === NIL) return undefined;
-    const row = n * NODE_FIELDS;
-    const len = this.nodes[row + F_KEY_LEN]!;
-    if (len !== seekKey.length) return undefined;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    const at = this.nodes[row + F_OFFSET]!;
-    const ul = len - TRAILER_BYTES;
-    for (let i = 0; i < ul; i++) if (buf[at + i] !== seekKey[i]) return undefined;
-    const valueAt = at + len;
-    return {
-      kind: buf[at + ul] as EntryKind,
-      value: buf.subarray(valueAt, valueAt + this.nodes[row + F_VALUE_LEN]!),
-    };
+    if (n === NIL || !this.nodeHasUserKey(n, seekKey, 0, seekKey.length - TRAILER_BYTES)) return undefined;
+    return this.entryOf(n);
   }
 
   /** A cursor over every entry in internal-key order. */

@@ -158,25 +158,23 @@ export function encodeMessage(m: SyncMessage): Uint8Array {
  */
 export function retypeKnowledge(encoded: Uint8Array, type: 'hello' | 'need' | 'done'): Uint8Array {
   const out = encoded.slice();
-  if (out.length < 2 || out[0] !== PROTOCOL_VERSION || !KNOWLEDGE_CODES.has(out[1]!))
+  if (knowledgeType(out) === undefined)
     throw new InvalidArgumentError('retypeKnowledge: not an encoded hello, need or done');
   out[1] = TYPE_CODES[type];
   return out;
 }
 
-const KNOWLEDGE_CODES: ReadonlySet<number> = new Set([TYPE_CODES.hello, TYPE_CODES.need, TYPE_CODES.done]);
+/** The type code of each message that says what a replica knows. */
+const KNOWLEDGE_BY_CODE: ReadonlyMap<number, 'hello' | 'need' | 'done'> = new Map([
+  [TYPE_CODES.hello, 'hello'],
+  [TYPE_CODES.need, 'need'],
+  [TYPE_CODES.done, 'done'],
+]);
 
 /** The type of a message whose first bytes say it is a `hello`, `need` or `done` (else undefined). */
 export function knowledgeType(bytes: Uint8Array): 'hello' | 'need' | 'done' | undefined {
   if (bytes.length < 2 || bytes[0] !== PROTOCOL_VERSION) return undefined;
-  const code = bytes[1];
-  return code === TYPE_CODES.hello
-    ? 'hello'
-    : code === TYPE_CODES.need
-      ? 'need'
-      : code === TYPE_CODES.done
-        ? 'done'
-        : undefined;
+  return KNOWLEDGE_BY_CODE.get(bytes[1]!);
 }
 
 /**

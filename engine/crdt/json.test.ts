@@ -3,9 +3,11 @@ import { describe, expect } from 'vitest';
 import {
   CanonicalJsonWriter,
   canonicalFields,
+  canonicalFieldsOfText,
   canonicalJson,
   checkFieldName,
   DEFAULT_JSON_LIMITS,
+  isCanonicalFields,
   MAX_FIELD_NAME_BYTES,
   MAX_JSON_STRING_BYTES,
 } from './json.ts';
@@ -81,4 +83,143 @@ describe('canonicalFields', () => {
       expect(c.values[at]).not.toBe(Object.getOwnPropertyDescriptor(withProto, '__proto__')?.value);
     },
   );
+});
+
+/** The fields as plain data, to compare two results (or undefined). */
+function plain(c: ReturnType<typeof canonicalFieldsOfText>) {
+  return c === undefined
+    ? undefined
+    : { text: c.text, names: [...c.names], jsons: [...c.jsons], values: [...c.values] };
+}
+
+/** What the general path makes of `text`: canonicalFields of its parse, or undefined if either throws. */
+function parsedThenCanonical(text: string) {
+  try {
+    return plain(canonicalFields(JSON.parse(text) as object));
+  } catch {
+    return undefined;
+  }
+}
+
+// Edits of canonical texts: each makes something non-canonical that JSON.parse may still accept.
+const EDITS: ((t: string) => string)[] = [
+  (t) => t.replace(':', ': '),
+  (t) => t.replace(',', ' ,'),
+  (t) => ` ${t}`,
+  (t) => `${t} `,
+  (t) => t.replace(/"([a-z])/, '"\\u0061$1'),
+  (t) => t.replace(/:(\d+)/, ':$1.0'),
+  (t) => t.replace(/:(\d+)/, ':0$1'),
+  (t) => t.replace(/:(\d+)/, ':$1e0'),
+  (t) => t.replace(/:(\d+)/, ':-0'),
+  (t) => t.replace(/:(\d+)/, ':+$1'),
+  (t) => t.replace('{', '{"zz":1,'),
+  (t) => t.replace('{', '{"__proto__":1,'),
+  (t) => t.replace('}', ',"a":{}}'),
+  (t) => t.replace('}', ',"~":[1]}'),
+  (t) => t.replace('true', 'tru'),
+  (t) => t.replace('null', 'nul'),
+  (t) => t.slice(0, -1),
+  (t) => `${t}}`,
+  (t) => t.replace(/"$/, ''),
+  (t) => t.replace(/:"/, ':"\u0001'),
+  (t) => t.replace(/:"/, ':"\\ud800'),
+  (t) => t.replace(/:"/, ':"\udc00'),
+  (t) => t.replace(/:"/, ':"\ud800x'),
+];
+
+describe('canonicalFieldsOfText', () => {
+  test.prop([fc.dictionary(key, flatValue, { maxKeys: 6 })], { numRuns: 500 })(
+    'reads the canonical text of any flat document as canonicalFields made it',
+    (fields) => {
+      let made: ReturnType<typeof canonicalFields>;
+      try {
+        made = canonicalFields(fields);
+      } catch {
+        return;
+      }
+      const read = canonicalFieldsOfText(made.text);
+      if (read === undefined) {
+        // Only a field named __proto__, text with an escape, or a value past the flat path's
+        // size bounds is left to the general path.
+        const big = made.names.some((n) => 3 * n.length > MAX_FIELD_NAME_BYTES);
+        const huge = made.values.some((v) => typeof v === 'string' && 3 * v.length > MAX_JSON_STRING_BYTES);
+        expect(made.names.includes('__proto__') || made.text.includes('\\') || big || huge).toBe(true);
+        return;
+      }
+      expect(isCanonicalFields(read)).toBe(true);
+      expect(plain(read)).toEqual(plain(made));
+    },
+  );
+
+  test.prop(
+    [
+      fc.dictionary(fc.string({ unit: 'binary', maxLength: 5 }), flatValue, { minKeys: 1, maxKeys: 4 }),
+      fc.nat(EDITS.length - 1),
+    ],
+    { numRuns: 1000 },
+  )('returns fields only for canonical text, and then what parsing and canonicalising gives', (fields, k) => {
+    let text: string;
+    try {
+      text = canonicalFields(fields).text;
+    } catch {
+      return;
+    }
+    const edited = EDITS[k]!(text);
+    const read = canonicalFieldsOfText(edited);
+    if (read === undefined) return;
+    expect(read.text).toBe(edited);
+    expect(plain(read)).toEqual(parsedThenCanonical(edited));
+  });
+
+  test.prop([fc.json({ maxDepth: 2 })], { numRuns: 500 })(
+    'agrees with parsing and canonicalising on any JSON text',
+    (text) => {
+      const read = canonicalFieldsOfText(text);
+      if (read !== undefined) expect(plain(read)).toEqual(parsedThenCanonical(text));
+    },
+  );
+
+  test.prop([fc.string({ unit: 'binary', maxLength: 40 })], { numRuns: 500 })(
+    'never throws on any string',
+    (text) => {
+      const read = canonicalFieldsOfText(text);
+      if (read !== undefined) expect(plain(read)).toEqual(parsedThenCanonical(text));
+    },
+  );
+
+  test.each([
+    ['{}', { names: [], values: [] }],
+    [
+      '{"a":0,"b":-1.5,"c":1e+21,"d":"x\u00e9","e":true,"f":false,"g":null}',
+      { names: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], values: [0, -1.5, 1e21, 'x\u00e9', true, false, null] },
+    ],
+    [
+      '{"a":123456789012345,"b":12345678901234567000}',
+      { names: ['a', 'b'], values: [123456789012345, 12345678901234567000] },
+    ],
+    ['{"d":"x\\u00e9"}', undefined],
+    ['{"b":1,"a":2}', undefined],
+    ['{"a":1,"a":2}', undefined],
+    ['{"a":-0}', undefined],
+    ['{"a":01}', undefined],
+    ['{"a":1E+21}', undefined],
+    ['{"a":12345678901234567890}', undefined],
+    ['{"\ud83d\ude00":"\ud83d\ude00"}', { names: ['\ud83d\ude00'], values: ['\ud83d\ude00'] }],
+    ['{"\ud83d":1}', undefined],
+    ['{"a":"\ude00"}', undefined],
+    ['{"a":1', undefined],
+    ['{"a"}', undefined],
+    ['{"a":}', undefined],
+    ['{', undefined],
+    ['', undefined],
+    ['[]', undefined],
+  ])('reads %j as %j', (text, want) => {
+    const read = canonicalFieldsOfText(text);
+    if (want === undefined) expect(read).toBeUndefined();
+    else {
+      expect({ names: [...read!.names], values: [...read!.values] }).toEqual(want);
+      expect(plain(read)).toEqual(parsedThenCanonical(text));
+    }
+  });
 });

@@ -380,6 +380,127 @@ function flatFields(
 }
 
 /**
+ * {@link canonicalFields} of the object whose JSON text is `text`, when `text` is already that
+ * object's canonical text and the object is flat (every value a string, finite number, boolean
+ * or null) and far within every limit, as every payload this engine writes is: read in one
+ * pass, without parsing the text into an object and serialising it again (a received entry's
+ * fields cost about 1 µs less). Anything else (whitespace, escapes, keys out of order or
+ * repeated, a number not in its shortest form, nesting, `__proto__`) returns undefined, and
+ * the caller parses and canonicalises it the general way, which reports problems exactly. So
+ * when this returns fields, they are those of `canonicalFields(JSON.parse(text))`.
+ */
+export function canonicalFieldsOfText(text: string): CanonicalFields | undefined {
+  const end = text.length;
+  if (end < 2 || 3 * end > MAX_JSON_BYTES || text.charCodeAt(0) !== OPEN_BRACE) return undefined;
+  const names: string[] = [];
+  const jsons: string[] = [];
+  const values: JsonValue[] = [];
+  let at = 1;
+  if (text.charCodeAt(at) === CLOSE_BRACE)
+    return at + 1 === end ? seal(text, names, jsons, values) : undefined;
+  for (;;) {
+    const nameEnd = plainStringEnd(text, at);
+    if (nameEnd < 0 || text.charCodeAt(nameEnd) !== COLON) return undefined;
+    const name = text.slice(at + 1, nameEnd - 1);
+    if (3 * name.length > MAX_FIELD_NAME_BYTES || name === '__proto__') return undefined;
+    const count = names.length;
+    if (count === MAX_JSON_OBJECT_KEYS) return undefined;
+    if (count > 0 && compareUtf8(names[count - 1]!, name) >= 0) return undefined;
+    at = nameEnd + 1;
+    const valueEnd = canonicalScalarEnd(text, at);
+    if (valueEnd < 0) return undefined;
+    const json = text.slice(at, valueEnd);
+    const c = text.charCodeAt(at);
+    let value: JsonValue;
+    if (c === QUOTE) {
+      value = text.slice(at + 1, valueEnd - 1);
+      if (3 * value.length > MAX_JSON_STRING_BYTES) return undefined;
+    } else if (c === LETTER_T) value = true;
+    else if (c === LETTER_F) value = false;
+    else if (c === LETTER_N) value = null;
+    else value = Number(json);
+    names.push(name);
+    jsons.push(json);
+    values.push(value);
+    at = valueEnd;
+    const next = text.charCodeAt(at);
+    if (next === COMMA) at++;
+    else if (next === CLOSE_BRACE && at + 1 === end) return seal(text, names, jsons, values);
+    else return undefined;
+  }
+}
+
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+const COMMA = 0x2c;
+const LETTER_T = 0x74;
+const LETTER_F = 0x66;
+const LETTER_N = 0x6e;
+const MINUS = 0x2d;
+const DIGIT_0 = 0x30;
+const DIGIT_9 = 0x39;
+/** Digits of an integer that prints exactly as written (below 2^53 whatever the digits). */
+const EXACT_INTEGER_DIGITS_MAX = 15;
+
+/**
+ * Where the JSON string starting at `text[at]` ends (one past its closing quote), if it is
+ * written as `JSON.stringify` writes it and needs no escape: no backslash, no control character,
+ * no lone surrogate. -1 otherwise.
+ */
+function plainStringEnd(text: string, at: number): number {
+  if (text.charCodeAt(at) !== QUOTE) return -1;
+  for (let i = at + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i + 1;
+    if (c === BACKSLASH || c < 0x20) return -1;
+    if (c >= 0xd800 && c <= 0xdfff) {
+      // A pair (high then low) is text; any other surrogate is lone and would be escaped.
+      const low = text.charCodeAt(i + 1);
+      if (c >= 0xdc00 || !(low >= 0xdc00 && low <= 0xdfff)) return -1;
+      i++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Where the canonical JSON scalar starting at `text[at]` ends: a plain string, `true`, `false`,
+ * `null`, or a finite number as `JSON.stringify` writes it. -1 for anything else.
+ */
+function canonicalScalarEnd(text: string, at: number): number {
+  const c = text.charCodeAt(at);
+  if (c === QUOTE) return plainStringEnd(text, at);
+  if (c === LETTER_T) return text.startsWith('true', at) ? at + 4 : -1;
+  if (c === LETTER_F) return text.startsWith('false', at) ? at + 5 : -1;
+  if (c === LETTER_N) return text.startsWith('null', at) ? at + 4 : -1;
+  if (c !== MINUS && !(c >= DIGIT_0 && c <= DIGIT_9)) return -1;
+  let i = at + 1;
+  while (i < text.length && isNumberChar(text.charCodeAt(i))) i++;
+  const digits = i - (c === MINUS ? at + 1 : at);
+  const first = text.charCodeAt(c === MINUS ? at + 1 : at);
+  // A plain integer without a leading zero prints as written up to 15 digits ("-0" excepted);
+  // anything else is canonical only if it is what the number prints as.
+  let plain = digits > 0 && digits <= EXACT_INTEGER_DIGITS_MAX && first !== DIGIT_0;
+  for (let k = i - digits; plain && k < i; k++) {
+    const d = text.charCodeAt(k);
+    plain = d >= DIGIT_0 && d <= DIGIT_9;
+  }
+  if (plain || (digits === 1 && first === DIGIT_0 && c !== MINUS)) return i;
+  const json = text.slice(at, i);
+  const n = Number(json);
+  return Number.isFinite(n) && String(n) === json ? i : -1;
+}
+
+function isNumberChar(c: number): boolean {
+  return (
+    (c >= DIGIT_0 && c <= DIGIT_9) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS
+  );
+}
+
+/**
  * The only class whose instances pass {@link isCanonicalFields}: its private brand cannot be
  * forged or copied onto another object, and checking it costs a field lookup (a WeakSet of
  * every made object cost the write path an ephemeron-table insertion per write).

@@ -54,6 +54,7 @@ import {
 export {
   type CanonicalFields,
   canonicalFields,
+  canonicalFieldsOfText,
   canonicalJson,
   checkJsonValue,
   compareUtf8,

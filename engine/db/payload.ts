@@ -11,7 +11,14 @@
 
 import { assert } from '../assert.ts';
 import { copyPrefix } from '../bytes.ts';
-import { type CanonicalFields, canonicalFields, type JsonObject, MAX_FIELD_NAME_BYTES } from '../crdt/lww.ts';
+import {
+  type CanonicalFields,
+  canonicalFields,
+  canonicalFieldsOfText,
+  type JsonObject,
+  type JsonValue,
+  MAX_FIELD_NAME_BYTES,
+} from '../crdt/lww.ts';
 import {
   decodeUtf8,
   prefixedUtf8BytesMax,
@@ -243,6 +250,14 @@ function text(r: ByteReader): string {
   return textOf(r.lengthPrefixed(), at);
 }
 
+/** The plain object of flat canonical fields (their names exclude `__proto__`). */
+function objectOf(fields: CanonicalFields): JsonObject {
+  const o: Record<string, JsonValue> = {};
+  const { names, values } = fields;
+  for (let i = 0; i < names.length; i++) o[names[i]!] = values[i]!;
+  return o;
+}
+
 function decodeOp(r: ByteReader): PreparedOp {
   const at = r.pos;
   const kind = r.u8();
@@ -253,13 +268,20 @@ function decodeOp(r: ByteReader): PreparedOp {
   const idBytes = r.lengthPrefixed();
   const id = textOf(idBytes, at);
   let op: DbOp;
+  // Fields in the canonical text this engine writes are read as they are; anything else is
+  // parsed and canonicalised the general way (the same fields, or the same error).
+  let canonical: CanonicalFields | undefined;
   if (kind === KIND.put || kind === KIND.patch) {
+    const json = text(r);
+    canonical = canonicalFieldsOfText(json);
     let fields: unknown;
-    try {
-      fields = JSON.parse(text(r));
-    } catch (err) {
-      if (err instanceof DecodeError) throw err;
-      throw new DecodeError('invalid JSON', at);
+    if (canonical !== undefined) fields = objectOf(canonical);
+    else {
+      try {
+        fields = JSON.parse(json);
+      } catch {
+        throw new DecodeError('invalid JSON', at);
+      }
     }
     op = { kind: kind === KIND.put ? 'put' : 'patch', collection, id, fields: fields as JsonObject };
   } else if (kind === KIND.unset) {
@@ -274,7 +296,14 @@ function decodeOp(r: ByteReader): PreparedOp {
     throw new DecodeError(`unknown op kind ${kind}`, at);
   }
   try {
-    return prepareOp(op, checkCollectionBytes(collectionBytes), checkIdBytes(idBytes));
+    if (canonical === undefined)
+      return prepareOp(op, checkCollectionBytes(collectionBytes), checkIdBytes(idBytes));
+    return {
+      op,
+      collectionBytes: checkCollectionBytes(collectionBytes),
+      idBytes: checkIdBytes(idBytes),
+      fields: canonical,
+    };
   } catch (err) {
     throw new DecodeError(`invalid op: ${(err as Error).message}`, at);
   }

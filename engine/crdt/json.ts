@@ -352,31 +352,80 @@ function flatFields(
   if (Object.getOwnPropertySymbols(fields).length > 0) return undefined;
   const names = Object.keys(fields);
   if (names.length > MAX_JSON_OBJECT_KEYS) return undefined;
-  names.sort(compareUtf8);
+  sortNames(names);
   const jsons: string[] = [];
   const values: JsonValue[] = [];
   let text = '{';
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
-    if (3 * name.length > MAX_FIELD_NAME_BYTES || LONE_SURROGATE.test(name)) return undefined;
+    const nameJson = fieldNameJson(name);
+    if (nameJson === undefined) return undefined;
     const v: unknown = (fields as Record<string, unknown>)[name];
     let json: string;
     if (typeof v === 'string') {
-      if (3 * v.length > MAX_JSON_STRING_BYTES || LONE_SURROGATE.test(v)) return undefined;
-      json = JSON.stringify(v);
+      if (3 * v.length > MAX_JSON_STRING_BYTES) return undefined;
+      if (needsNoEscape(v)) json = `"${v}"`;
+      else if (LONE_SURROGATE.test(v)) return undefined;
+      else json = JSON.stringify(v);
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return undefined;
       json = JSON.stringify(v); // "0" for -0
     } else if (typeof v === 'boolean') json = v ? 'true' : 'false';
     else if (v === null) json = 'null';
     else return undefined;
-    text += `${i > 0 ? ',' : ''}${JSON.stringify(name)}:${json}`;
+    text += i > 0 ? `,${nameJson}:${json}` : `${nameJson}:${json}`;
     jsons.push(json);
     values.push((v === 0 ? 0 : v) as JsonValue);
   }
   text += '}';
   if (3 * text.length > MAX_JSON_BYTES) return undefined;
   return { text, names, jsons, values };
+}
+
+/** Names sorted in place by UTF-8 bytes; a document's few are insertion-sorted, with no allocation. */
+function sortNames(names: string[]): void {
+  if (names.length > NAMES_INSERTION_SORT_MAX) {
+    names.sort(compareUtf8);
+    return;
+  }
+  for (let i = 1; i < names.length; i++) {
+    const name = names[i]!;
+    let j = i - 1;
+    for (; j >= 0 && compareUtf8(names[j]!, name) > 0; j--) names[j + 1] = names[j]!;
+    names[j + 1] = name;
+  }
+}
+
+/** Longest name list {@link sortNames} sorts by insertion. */
+const NAMES_INSERTION_SORT_MAX = 8;
+
+/**
+ * Field names recently checked, to their JSON text: documents of one kind repeat the same few
+ * names, and a hit skips the lone-surrogate test and `JSON.stringify`. Bounded: emptied when
+ * it reaches {@link FIELD_NAMES_CACHED_MAX}.
+ */
+const fieldNameJsons = new Map<string, string>();
+/** Most names {@link fieldNameJsons} holds. */
+const FIELD_NAMES_CACHED_MAX = 1024;
+
+/** The JSON text of `name` if the flat path can take it as a field name, else undefined. */
+function fieldNameJson(name: string): string | undefined {
+  const known = fieldNameJsons.get(name);
+  if (known !== undefined) return known;
+  if (3 * name.length > MAX_FIELD_NAME_BYTES || LONE_SURROGATE.test(name)) return undefined;
+  const json = JSON.stringify(name);
+  if (fieldNameJsons.size >= FIELD_NAMES_CACHED_MAX) fieldNameJsons.clear();
+  fieldNameJsons.set(name, json);
+  return json;
+}
+
+/** True when `JSON.stringify(s)` is `s` in quotes: no quote, backslash, control character or surrogate. */
+function needsNoEscape(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === QUOTE || c === BACKSLASH || (c >= 0xd800 && c <= 0xdfff)) return false;
+  }
+  return true;
 }
 
 /**

@@ -94,6 +94,43 @@ function refusal(c: Context, err: HubError): Response {
   return res;
 }
 
+/**
+ * A pull answer as a stream: `first` at once, then each part of `more` when the reader asks for
+ * it (one part buffered at most, so a slow device holds the hub to the part it is reading),
+ * yielding to other requests before each. A failure once the status is sent cannot become a
+ * 4xx or 500: the stream errors, the connection breaks off, and the client, which sees a
+ * cut-off answer, says `hello` again (what it applied from the first parts stays applied).
+ */
+function streamAnswer(
+  hub: Hub,
+  first: Uint8Array,
+  more: () => Uint8Array | undefined,
+): ReadableStream<Uint8Array<ArrayBuffer>> {
+  return new ReadableStream<Uint8Array<ArrayBuffer>>(
+    {
+      start(controller) {
+        controller.enqueue(first as Uint8Array<ArrayBuffer>);
+      },
+      async pull(controller) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        try {
+          const part = more();
+          if (part === undefined) controller.close();
+          else controller.enqueue(part as Uint8Array<ArrayBuffer>);
+        } catch (err) {
+          if (!(err instanceof HubError))
+            hub.log.log('error', 'internal error', {
+              path: '/v1/sync',
+              error: String((err as Error)?.stack ?? err),
+            });
+          controller.error(err);
+        }
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
 /** Builds the app over `hub`. */
 export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions = {}): Hono {
   const nowMs = options.nowMs ?? (() => Date.now());
@@ -207,10 +244,9 @@ export function createHubApp(hub: Hub, state: AppState, options: HubAppOptions =
       throw new HubError(415, 'unsupported_media_type', `send Content-Type: ${SYNC_MESSAGE_TYPE}`);
     const body = await readBody(c.req.raw, limits.bodyBytesMax);
     const answer = hub.sync(device, body);
-    return c.body(answer.frames as Uint8Array<ArrayBuffer>, 200, {
-      'content-type': SYNC_FRAMES_TYPE,
-      'aregula-applied': String(answer.applied),
-    });
+    const headers = { 'content-type': SYNC_FRAMES_TYPE, 'aregula-applied': String(answer.applied) };
+    if (answer.more === undefined) return c.body(answer.frames as Uint8Array<ArrayBuffer>, 200, headers);
+    return c.body(streamAnswer(hub, answer.frames, answer.more), 200, headers);
   });
 
   app.get('/v1/events', (c) => {

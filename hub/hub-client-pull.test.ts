@@ -1,14 +1,15 @@
 /**
  * A fresh device's initial pull through a hub asks for each entry once: the extra `hello` a
  * fresh event stream calls for waits until the pull in flight has been applied, so it carries
- * the state vector after the pull and the hub sends nothing twice.
+ * the state vector after the pull and the hub sends nothing twice. And the device applies a
+ * pull answer as it arrives, not after its last byte (the hub streams it).
  */
 
 import { afterEach, describe, expect, test } from 'vitest';
 import { SeededRandom } from '../engine/io/random.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { HubClient } from '../engine/sync/hub-client.ts';
-import { decodeMessage } from '../engine/sync/messages.ts';
+import { authorToHex, decodeMessage } from '../engine/sync/messages.ts';
 import { identityOf, makeDevice, openTestHub, type TestHub, writeDocs } from './testing.ts';
 
 const owner = identityOf(21);
@@ -80,6 +81,69 @@ describe('initial pull from a hub', () => {
     expect(hellos).toEqual([0, 300]);
   });
 });
+
+describe('a streamed pull answer', () => {
+  test('the device applies the first messages before the answer has ended', async () => {
+    // Small parts: the hub sends its answer in many pieces.
+    const t = openTestHub(owner, { limits: { pullFirstStepBytes: 1024, pullStepBytes: 4096 } });
+    hubs.push(t);
+    const a = makeDevice(owner, 1);
+    const notes = a.db.collection('notes');
+    for (let i = 0; i < 300; i++) {
+      notes.put(`d-${i}`, { text: `note ${i}`, n: i });
+      if (i % 10 === 9) a.db.commit();
+    }
+    const ca = clientOf(a, t.fetch, 1);
+    ca.start();
+    await until(() => t.hub.index.end === 300, 'the hub holds the writer’s entries');
+
+    const b = makeDevice(owner, 2);
+    const author = authorToHex(a.identity.publicKey);
+    const held = () => b.db.replica.stateVector().get(author) ?? 0;
+    // Each sync answer is held after its first piece until the device has applied something
+    // from it (or 2 s pass): a client that reads the whole answer before applying never does.
+    const appliedEarly: boolean[] = [];
+    const gated: typeof fetch = async (input, init) => {
+      const res = await t.fetch(input, init);
+      if (!String(input).endsWith('/v1/sync') || res.body === null) return res;
+      const reader = res.body.getReader();
+      const before = held();
+      let pieces = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          controller.enqueue(value);
+          if (++pieces > 1 || value.length < 100) return;
+          let waited = 0;
+          for (; held() === before && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
+          appliedEarly.push(held() > before);
+        },
+        cancel: () => reader.cancel(),
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const cb = clientOf(b, gated, 2);
+    cb.start();
+    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    expect(appliedEarly.length).toBeGreaterThan(0);
+    expect(appliedEarly.every((x) => x)).toBe(true);
+  });
+});
+
+function clientOf(device: ReturnType<typeof makeDevice>, f: typeof fetch, seed: number): HubClient {
+  const c = new HubClient({
+    url: 'http://hub.local',
+    fetch: f,
+    replica: device.db.replica,
+    identity: device.identity,
+    certificate: device.certificate,
+    signer: nodeSigner,
+    random: new SeededRandom(seed),
+  });
+  clients.push(c);
+  return c;
+}
 
 /** Entries in a framed `/v1/sync` answer. */
 function countEntries(framed: Uint8Array): number {

@@ -3,7 +3,9 @@
  * which this hub never writes to itself), the cursor index that orders its entries for event
  * streams, and the access rules (owner, admitted devices, revocations, sessions). The HTTP
  * layer (app.ts) only translates requests into calls on this class, so every decision about
- * what is stored is made here, synchronously, one request at a time.
+ * what is stored is made here, synchronously, one request at a time. Only the reading of a
+ * pull answer is spread out: its parts are read when the HTTP layer streams them, and other
+ * requests run in between (each part reads what is stored at that moment; hub/pull-answer.ts).
  *
  * Data directory layout: `DIR/replica/` holds the database (LSM files); `DIR/hub/` holds
  * `config` (owner key, epoch, the hub's own identity), `cursor-index`, `devices` and
@@ -24,7 +26,7 @@ import { identityFromSeed, PUBLIC_KEY_BYTES } from '../engine/log/identity.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
 import { encodeFrames } from '../engine/sync/frames.ts';
 import { authorToHex, decodeMessage, type SyncMessage } from '../engine/sync/messages.ts';
-import { type IngestResult, type SyncReplica, SyncSession } from '../engine/sync/session.ts';
+import { SyncSession } from '../engine/sync/session.ts';
 import { Access } from './access.ts';
 import { CursorIndex } from './cursor-index.ts';
 import { EventStreams } from './event-streams.ts';
@@ -32,6 +34,7 @@ import { FlushableFs } from './flushable-fs.ts';
 import { HubError } from './hub-error.ts';
 import { type HubLimits, resolveLimits } from './limits.ts';
 import { type HubLog, jsonLineLog } from './log.ts';
+import { PullAnswer } from './pull-answer.ts';
 
 /** Version of the `config` file. */
 export const HUB_CONFIG_VERSION = 1;
@@ -55,39 +58,17 @@ export interface HubOptions {
 
 /** What one `POST /v1/sync` produced. */
 export interface SyncAnswer {
-  /** The framed messages to send back. */
+  /** The framed messages to send back (for a pull, the first part of them). */
   frames: Uint8Array;
+  /**
+   * For a pull whose answer continues past `frames`: the next part each call (framed
+   * messages), undefined once the answer is complete. Parts are read from the replica when
+   * asked for, so the HTTP layer streams them (hub/pull-answer.ts). Throws `HubError` 503 once
+   * the hub closes.
+   */
+  more?: () => Uint8Array | undefined;
   /** Entries newly stored by this request. */
   applied: number;
-}
-
-/** A replica that stops offering entries once a byte budget is spent (bounds one answer). */
-class BudgetedReplica implements SyncReplica {
-  private spent = 0;
-  constructor(
-    private readonly inner: SyncReplica,
-    private readonly budget: number,
-  ) {}
-  stateVector() {
-    return this.inner.stateVector();
-  }
-  headHash(author: string, seq: number) {
-    return this.inner.headHash(author, seq);
-  }
-  readFeed(author: string, fromSeq: number, options: { limit: number; maxBytes: number }): Uint8Array[] {
-    if (this.spent >= this.budget) return [];
-    // The replica stops at the first signed entry past `maxBytes`, so one read overshoots the
-    // budget by at most one group commit.
-    const out = this.inner.readFeed(author, fromSeq, {
-      limit: options.limit,
-      maxBytes: Math.min(options.maxBytes, this.budget - this.spent),
-    });
-    for (const e of out) this.spent += e.length;
-    return out;
-  }
-  ingest(entries: Uint8Array[]): IngestResult {
-    return this.inner.ingest(entries);
-  }
 }
 
 interface HubConfig {
@@ -218,16 +199,10 @@ export class Hub {
         'unexpected_message',
         'the hub takes hello, need and entries; done is never needed',
       );
+    if (m.type !== 'entries') return this.pull(body);
     const out: Uint8Array[] = [];
-    const replica = new BudgetedReplica(this.db.replica, this.limits.pullBytesMax);
-    const session = new SyncSession(replica, (b) => out.push(b), {
-      entriesPerMessageMax: 1024,
-      messageBytesMax: 1024 * 1024,
-    });
-    if (m.type !== 'entries') {
-      session.receive(body);
-      return { frames: encodeFrames(out), applied: 0 };
-    }
+    // A session only to verify and apply: answering entries sends nothing back.
+    const session = new SyncSession(this.db.replica, (b) => out.push(b));
     const authors = this.checkEntries(m.entries);
     const before = new Map<string, number>();
     for (const [hex, a] of authors) before.set(hex, this.db.feeds.head(a.key)?.signedSeq ?? 0);
@@ -251,6 +226,18 @@ export class Hub {
         );
     }
     return { frames: encodeFrames(out), applied };
+  }
+
+  /** Answers a `hello` or `need`: the first part now, the rest as the caller asks. */
+  private pull(body: Uint8Array): SyncAnswer {
+    const answer = new PullAnswer(this.db.replica, body, this.limits);
+    const frames = answer.next()!;
+    if (answer.finished) return { frames, applied: 0 };
+    const more = () => {
+      this.checkOpen();
+      return answer.next();
+    };
+    return { frames, more, applied: 0 };
   }
 
   private checkEntries(entries: Uint8Array[]): Map<string, { key: Uint8Array; maxSeq: number }> {

@@ -21,6 +21,13 @@ export interface HubLimits {
   headerBytesMax: number;
   /** Most entry bytes in one answer to `hello`/`need` (the client asks again with `need`). */
   pullBytesMax: number;
+  /**
+   * Entry bytes the hub reads for the first part of a pull answer, sent before it reads more:
+   * small, so that the device starts applying soon (hub/pull-answer.ts).
+   */
+  pullFirstStepBytes: number;
+  /** Entry bytes the hub reads for each later part of a pull answer, between which it yields. */
+  pullStepBytes: number;
   /** Most open event streams per device. */
   streamsPerDeviceMax: number;
   /** Most open event streams in all. */
@@ -59,6 +66,8 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = Object.freeze({
   entryBytesMax: 1024 * 1024 + 1024,
   headerBytesMax: 16 * 1024,
   pullBytesMax: 4 * 1024 * 1024,
+  pullFirstStepBytes: 64 * 1024,
+  pullStepBytes: 512 * 1024,
   streamsPerDeviceMax: 4,
   streamsMax: 1024,
   requestsPerSecond: 200,

@@ -6,7 +6,9 @@
  *   certificate (pairing.ts); the session token it gets back goes in `Authorization` headers.
  *   A 401 drops the token and authenticates again; a 403 `revoked` stops the client.
  * - Sync: a {@link SyncConnection} whose link turns each protocol message into a
- *   `POST /v1/sync` and feeds the hub's answer back. Messages go one at a time, in order.
+ *   `POST /v1/sync` and feeds the hub's answer back, each of its messages as soon as it has
+ *   arrived (the hub streams a pull answer while it reads it, so the two overlap). Requests go
+ *   one at a time, in order.
  * - Live updates: `GET /v1/events`, parsed by {@link SseParser}; the client remembers the last
  *   event it applied and resumes from it (`Last-Event-ID`) after any break.
  * - Failures (network errors, timeouts, 5xx, 429, a refused or malformed answer, a dropped or
@@ -20,7 +22,7 @@ import type { Random } from '../io/random.ts';
 import type { Identity } from '../log/identity.ts';
 import type { Signer } from '../log/signer.ts';
 import { fromBase64, fromBase64Url, toBase64Url } from './base64.ts';
-import { decodeFrames } from './frames.ts';
+import { FrameDecoder } from './frame-decoder.ts';
 import { signChallenge } from './pairing.ts';
 import type { SyncReplica } from './session.ts';
 import { SseParser } from './sse.ts';
@@ -263,22 +265,16 @@ export class HubClient {
     while (this.outbox.length > 0 && !this.stopped) {
       const generation = this.generation;
       this.setStatus('syncing');
-      let frames: Uint8Array[];
       try {
-        frames = await this.post(this.outbox[0]!);
+        // The message stays at the head of the outbox until its answer is applied: a `hello`
+        // asked for meanwhile waits for it (see resync).
+        await this.post(this.outbox[0]!, () => generation === this.generation && !this.stopped);
       } catch (err) {
         if (generation === this.generation) this.failSync(asRequestError(err));
         continue;
       }
       if (generation !== this.generation) continue;
       this.outbox.shift();
-      for (const f of frames) {
-        if (this.connection.receive(f)) continue;
-        this.failSync(
-          new HubRequestError(200, 'protocol', 'the hub answered with a message the protocol refuses'),
-        );
-        break;
-      }
     }
     if (!this.stopped && !this.restartPending && this.outbox.length === 0) {
       if (this.helloAfterDrain) {
@@ -322,18 +318,25 @@ export class HubClient {
     return false;
   }
 
-  private async post(message: Uint8Array): Promise<Uint8Array[]> {
+  /**
+   * Sends one message and applies the answer's messages as they arrive, while the rest of the
+   * answer is still on its way (the hub streams it). Stops reading when `current()` turns
+   * false (the conversation was restarted or the client closed). A message the protocol
+   * refuses, a malformed or oversized answer, or one that breaks off throws; what was applied
+   * before stays applied (applying is idempotent, and the next `hello` asks for the rest).
+   */
+  private async post(message: Uint8Array, current: () => boolean): Promise<void> {
     const token = await this.ensureToken();
     const res = await this.request('/v1/sync', {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-aregula-sync' },
       body: message as Uint8Array<ArrayBuffer>,
     });
-    try {
-      return decodeFrames(await readCapped(res, ANSWER_BYTES_MAX));
-    } catch (err) {
-      throw new HubRequestError(res.status, 'protocol', `unreadable answer: ${(err as Error).message}`);
-    }
+    await readFrames(res, ANSWER_BYTES_MAX, (frame) => {
+      if (!current()) return false;
+      if (this.connection.receive(frame)) return true;
+      throw new HubRequestError(200, 'protocol', 'the hub answered with a message the protocol refuses');
+    });
   }
 
   /** One request with a timeout; a non-2xx answer becomes a {@link HubRequestError}. */
@@ -513,6 +516,56 @@ const timerCleanups = new WeakMap<Response, () => void>();
 function withTimer(res: Response, cleanup: () => void): Response {
   timerCleanups.set(res, cleanup);
   return res;
+}
+
+/**
+ * Reads a framed answer (at most `max` bytes) a chunk at a time and hands each message to
+ * `onFrame` as soon as it is complete; `onFrame` returns false to stop reading. A malformed or
+ * truncated body is a `protocol` error, a body that breaks off a `network` one.
+ */
+async function readFrames(
+  res: Response,
+  max: number,
+  onFrame: (frame: Uint8Array) => boolean,
+): Promise<void> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  try {
+    if (res.body === null) return;
+    reader = res.body.getReader();
+    const decoder = new FrameDecoder();
+    let total = 0;
+    for (;;) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);
+      }
+      if (chunk.done) break;
+      total += chunk.value.length;
+      if (total > max) throw new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`);
+      for (const frame of framesOf(decoder, chunk.value, res.status)) {
+        if (!onFrame(frame)) return;
+      }
+    }
+    try {
+      decoder.end();
+    } catch (err) {
+      throw new HubRequestError(res.status, 'protocol', `unreadable answer: ${(err as Error).message}`);
+    }
+  } finally {
+    // Stopped early or failed: nobody reads the rest (the read that is done resolves at once).
+    void reader?.cancel().catch(() => undefined);
+    timerCleanups.get(res)?.();
+  }
+}
+
+function framesOf(decoder: FrameDecoder, chunk: Uint8Array, status: number): Uint8Array[] {
+  try {
+    return decoder.push(chunk);
+  } catch (err) {
+    throw new HubRequestError(status, 'protocol', `unreadable answer: ${(err as Error).message}`);
+  }
 }
 
 async function readCapped(res: Response, max: number): Promise<Uint8Array> {

@@ -30,14 +30,20 @@ const MAX_HEIGHT = 12;
 /** Approximate per-entry overhead (node row, links) counted towards the size limit. */
 const NODE_OVERHEAD_BYTES = 64;
 
-/** Int32 fields per node row: arena chunk, offset in it, internal key length, value length, key prefix, first link. */
-const NODE_FIELDS = 6;
+/**
+ * Int32 fields per node row: arena chunk, offset in it, internal key length, value length,
+ * first link, then the user key's first 16 bytes as {@link KEY_WORDS} words (see
+ * {@link keyWord}).
+ */
 const F_CHUNK = 0;
 const F_OFFSET = 1;
 const F_KEY_LEN = 2;
 const F_VALUE_LEN = 3;
-const F_PREFIX = 4;
-const F_LINKS = 5;
+const F_LINKS = 4;
+const F_WORDS = 5;
+/** Words of a user key's start (four bytes each) kept in its node row. */
+const KEY_WORDS = 4;
+const NODE_FIELDS = F_WORDS + KEY_WORDS;
 
 /** The "no node" link. Node 0 is the head, which is never a link target. */
 const NIL = 0;
@@ -54,16 +60,18 @@ const INITIAL_NODES = 64;
 const COPY_LOOP_BYTES_MAX = 64;
 
 /**
- * The prefix code of a user key: its first three bytes in base 257, an absent byte counting 0
- * and a present byte b counting b + 1. Codes order like the bytes they summarise, including a
- * shorter key before a longer one it starts; equal codes mean equal first bytes and, when a key
- * is shorter than three bytes, equal lengths. The largest code, 257^3 - 1, is a small integer.
+ * Word `w` of a user key's start: bytes `[4w, 4w + 4)` of `src[at, at + userKeyLen)` big-endian,
+ * an absent byte counting 0, with the top bit flipped so that signed order is the bytes' order.
+ * Words that differ order their keys as the keys' bytes do (a zero pad never exceeds a present
+ * byte, and a key that ends inside the words sorts before the keys it starts); equal words
+ * leave the keys undecided. A node row keeps its key's words, so most comparisons in a search
+ * read only the row: keys of one collection share their first ten or so bytes, and the arena
+ * read a comparison then needed was a cache miss per step.
  */
-function prefixCode(src: Uint8Array, at: number, userKeyLen: number): number {
-  const b0 = userKeyLen > 0 ? src[at]! + 1 : 0;
-  const b1 = userKeyLen > 1 ? src[at + 1]! + 1 : 0;
-  const b2 = userKeyLen > 2 ? src[at + 2]! + 1 : 0;
-  return (b0 * 257 + b1) * 257 + b2;
+function keyWord(src: Uint8Array, at: number, userKeyLen: number, w: number): number {
+  let x = 0;
+  for (let i = 4 * w; i < 4 * w + 4; i++) x = x * 256 + (i < userKeyLen ? src[at + i]! : 0);
+  return (x ^ 0x80000000) | 0;
 }
 
 /** Reads the 7-byte little-endian sequence number of the trailer at `at`. */
@@ -152,12 +160,18 @@ export class Memtable implements IndexedNodes {
   private linksUsed = MAX_HEIGHT;
   private height = 1;
   private rngState = 0x2545f491;
-  private readonly prev = new Int32Array(MAX_HEIGHT);
   /**
-   * The node inserted last ({@link NIL} before the first insert); `prev` then holds the splice
-   * just after it. Only inserts write `prev` (lookups search without filling it).
+   * Two fingers: `fingers[f]` is the splice (per level, the last node before it) just after
+   * node `fingerLast[f]` ({@link NIL}: no finger), as the insert of that node left it. An
+   * insert that lands right after a finger's node links in there without a search. Two,
+   * because a local write alternates two regions of keys: its feed entry, in order after the
+   * previous one, and its document's row, anywhere. `recent` is the finger the last insert
+   * used or made; only it is sure to be current, and the other is checked level by level
+   * before use. Only inserts write fingers (lookups search without filling one).
    */
-  private last = NIL;
+  private readonly fingers = [new Int32Array(MAX_HEIGHT), new Int32Array(MAX_HEIGHT)] as const;
+  private readonly fingerLast = [NIL, NIL];
+  private recent = 0;
   /**
    * A copy of the key a lookup searches for, with its DataView: made once and grown as needed,
    * instead of a DataView per `find` or seek (a lookup is a short search; the view was a few
@@ -165,6 +179,11 @@ export class Memtable implements IndexedNodes {
    */
   private probe = new Uint8Array(64);
   private probeView = viewOf(this.probe);
+  /** The words ({@link keyWord}) of the key being searched for or inserted. */
+  private w0 = 0;
+  private w1 = 0;
+  private w2 = 0;
+  private w3 = 0;
   /** Set on a memtable rebuilt from exported parts, which only iterates (and has no index). */
   private readOnly = false;
   /** The node of each user key's newest version, for point lookups (`memtable-index.ts`). */
@@ -229,24 +248,39 @@ export class Memtable implements IndexedNodes {
     return h;
   }
 
-  /** Compares node `n` (not the head) with the key at `key[at, at + len)`, of prefix code `prefix`. */
-  private compareNode(
-    n: number,
-    key: Uint8Array,
-    keyView: DataView,
-    at: number,
-    len: number,
-    prefix: number,
-  ): number {
+  /**
+   * Sets the words of the key at `key[at, at + len)` (an internal key) that
+   * {@link compareNode} compares rows with; every search and insert starts with this.
+   */
+  private setProbeWords(key: Uint8Array, at: number, len: number): void {
+    const ul = len - TRAILER_BYTES;
+    this.w0 = keyWord(key, at, ul, 0);
+    this.w1 = keyWord(key, at, ul, 1);
+    this.w2 = keyWord(key, at, ul, 2);
+    this.w3 = keyWord(key, at, ul, 3);
+  }
+
+  /**
+   * Compares node `n` (not the head) with the key at `key[at, at + len)`, whose words
+   * {@link setProbeWords} set: by the row's words, and by the arena's bytes only when those tie.
+   */
+  private compareNode(n: number, key: Uint8Array, keyView: DataView, at: number, len: number): number {
+    const nodes = this.nodes;
     const row = n * NODE_FIELDS;
-    const p = this.nodes[row + F_PREFIX]!;
-    if (p !== prefix) return p - prefix;
-    const c = this.nodes[row + F_CHUNK]!;
+    let d = nodes[row + F_WORDS]! - this.w0;
+    if (d !== 0) return d;
+    d = nodes[row + F_WORDS + 1]! - this.w1;
+    if (d !== 0) return d;
+    d = nodes[row + F_WORDS + 2]! - this.w2;
+    if (d !== 0) return d;
+    d = nodes[row + F_WORDS + 3]! - this.w3;
+    if (d !== 0) return d;
+    const c = nodes[row + F_CHUNK]!;
     return compareKeysAt(
       this.chunks[c]!,
       this.chunkViews[c]!,
-      this.nodes[row + F_OFFSET]!,
-      this.nodes[row + F_KEY_LEN]!,
+      nodes[row + F_OFFSET]!,
+      nodes[row + F_KEY_LEN]!,
       key,
       keyView,
       at,
@@ -256,26 +290,26 @@ export class Memtable implements IndexedNodes {
 
   /**
    * Finds the first node >= the internal key at `key[at, at + len)` (NIL when none), filling
-   * `prev` with the last node < it per level when asked to. `keyView` is a DataView over `key`.
+   * `prev`, when given, with the last node < it per level. `keyView` is a DataView over `key`;
+   * the key's words must be set ({@link setProbeWords}).
    */
   private findGreaterOrEqual(
     key: Uint8Array,
     keyView: DataView,
     at: number,
     len: number,
-    fillPrev: boolean,
+    prev: Int32Array | undefined,
   ): number {
-    const prefix = prefixCode(key, at, len - TRAILER_BYTES);
     const nodes = this.nodes;
     const links = this.links;
     let x = 0;
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
         const nx = links[nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
-        if (nx !== NIL && this.compareNode(nx, key, keyView, at, len, prefix) < 0) x = nx;
+        if (nx !== NIL && this.compareNode(nx, key, keyView, at, len) < 0) x = nx;
         else break;
       }
-      if (fillPrev) this.prev[level] = x;
+      if (prev !== undefined) prev[level] = x;
     }
     return links[nodes[x * NODE_FIELDS + F_LINKS]!]!;
   }
@@ -320,17 +354,21 @@ export class Memtable implements IndexedNodes {
   private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
     assert(!this.readOnly, 'memtable: insert into a memtable rebuilt from parts');
     const buf = this.chunk;
+    this.setProbeWords(buf, at, keyLen);
+    let f = this.fittingFinger(buf, at, keyLen);
     let found: number;
-    if (this.fingerFits(buf, at, keyLen)) found = this.links[this.nodes[this.last * NODE_FIELDS + F_LINKS]!]!;
+    if (f >= 0) found = this.links[this.nodes[this.fingers[f]![0]! * NODE_FIELDS + F_LINKS]!]!;
     else {
-      // The search rewrites `prev`: until `link` sets it again, there is no finger.
-      this.last = NIL;
-      found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, true);
+      // The search overwrites the finger used least recently: until `link` sets it again, it
+      // is no finger.
+      f = 1 - this.recent;
+      this.fingerLast[f] = NIL;
+      found = this.findGreaterOrEqual(buf, this.chunkView, at, keyLen, this.fingers[f]);
     }
     // The same (key, seq) with the other kind sorts right after or right before the new key.
     assert(!this.sameKeyAndSeq(found, buf, at, keyLen), 'memtable: duplicate sequence');
-    assert(!this.sameKeyAndSeq(this.prev[0]!, buf, at, keyLen), 'memtable: duplicate sequence');
-    this.link(at, keyLen, valueLen, prefixCode(buf, at, keyLen - TRAILER_BYTES));
+    assert(!this.sameKeyAndSeq(this.fingers[f]![0]!, buf, at, keyLen), 'memtable: duplicate sequence');
+    this.link(at, keyLen, valueLen, f);
     const ul = keyLen - TRAILER_BYTES;
     this.newest.put(hashUserKey(buf, at, ul), this.nodeCount - 1, seq, buf, at, ul);
     this.entries++;
@@ -340,20 +378,32 @@ export class Memtable implements IndexedNodes {
   }
 
   /**
-   * True when the key at `buf[at, at + keyLen)` goes right after the last inserted node: it
-   * sorts after that node and before the node's successor. Then no node lies between the two,
-   * so `prev` as the last insert left it (that node below its height, the search's nodes above)
-   * is exactly the new key's splice, and the search from the top is skipped. Keys inserted in
-   * order (an author's feed entries in a received batch) take this path.
+   * The finger (0 or 1) whose node the key at `buf[at, at + keyLen)` goes right after, or -1.
+   * It fits when the key sorts after the finger's node and, on every level, before the node
+   * that follows the finger's splice there: then the splice is exactly the key's, and the
+   * search from the top is skipped. The recent finger is current (no insert since), so its
+   * level 0 decides; the other may have had nodes inserted into its splice since, so every
+   * level is checked (those nodes are ones the last searches touched, still in cache).
    */
-  private fingerFits(buf: Uint8Array, at: number, keyLen: number): boolean {
-    const last = this.last;
+  private fittingFinger(buf: Uint8Array, at: number, keyLen: number): number {
+    const recent = this.recent;
+    if (this.fingerFits(recent, buf, at, keyLen, 1)) return recent;
+    if (this.fingerFits(1 - recent, buf, at, keyLen, this.height)) return 1 - recent;
+    return -1;
+  }
+
+  /** Whether finger `f` fits the key (see {@link fittingFinger}), checking its lowest `levels`. */
+  private fingerFits(f: number, buf: Uint8Array, at: number, keyLen: number, levels: number): boolean {
+    const last = this.fingerLast[f]!;
     if (last === NIL) return false;
-    const prefix = prefixCode(buf, at, keyLen - TRAILER_BYTES);
     const view = this.chunkView;
-    if (this.compareNode(last, buf, view, at, keyLen, prefix) >= 0) return false;
-    const next = this.links[this.nodes[last * NODE_FIELDS + F_LINKS]!]!;
-    return next === NIL || this.compareNode(next, buf, view, at, keyLen, prefix) > 0;
+    if (this.compareNode(last, buf, view, at, keyLen) >= 0) return false;
+    const prev = this.fingers[f]!;
+    for (let i = 0; i < levels; i++) {
+      const next = this.links[this.nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i]!;
+      if (next !== NIL && this.compareNode(next, buf, view, at, keyLen) <= 0) return false;
+    }
+    return true;
   }
 
   /** Reserves `bytes` in the arena and returns their offset in the current chunk. */
@@ -376,14 +426,18 @@ export class Memtable implements IndexedNodes {
   }
 
   /**
-   * Writes a node row for the entry at `chunk[offset, ...)` and links it in after the nodes
-   * left in `prev` by the last search.
+   * Writes a node row for the entry at `chunk[offset, ...)`, whose words the probe holds, and
+   * links it in at finger `f`'s splice, which then becomes the splice just after it.
    */
-  private link(offset: number, keyLen: number, valueLen: number, prefix: number): void {
+  private link(offset: number, keyLen: number, valueLen: number, f: number): void {
     const h = this.randomHeight();
-    const prev = this.prev;
+    const prev = this.fingers[f]!;
     if (h > this.height) {
-      for (let i = this.height; i < h; i++) prev[i] = 0;
+      // New levels start at the head, in both fingers.
+      for (let i = this.height; i < h; i++) {
+        prev[i] = 0;
+        this.fingers[1 - f]![i] = 0;
+      }
       this.height = h;
     }
     this.ensureCapacity(h);
@@ -396,8 +450,11 @@ export class Memtable implements IndexedNodes {
     nodes[row + F_OFFSET] = offset;
     nodes[row + F_KEY_LEN] = keyLen;
     nodes[row + F_VALUE_LEN] = valueLen;
-    nodes[row + F_PREFIX] = prefix;
     nodes[row + F_LINKS] = base;
+    nodes[row + F_WORDS] = this.w0;
+    nodes[row + F_WORDS + 1] = this.w1;
+    nodes[row + F_WORDS + 2] = this.w2;
+    nodes[row + F_WORDS + 3] = this.w3;
     for (let i = 0; i < h; i++) {
       const p = nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i;
       links[base + i] = links[p]!;
@@ -407,7 +464,8 @@ export class Memtable implements IndexedNodes {
     }
     this.nodeCount = n + 1;
     this.linksUsed = base + h;
-    this.last = n;
+    this.fingerLast[f] = n;
+    this.recent = f;
   }
 
   /** Grows the node and link arrays to take one more node of height `h`. */
@@ -491,7 +549,33 @@ export class Memtable implements IndexedNodes {
       this.probeView = viewOf(this.probe);
     }
     copyBytes(ikey, 0, n, this.probe, 0);
-    return this.findGreaterOrEqual(this.probe, this.probeView, 0, n, false);
+    this.setProbeWords(this.probe, 0, n);
+    return this.findGreaterOrEqual(this.probe, this.probeView, 0, n, undefined);
+  }
+
+  /**
+   * @internal Whether every level's list is in strictly ascending internal-key order and level
+   * 0 holds every node (for tests: a splice taken from a stale finger would break an upper level,
+   * which iteration, on level 0, never shows).
+   */
+  levelsInOrder(): boolean {
+    for (let level = 0; level < this.height; level++) {
+      let count = 0;
+      let x = this.links[this.nodes[F_LINKS]! + level]!;
+      for (let guard = 0; x !== NIL; guard++) {
+        if (guard >= this.nodeCount) return false;
+        const next = this.links[this.nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
+        if (next !== NIL) {
+          const key = this.nodeKey(next);
+          this.setProbeWords(key, 0, key.length);
+          if (this.compareNode(x, key, viewOf(key), 0, key.length) >= 0) return false;
+        }
+        count++;
+        x = next;
+      }
+      if (level === 0 && count !== this.nodeCount - 1) return false;
+    }
+    return true;
   }
 
   /** @internal The node after `n` on level 0 (0 when none); `n` = 0 is the head. */

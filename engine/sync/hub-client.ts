@@ -22,7 +22,14 @@ import type { Random } from '../io/random.ts';
 import type { Identity } from '../log/identity.ts';
 import type { Signer } from '../log/signer.ts';
 import { fromBase64, fromBase64Url, toBase64Url } from './base64.ts';
-import { FrameDecoder } from './frame-decoder.ts';
+import {
+  asRequestError,
+  HubRequestError,
+  readFrames,
+  readJson,
+  responseError,
+  withTimer,
+} from './hub-http.ts';
 import { signChallenge } from './pairing.ts';
 import type { SyncReplica } from './session.ts';
 import { SseParser } from './sse.ts';
@@ -43,19 +50,7 @@ export type HubClientStatus =
   | 'revoked'
   | 'closed';
 
-/** A refused or failed request. */
-export class HubRequestError extends Error {
-  constructor(
-    /** HTTP status; 0 for a network failure or a timeout. */
-    readonly status: number,
-    /** The hub's error code (`bad_token`, ...), `network`, `timeout` or `protocol`. */
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HubRequestError';
-  }
-}
+export { HubRequestError } from './hub-http.ts';
 
 /** Options of {@link HubClient}. */
 export interface HubClientOptions {
@@ -504,124 +499,4 @@ function laterId(a: string, b: string | undefined): boolean {
   const [eb, cb] = b.split('-');
   if (ea !== eb) return true;
   return Number(ca) > Number(cb);
-}
-
-function asRequestError(err: unknown): HubRequestError {
-  if (err instanceof HubRequestError) return err;
-  return new HubRequestError(0, 'network', (err as Error)?.message ?? String(err));
-}
-
-const timerCleanups = new WeakMap<Response, () => void>();
-
-function withTimer(res: Response, cleanup: () => void): Response {
-  timerCleanups.set(res, cleanup);
-  return res;
-}
-
-/**
- * Reads a framed answer (at most `max` bytes) a chunk at a time and hands each message to
- * `onFrame` as soon as it is complete; `onFrame` returns false to stop reading. A malformed or
- * truncated body is a `protocol` error, a body that breaks off a `network` one.
- */
-async function readFrames(
-  res: Response,
-  max: number,
-  onFrame: (frame: Uint8Array) => boolean,
-): Promise<void> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  try {
-    if (res.body === null) return;
-    reader = res.body.getReader();
-    const decoder = new FrameDecoder();
-    let total = 0;
-    for (;;) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        chunk = await reader.read();
-      } catch (err) {
-        throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);
-      }
-      if (chunk.done) break;
-      total += chunk.value.length;
-      if (total > max) throw new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`);
-      for (const frame of framesOf(decoder, chunk.value, res.status)) {
-        if (!onFrame(frame)) return;
-      }
-    }
-    try {
-      decoder.end();
-    } catch (err) {
-      throw new HubRequestError(res.status, 'protocol', `unreadable answer: ${(err as Error).message}`);
-    }
-  } finally {
-    // Stopped early or failed: nobody reads the rest (the read that is done resolves at once).
-    void reader?.cancel().catch(() => undefined);
-    timerCleanups.get(res)?.();
-  }
-}
-
-function framesOf(decoder: FrameDecoder, chunk: Uint8Array, status: number): Uint8Array[] {
-  try {
-    return decoder.push(chunk);
-  } catch (err) {
-    throw new HubRequestError(status, 'protocol', `unreadable answer: ${(err as Error).message}`);
-  }
-}
-
-async function readCapped(res: Response, max: number): Promise<Uint8Array> {
-  try {
-    if (res.body === null) return new Uint8Array(0);
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > max) {
-        await reader.cancel();
-        throw new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`);
-      }
-      chunks.push(value);
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
-  } catch (err) {
-    if (err instanceof HubRequestError) throw err;
-    throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);
-  } finally {
-    timerCleanups.get(res)?.();
-  }
-}
-
-async function readJson(res: Response): Promise<Record<string, unknown>> {
-  const bytes = await readCapped(res, 64 * 1024);
-  try {
-    const v: unknown = JSON.parse(new TextDecoder().decode(bytes));
-    if (typeof v === 'object' && v !== null) return v as Record<string, unknown>;
-  } catch {
-    // Falls through to the typed error below.
-  }
-  throw new HubRequestError(res.status, 'protocol', 'answer is not a JSON object');
-}
-
-async function responseError(res: Response): Promise<HubRequestError> {
-  let code = `http_${res.status}`;
-  let message = res.statusText;
-  try {
-    const v = JSON.parse(new TextDecoder().decode(await readCapped(res, 64 * 1024))) as Record<
-      string,
-      unknown
-    >;
-    if (typeof v.error === 'string') code = v.error;
-    if (typeof v.message === 'string') message = v.message;
-  } catch {
-    // A body that is not the hub's JSON (a proxy's page, a cut-off answer): the status says enough.
-  }
-  return new HubRequestError(res.status, code, `${res.status} ${code}: ${message}`);
 }

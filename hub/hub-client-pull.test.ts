@@ -8,9 +8,9 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { SeededRandom } from '../engine/io/random.ts';
 import { nodeSigner } from '../engine/log/node-signer.ts';
-import { HubClient } from '../engine/sync/hub-client.ts';
-import { authorToHex, decodeMessage } from '../engine/sync/messages.ts';
-import { identityOf, makeDevice, openTestHub, type TestHub, writeDocs } from './testing.ts';
+import { HubClient, type HubClientOptions } from '../engine/sync/hub-client.ts';
+import { authorToHex, decodeMessage, encodeMessage } from '../engine/sync/messages.ts';
+import { identityOf, login, makeDevice, openTestHub, type TestHub, writeDocs } from './testing.ts';
 
 const owner = identityOf(21);
 const hubs: TestHub[] = [];
@@ -82,56 +82,114 @@ describe('initial pull from a hub', () => {
   });
 });
 
+/** A hub (answering in small parts) holding 300 entries of a writer, in commits of 10. */
+async function writerHub() {
+  const t = openTestHub(owner, { limits: { pullFirstStepBytes: 1024, pullStepBytes: 4096 } });
+  hubs.push(t);
+  const a = makeDevice(owner, 1);
+  const notes = a.db.collection('notes');
+  for (let i = 0; i < 300; i++) {
+    notes.put(`d-${i}`, { text: `note ${i}`, n: i });
+    if (i % 10 === 9) a.db.commit();
+  }
+  // Pushed a commit per message: the hub keeps a message's last signature only, so its commits
+  // (and the parts of its answers) are as small as what was pushed.
+  await login(t, a);
+  const author = authorToHex(a.identity.publicKey);
+  for (let from = 1; from <= 300; from += 10) {
+    const entries = a.db.replica.readFeed(author, from, { limit: 10, maxBytes: 1 });
+    t.hub.sync(author, encodeMessage({ type: 'entries', entries }));
+  }
+  expect(t.hub.index.end).toBe(300);
+  const b = makeDevice(owner, 2);
+  const held = () => b.db.replica.stateVector().get(author) ?? 0;
+  return { t, a, b, author, held };
+}
+
+/** Wraps the `/v1/sync` answers of `inner`: `piece` sees each chunk of a body and its index. */
+function wrapAnswers(
+  inner: typeof fetch,
+  piece: (
+    controller: ReadableStreamDefaultController<Uint8Array>,
+    value: Uint8Array,
+    index: number,
+  ) => Promise<void>,
+): typeof fetch {
+  return async (input, init) => {
+    const res = await inner(input, init);
+    if (!String(input).endsWith('/v1/sync') || res.body === null) return res;
+    const reader = res.body.getReader();
+    let index = 0;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        await piece(controller, value, index++);
+      },
+      cancel: () => reader.cancel(),
+    });
+    return new Response(body, { status: res.status, headers: res.headers });
+  };
+}
+
 describe('a streamed pull answer', () => {
   test('the device applies the first messages before the answer has ended', async () => {
-    // Small parts: the hub sends its answer in many pieces.
-    const t = openTestHub(owner, { limits: { pullFirstStepBytes: 1024, pullStepBytes: 4096 } });
-    hubs.push(t);
-    const a = makeDevice(owner, 1);
-    const notes = a.db.collection('notes');
-    for (let i = 0; i < 300; i++) {
-      notes.put(`d-${i}`, { text: `note ${i}`, n: i });
-      if (i % 10 === 9) a.db.commit();
-    }
-    const ca = clientOf(a, t.fetch, 1);
-    ca.start();
-    await until(() => t.hub.index.end === 300, 'the hub holds the writer’s entries');
-
-    const b = makeDevice(owner, 2);
-    const author = authorToHex(a.identity.publicKey);
-    const held = () => b.db.replica.stateVector().get(author) ?? 0;
+    const { t, a, b, held } = await writerHub();
     // Each sync answer is held after its first piece until the device has applied something
     // from it (or 2 s pass): a client that reads the whole answer before applying never does.
     const appliedEarly: boolean[] = [];
-    const gated: typeof fetch = async (input, init) => {
-      const res = await t.fetch(input, init);
-      if (!String(input).endsWith('/v1/sync') || res.body === null) return res;
-      const reader = res.body.getReader();
+    const gated = wrapAnswers(t.fetch, async (controller, value, index) => {
       const before = held();
-      let pieces = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) return controller.close();
-          controller.enqueue(value);
-          if (++pieces > 1 || value.length < 100) return;
-          let waited = 0;
-          for (; held() === before && waited < 2000; waited += 5) await new Promise((r) => setTimeout(r, 5));
-          appliedEarly.push(held() > before);
-        },
-        cancel: () => reader.cancel(),
-      });
-      return new Response(body, { status: res.status, headers: res.headers });
-    };
+      controller.enqueue(value);
+      if (index > 0 || value.length < 100) return;
+      for (let waited = 0; held() === before && waited < 2000; waited += 5)
+        await new Promise((r) => setTimeout(r, 5));
+      appliedEarly.push(held() > before);
+    });
     const cb = clientOf(b, gated, 2);
     cb.start();
     await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
     expect(appliedEarly.length).toBeGreaterThan(0);
     expect(appliedEarly.every((x) => x)).toBe(true);
   });
+
+  test('an answer cut off mid-message: the whole messages before stay applied, the rest comes again', async () => {
+    const { t, a, b, author } = await writerHub();
+    let cuts = 0;
+    const cutting = wrapAnswers(t.fetch, async (controller, value, index) => {
+      if (cuts > 0 || index < 2) return controller.enqueue(value);
+      cuts++;
+      controller.enqueue(value.subarray(0, value.length >> 1));
+      controller.close();
+    });
+    // What each hello or need said the device held, in order.
+    const asked: number[] = [];
+    const counting: typeof fetch = (input, init) => {
+      const body = init?.body;
+      if (body instanceof Uint8Array && (body[1] === 1 || body[1] === 3)) {
+        const m = decodeMessage(body);
+        if (m.type === 'hello' || m.type === 'need') asked.push(m.stateVector.get(author) ?? 0);
+      }
+      return cutting(input, init);
+    };
+    const cb = clientOf(b, counting, 2, { backoffMsMin: 5, backoffMsMax: 20 });
+    cb.start();
+    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    expect(cuts).toBe(1);
+    expect(cb.stats.failures).toBe(1);
+    // The first hello held nothing; the one after the cut already held the first pieces.
+    expect(asked[0]).toBe(0);
+    expect(asked[1]).toBeGreaterThan(0);
+    expect(asked[1]).toBeLessThan(300);
+  });
 });
 
-function clientOf(device: ReturnType<typeof makeDevice>, f: typeof fetch, seed: number): HubClient {
+function clientOf(
+  device: ReturnType<typeof makeDevice>,
+  f: typeof fetch,
+  seed: number,
+  options: Partial<HubClientOptions> = {},
+): HubClient {
   const c = new HubClient({
     url: 'http://hub.local',
     fetch: f,
@@ -140,6 +198,7 @@ function clientOf(device: ReturnType<typeof makeDevice>, f: typeof fetch, seed: 
     certificate: device.certificate,
     signer: nodeSigner,
     random: new SeededRandom(seed),
+    ...options,
   });
   clients.push(c);
   return c;

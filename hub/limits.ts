@@ -67,7 +67,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = Object.freeze({
   headerBytesMax: 16 * 1024,
   pullBytesMax: 4 * 1024 * 1024,
   pullFirstStepBytes: 64 * 1024,
-  pullStepBytes: 512 * 1024,
+  pullStepBytes: 128 * 1024,
   streamsPerDeviceMax: 4,
   streamsMax: 1024,
   requestsPerSecond: 200,

@@ -11,8 +11,10 @@
  * - `sync.hub-initial`: a hub on a loopback port, in its own process as it is on its own
  *   machine (`hub-process.ts`, on a disk directory), filled with a source feed of the same
  *   size built there; a fresh device (a database on disk) logs in with a {@link HubClient}
- *   and pulls everything. The hub serves on the other core; `cpu_ops_per_sec` counts this
- *   process (the device) only.
+ *   and pulls everything. The hub serves on the other core, and it streams each pull answer
+ *   (hub/pull-answer.ts), so its reading overlaps the device's applying; `cpu_ops_per_sec`
+ *   counts this process (the device) only. The hub's group commits are the fill's messages
+ *   (`FILL_ENTRIES_PER_MESSAGE` entries, fixtures.ts), so each part of an answer is whole commits.
  * - `sync.webrtc-initial`: a source device in its own process (`webrtc-source-process.ts`,
  *   its feed built there) and a fresh device (on disk) in this one, joined by a
  *   node-datachannel data channel that is open before the sample starts.

@@ -30,6 +30,7 @@ import {
   MAX_JSON_OBJECT_KEYS,
   materialize,
   mergeStates,
+  ownedStamp,
   type Stamp,
 } from './lww.ts';
 import { canonicalEncodeState } from './state-codec.ts';
@@ -561,5 +562,55 @@ describe('invalid ops', () => {
     expect(() => applyOp(undefined, put(many, st(1)))).toThrow(limitExceeded('MAX_JSON_OBJECT_KEYS'));
     const names = Array.from({ length: MAX_JSON_OBJECT_KEYS + 1 }, (_, i) => `f${i}`);
     expect(() => applyOp(undefined, unset(names, st(1)))).toThrow(limitExceeded('MAX_JSON_OBJECT_KEYS'));
+  });
+});
+
+describe('ownedStamp', () => {
+  test.prop([arbOps], { numRuns: 200 })(
+    'gives the same states as a plain stamp of the same time and author',
+    (ops) => {
+      const owned = ops.map(
+        (op) => ({ ...op, stamp: ownedStamp(op.stamp.hlc, op.stamp.author.slice()) }) as LwwOp,
+      );
+      expect(bytesOf(fold(owned))).toBe(bytesOf(fold(ops)));
+      expect(view(owned)).toEqual(view(ops));
+    },
+  );
+
+  it('is checked when made, and frozen', () => {
+    const s = ownedStamp({ wallMs: 5, logical: 1 }, author(7));
+    expect(Object.isFrozen(s)).toBe(true);
+    expect(Object.isFrozen(s.hlc)).toBe(true);
+    expect(() => ownedStamp({ wallMs: -1, logical: 0 }, author(7))).toThrow(invalidArgument);
+    expect(() => ownedStamp({ wallMs: 1, logical: 0.5 }, author(7))).toThrow(invalidArgument);
+    expect(() => ownedStamp({ wallMs: 1, logical: 0 }, new Uint8Array(AUTHOR_BYTES - 1))).toThrow(
+      invalidArgument,
+    );
+    expect(() => ownedStamp({ wallMs: 1, logical: 0 }, [1, 2] as unknown as Uint8Array)).toThrow(
+      invalidArgument,
+    );
+  });
+
+  it('keeps the author it was handed (shared by every operation), and copies the time', () => {
+    const who = author(9);
+    const hlc = { wallMs: 3, logical: 0 };
+    const s = ownedStamp(hlc, who);
+    hlc.wallMs = 99;
+    expect(s.hlc.wallMs).toBe(3);
+    const state = applyOp(undefined, put({ a: 1 }, s));
+    expect(state.fields.get('a')!.stamp.author).toBe(who);
+  });
+
+  it('is not forged by a look-alike: a plain stamp is still checked and copied', () => {
+    const who = author(4);
+    const state = applyOp(undefined, put({ a: 1 }, { hlc: { wallMs: 1, logical: 0 }, author: who }));
+    expect(state.fields.get('a')!.stamp.author).not.toBe(who);
+    const bad = { hlc: { wallMs: 1, logical: 0 }, author: new Uint8Array(3) };
+    expect(() =>
+      applyOp(
+        undefined,
+        put({ a: 1 }, Object.setPrototypeOf(bad, Object.getPrototypeOf(ownedStamp(bad.hlc, who)))),
+      ),
+    ).toThrow(invalidArgument);
   });
 });

@@ -135,8 +135,42 @@ export function compareStamp(a: Stamp, b: Stamp): number {
   return compareHlc(a.hlc, b.hlc) || compareBytes(a.author, b.author);
 }
 
+/**
+ * A stamp checked once and kept as it is: {@link checkStamp} returns it without checking and
+ * copying it again for each operation (an entry's operations all share one stamp, and a
+ * received batch's entries one author). Made only by {@link ownedStamp}; its private brand
+ * cannot be forged.
+ */
+class OwnedStamp implements Stamp {
+  readonly #owned = true;
+  constructor(
+    readonly hlc: Hlc,
+    readonly author: Uint8Array,
+  ) {
+    Object.freeze(this);
+  }
+
+  /** True when `v` is an OwnedStamp. */
+  static has(v: object): boolean {
+    return #owned in v;
+  }
+}
+
+/**
+ * The stamp of `hlc` and `author`, checked now, for operations to share. The CRDT layer keeps
+ * `author` itself, not a copy: the caller hands it over and must never change it (the database
+ * passes its own private copy of an author key). `hlc` is copied.
+ */
+export function ownedStamp(hlc: Hlc, author: Uint8Array): Stamp {
+  checkHlc(hlc, 'stamp.hlc');
+  if (!(author instanceof Uint8Array) || author.length !== AUTHOR_BYTES)
+    throw new InvalidArgumentError(`stamp.author must be a ${AUTHOR_BYTES}-byte Uint8Array`);
+  return new OwnedStamp(Object.freeze({ wallMs: hlc.wallMs, logical: hlc.logical }), author);
+}
+
 function checkStamp(s: unknown, what: string): Stamp {
   if (typeof s !== 'object' || s === null) throw new InvalidArgumentError(`${what} must be an object`);
+  if (OwnedStamp.has(s)) return s as Stamp;
   const { hlc, author } = s as { hlc?: unknown; author?: unknown };
   checkHlc(hlc, `${what}.hlc`);
   if (!(author instanceof Uint8Array) || author.length !== AUTHOR_BYTES) {

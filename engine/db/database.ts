@@ -13,7 +13,7 @@
 
 import { assert } from '../assert.ts';
 import { decodeHlc, encodeHlc, type Hlc, HlcClock } from '../crdt/hlc.ts';
-import type { JsonObject } from '../crdt/lww.ts';
+import { type JsonObject, ownedStamp } from '../crdt/lww.ts';
 import { materializeEncoded } from '../crdt/state-codec.ts';
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
 import type { Clock } from '../io/clock.ts';
@@ -303,7 +303,7 @@ export class Database {
     const payload = encodePreparedPayload(ops);
     const hlc = this.hlc.now();
     const views = new ViewWriter(this.readRow);
-    views.applyPrepared(ops, Object.freeze({ hlc, author: this.author }));
+    views.applyPrepared(ops, ownedStamp(hlc, this.author));
     const batch = this.takeBatch();
     views.writeTo(batch);
     const changes = this.stageDerived(views, batch, 'local');

@@ -10,7 +10,7 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeHlc } from '../crdt/hlc.ts';
-import { applyOp, type DocState, type LwwOp, type Stamp } from '../crdt/lww.ts';
+import { applyOp, type DocState, type LwwOp, ownedStamp, type Stamp } from '../crdt/lww.ts';
 import { canonicalEncodeState, decodeState } from '../crdt/state-codec.ts';
 import { decodeUtf8 } from '../crdt/utf8.ts';
 import type { Entry } from '../log/entry.ts';
@@ -136,7 +136,7 @@ export class ViewWriter {
       author = entry.author.slice();
       this.lastAuthor = author;
     }
-    this.applyPrepared(ops, Object.freeze({ hlc, author }));
+    this.applyPrepared(ops, ownedStamp(hlc, author));
     return true;
   }
 

@@ -14,6 +14,7 @@ import type { FeedStore } from '../log/feed-store.ts';
 import { readWireRange } from '../log/feed-wire.ts';
 import { bytesEqual } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
+import { WriteBatch } from '../lsm/write-batch.ts';
 import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
 import type { Database } from './database.ts';
@@ -27,10 +28,23 @@ export interface ReplicaStats {
   forks: number;
 }
 
+/**
+ * Largest encoded batch a replica keeps for its next ingest. A received message's batch (its
+ * entries and view rows, a few hundred KiB) grew from 512 bytes by doubling every time, a
+ * dozen allocations and copies; a bigger one is dropped rather than held.
+ */
+export const INGEST_SPARE_BATCH_BYTES_MAX = 1024 * 1024;
+
 /** A {@link Database} seen as a sync replica. */
 export class DatabaseReplica implements SyncReplica {
   /** Counters. */
   readonly stats: ReplicaStats = { entriesIngested: 0, invalidPayloads: 0, forks: 0 };
+  /**
+   * The batch of the last ingest, free for the next one: the store copies a batch before
+   * `write` returns. Taken while in use, so an ingest started from inside another (a listener)
+   * gets its own.
+   */
+  private spareBatch: WriteBatch | undefined;
 
   constructor(
     private readonly db: Database,
@@ -81,7 +95,11 @@ export class DatabaseReplica implements SyncReplica {
     if (entries.length === 0) return result;
     let invalid = 0;
     let changes: readonly DocChange[] = [];
+    const batch = this.spareBatch ?? new WriteBatch();
+    this.spareBatch = undefined;
+    batch.clear();
     const outcome = this.feeds.ingest(entries, {
+      batch,
       beforeWrite: (added, batch) => {
         const views = new ViewWriter((k) => this.lsm.get(k));
         for (const e of added) views.applyEntry(e);
@@ -91,6 +109,7 @@ export class DatabaseReplica implements SyncReplica {
         invalid = views.invalidPayloads;
       },
     });
+    if (batch.byteLength <= INGEST_SPARE_BATCH_BYTES_MAX) this.spareBatch = batch;
     for (const e of outcome.added) this.hlc.observe(decodeHlc(e.hlc));
     result.applied = outcome.added.length;
     this.stats.entriesIngested += outcome.added.length;

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, type JsonObject } from '../crdt/lww.ts';
+import { canonicalFieldsOfText, canonicalJson, type JsonObject } from '../crdt/lww.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
 import {
@@ -13,6 +13,7 @@ import {
   encodePreparedPayload,
   MAX_COLLECTION_BYTES,
   MAX_ID_BYTES,
+  NO_OP_FIELDS,
   PAYLOAD_VERSION,
   prepareOp,
 } from './payload.ts';
@@ -73,6 +74,19 @@ describe('payload', () => {
       for (const p of decodePreparedPayload(bytes))
         if (p.op.kind === 'put' || p.op.kind === 'patch')
           expect(p.fields!.text).toBe(canonicalJson(p.op.fields));
+      // Without op field objects (the views' ingest): the same prepared fields, and op.fields
+      // is the frozen placeholder exactly where those fields came from canonical text.
+      const full = decodePreparedPayload(bytes);
+      const lean = decodePreparedPayload(bytes, false);
+      expect(lean.map((p) => [p.op.kind, p.op.collection, p.op.id, p.fields?.text])).toEqual(
+        full.map((p) => [p.op.kind, p.op.collection, p.op.id, p.fields?.text]),
+      );
+      for (const [i, p] of lean.entries()) {
+        if (p.op.kind !== 'put' && p.op.kind !== 'patch') continue;
+        const fromText = canonicalFieldsOfText(p.fields!.text) !== undefined;
+        if (fromText) expect(p.op.fields).toBe(NO_OP_FIELDS);
+        else expect(p.op.fields).toEqual((full[i]!.op as { fields: unknown }).fields);
+      }
     },
   );
 

@@ -250,6 +250,9 @@ function text(r: ByteReader): string {
   return textOf(r.lengthPrefixed(), at);
 }
 
+/** `op.fields` of a put or patch decoded without its fields object (see decodePreparedPayload). */
+export const NO_OP_FIELDS: JsonObject = Object.freeze({});
+
 /** The plain object of flat canonical fields (their names exclude `__proto__`). */
 function objectOf(fields: CanonicalFields): JsonObject {
   const o: Record<string, JsonValue> = {};
@@ -258,7 +261,7 @@ function objectOf(fields: CanonicalFields): JsonObject {
   return o;
 }
 
-function decodeOp(r: ByteReader): PreparedOp {
+function decodeOp(r: ByteReader, opFields: boolean): PreparedOp {
   const at = r.pos;
   const kind = r.u8();
   // The name and id stay as the bytes they arrived as (views of the payload): strict UTF-8
@@ -275,7 +278,7 @@ function decodeOp(r: ByteReader): PreparedOp {
     const json = text(r);
     canonical = canonicalFieldsOfText(json);
     let fields: unknown;
-    if (canonical !== undefined) fields = objectOf(canonical);
+    if (canonical !== undefined) fields = opFields ? objectOf(canonical) : NO_OP_FIELDS;
     else {
       try {
         fields = JSON.parse(json);
@@ -313,14 +316,18 @@ function decodeOp(r: ByteReader): PreparedOp {
  * Decodes a payload into checked, prepared operations. Anything malformed (structure, UTF-8,
  * JSON, names, limits) throws `DecodeError`: the database then ignores the entry's
  * operations, on every peer alike.
+ *
+ * With `opFields: false` (the views' ingest, which reads a put's or patch's fields from the
+ * prepared `fields` alone), an op whose fields were read from canonical text gets
+ * {@link NO_OP_FIELDS} as `op.fields` instead of a fields object built for nobody.
  */
-export function decodePreparedPayload(payload: Uint8Array): PreparedOp[] {
+export function decodePreparedPayload(payload: Uint8Array, opFields = true): PreparedOp[] {
   const r = new ByteReader(payload);
   if (r.u8() !== PAYLOAD_VERSION) throw new DecodeError('unknown payload version', 0);
   const n = r.varint();
   if (n === 0 || n > MAX_OPS_PER_ENTRY) throw new DecodeError('op count out of range', 1);
   const ops: PreparedOp[] = [];
-  for (let i = 0; i < n; i++) ops.push(decodeOp(r));
+  for (let i = 0; i < n; i++) ops.push(decodeOp(r, opFields));
   if (r.remaining() !== 0) throw new DecodeError('trailing bytes after the ops', r.pos);
   return ops;
 }

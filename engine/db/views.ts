@@ -124,7 +124,8 @@ export class ViewWriter {
   applyEntry(entry: Entry): boolean {
     let ops: PreparedOp[];
     try {
-      ops = decodePreparedPayload(entry.payload);
+      // Views read a put's fields from the prepared canonical fields: no object for `op.fields`.
+      ops = decodePreparedPayload(entry.payload, false);
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err;
       this.invalidPayloads++;

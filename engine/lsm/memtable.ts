@@ -252,8 +252,16 @@ export class Memtable implements IndexedNodes {
    * Sets the words of the key at `key[at, at + len)` (an internal key) that
    * {@link compareNode} compares rows with; every search and insert starts with this.
    */
-  private setProbeWords(key: Uint8Array, at: number, len: number): void {
+  private setProbeWords(key: Uint8Array, view: DataView, at: number, len: number): void {
     const ul = len - TRAILER_BYTES;
+    if (ul >= 4 * KEY_WORDS) {
+      // The whole words are in the key: four reads instead of sixteen bytes one at a time.
+      this.w0 = (view.getUint32(at) ^ 0x80000000) | 0;
+      this.w1 = (view.getUint32(at + 4) ^ 0x80000000) | 0;
+      this.w2 = (view.getUint32(at + 8) ^ 0x80000000) | 0;
+      this.w3 = (view.getUint32(at + 12) ^ 0x80000000) | 0;
+      return;
+    }
     this.w0 = keyWord(key, at, ul, 0);
     this.w1 = keyWord(key, at, ul, 1);
     this.w2 = keyWord(key, at, ul, 2);
@@ -354,7 +362,7 @@ export class Memtable implements IndexedNodes {
   private insertStored(seq: number, at: number, keyLen: number, valueLen: number): void {
     assert(!this.readOnly, 'memtable: insert into a memtable rebuilt from parts');
     const buf = this.chunk;
-    this.setProbeWords(buf, at, keyLen);
+    this.setProbeWords(buf, this.chunkView, at, keyLen);
     let f = this.fittingFinger(buf, at, keyLen);
     let found: number;
     if (f >= 0) found = this.links[this.nodes[this.fingers[f]![0]! * NODE_FIELDS + F_LINKS]!]!;
@@ -549,7 +557,7 @@ export class Memtable implements IndexedNodes {
       this.probeView = viewOf(this.probe);
     }
     copyBytes(ikey, 0, n, this.probe, 0);
-    this.setProbeWords(this.probe, 0, n);
+    this.setProbeWords(this.probe, this.probeView, 0, n);
     return this.findGreaterOrEqual(this.probe, this.probeView, 0, n, undefined);
   }
 
@@ -567,7 +575,7 @@ export class Memtable implements IndexedNodes {
         const next = this.links[this.nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
         if (next !== NIL) {
           const key = this.nodeKey(next);
-          this.setProbeWords(key, 0, key.length);
+          this.setProbeWords(key, viewOf(key), 0, key.length);
           if (this.compareNode(x, key, viewOf(key), 0, key.length) >= 0) return false;
         }
         count++;

@@ -135,8 +135,12 @@ function queryWorkload(
           dir = env.freshDir(system);
           store = open(dir, data);
           checkAnswers(system, store, data);
-          if ((spec.warmupMs ?? 0) > 0) await warmUp(spec.warmupMs!, () => spec.op(store!, data, round++));
-          round = 0;
+          // Warm-up operations get indexes of their own, far above the samples': a live update
+          // that wrote the value a sample writes again would change nothing, and the sample
+          // would wait for a delivery that never comes.
+          let warm = 0;
+          if ((spec.warmupMs ?? 0) > 0)
+            await warmUp(spec.warmupMs!, () => spec.op(store!, data, WARMUP_OP_INDEX_BASE + warm++));
         },
         async beforeSample() {},
         async sample() {
@@ -158,6 +162,9 @@ function queryWorkload(
     },
   };
 }
+
+/** First operation index of a warm-up (samples count from 0). */
+export const WARMUP_OP_INDEX_BASE = 1_000_000_000;
 
 /** How long (ms) a query case runs its operation, untimed, before the samples. */
 export const WARMUP_MS = 500;

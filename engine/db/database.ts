@@ -23,7 +23,7 @@ import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
 import { startsWithBytes } from '../lsm/coding.ts';
 import { Lsm, type LsmOptions, type ScanOptions } from '../lsm/lsm.ts';
-import { WriteBatch } from '../lsm/write-batch.ts';
+import type { WriteBatch } from '../lsm/write-batch.ts';
 import {
   CHANGE_LISTENERS_MAX,
   type ChangeListener,
@@ -45,6 +45,7 @@ import {
 } from './payload.ts';
 import { rebuildViews, refillView } from './rebuild.ts';
 import { DatabaseReplica } from './replica.ts';
+import { SpareBatch } from './spare-batch.ts';
 import {
   collectionPrefixOf,
   docKeyParts,
@@ -204,8 +205,8 @@ export class Database {
   private unsigned = 0;
   /** True while some local entry may not be durable yet (written without a WAL sync). */
   private unsynced = false;
-  /** The batch of the last local write, free for the next one (see {@link takeBatch}). */
-  private spareBatch: WriteBatch | undefined;
+  /** The batch of the last local write, free for the next one. */
+  private readonly spareBatch = new SpareBatch(SPARE_BATCH_BYTES_MAX);
   private closed = false;
   /** Reads a live view row (a one-argument reader: the views' sign of a live write). */
   private readonly readRow = (key: Uint8Array): Uint8Array | undefined => this.lsm.get(key);
@@ -285,26 +286,12 @@ export class Database {
     return this.writeLocal([prepareOp(op, nameBytes)], options.commit === true);
   }
 
-  /**
-   * An empty batch for a local write: the one the last write used, when it is free. The store
-   * copies a batch into its WAL and memtable before `write` returns, so a finished write's
-   * batch can serve the next one; taking it (and handing it back only after a write succeeds)
-   * means a write that a listener or a derived view starts from inside another gets its own.
-   */
-  private takeBatch(): WriteBatch {
-    const batch = this.spareBatch;
-    if (batch === undefined || batch.byteLength > SPARE_BATCH_BYTES_MAX) return new WriteBatch();
-    this.spareBatch = undefined;
-    batch.clear();
-    return batch;
-  }
-
   private writeLocal(ops: readonly PreparedOp[], commit: boolean): WriteReceipt {
     const payload = encodePreparedPayload(ops);
     const hlc = this.hlc.now();
     const views = new ViewWriter(this.readRow);
     views.applyPrepared(ops, ownedStamp(hlc, this.author));
-    const batch = this.takeBatch();
+    const batch = this.spareBatch.take();
     views.writeTo(batch);
     const changes = this.stageDerived(views, batch, 'local');
     // Before the write: whether it then succeeds or fails, no cached answer outlives it.
@@ -317,7 +304,7 @@ export class Database {
     );
     this.unsigned = sign ? 0 : this.unsigned + 1;
     this.unsynced = !commit;
-    this.spareBatch = batch;
+    this.spareBatch.giveBack(batch);
     this.afterCommit(changes, 'local');
     return { seq: entry.seq, hlc };
   }

@@ -14,11 +14,11 @@ import type { FeedStore } from '../log/feed-store.ts';
 import { readWireRange } from '../log/feed-wire.ts';
 import { bytesEqual } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
-import { WriteBatch } from '../lsm/write-batch.ts';
 import { authorToHex, type StateVector } from '../sync/messages.ts';
 import type { IngestResult, SyncReplica } from '../sync/session.ts';
 import type { Database } from './database.ts';
 import type { DocChange } from './derived.ts';
+import { SpareBatch } from './spare-batch.ts';
 import { ViewWriter } from './views.ts';
 
 /** Counters of remote data received. */
@@ -39,12 +39,8 @@ export const INGEST_SPARE_BATCH_BYTES_MAX = 1024 * 1024;
 export class DatabaseReplica implements SyncReplica {
   /** Counters. */
   readonly stats: ReplicaStats = { entriesIngested: 0, invalidPayloads: 0, forks: 0 };
-  /**
-   * The batch of the last ingest, free for the next one: the store copies a batch before
-   * `write` returns. Taken while in use, so an ingest started from inside another (a listener)
-   * gets its own.
-   */
-  private spareBatch: WriteBatch | undefined;
+  /** The batch of the last ingest, free for the next one. */
+  private readonly spareBatch = new SpareBatch(INGEST_SPARE_BATCH_BYTES_MAX);
 
   constructor(
     private readonly db: Database,
@@ -95,9 +91,7 @@ export class DatabaseReplica implements SyncReplica {
     if (entries.length === 0) return result;
     let invalid = 0;
     let changes: readonly DocChange[] = [];
-    const batch = this.spareBatch ?? new WriteBatch();
-    this.spareBatch = undefined;
-    batch.clear();
+    const batch = this.spareBatch.take();
     const outcome = this.feeds.ingest(entries, {
       batch,
       beforeWrite: (added, batch) => {
@@ -109,7 +103,7 @@ export class DatabaseReplica implements SyncReplica {
         invalid = views.invalidPayloads;
       },
     });
-    if (batch.byteLength <= INGEST_SPARE_BATCH_BYTES_MAX) this.spareBatch = batch;
+    this.spareBatch.giveBack(batch);
     for (const e of outcome.added) this.hlc.observe(decodeHlc(e.hlc));
     result.applied = outcome.added.length;
     this.stats.entriesIngested += outcome.added.length;

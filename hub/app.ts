@@ -7,6 +7,7 @@
 
 import type { Context } from 'hono';
 import { Hono } from 'hono';
+import { readStreamCapped } from '../engine/sync/hub-http.ts';
 import { addCorsHeaders, checkCorsOrigins, preflight } from './cors.ts';
 import type { Hub } from './hub.ts';
 import { HubError } from './hub-error.ts';
@@ -51,26 +52,11 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
       throw new HubError(413, 'body_too_large', `body of ${declared} bytes exceeds ${max}`);
   }
   if (req.body === null) return new Uint8Array(0);
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw new HubError(413, 'body_too_large', `body exceeds ${max} bytes`);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return readStreamCapped(
+    req.body,
+    max,
+    () => new HubError(413, 'body_too_large', `body exceeds ${max} bytes`),
+  );
 }
 
 function mediaType(c: Context): string {

@@ -84,29 +84,46 @@ function framesOf(decoder: FrameDecoder, chunk: Uint8Array, status: number): Uin
   }
 }
 
+/**
+ * Reads `body` into one array of at most `max` bytes. Past `max` it stops reading, cancels the
+ * stream and throws `tooLarge()`: a peer cannot make the reader hold more than `max` bytes. The
+ * hub reads request bodies with it, the client answers.
+ */
+export async function readStreamCapped(
+  body: ReadableStream<Uint8Array>,
+  max: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array> {
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 async function readCapped(res: Response, max: number): Promise<Uint8Array> {
   try {
     if (res.body === null) return new Uint8Array(0);
-    const reader = res.body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > max) {
-        await reader.cancel();
-        throw new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`);
-      }
-      chunks.push(value);
-    }
-    const out = new Uint8Array(total);
-    let at = 0;
-    for (const c of chunks) {
-      out.set(c, at);
-      at += c.length;
-    }
-    return out;
+    return await readStreamCapped(
+      res.body,
+      max,
+      () => new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`),
+    );
   } catch (err) {
     if (err instanceof HubRequestError) throw err;
     throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);

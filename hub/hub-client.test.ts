@@ -231,6 +231,28 @@ const server = setupServer(
   }),
 );
 
+/**
+ * Starts both clients, writes ten rounds of 15 documents on each device (pushing after each),
+ * and waits until both devices and the relay's hub hold the same state.
+ */
+async function writeUntilConverged(
+  [a, ca]: [TestDevice, HubClient],
+  [b, cb]: [TestDevice, HubClient],
+  what: string,
+): Promise<void> {
+  ca.start();
+  cb.start();
+  for (let round = 0; round < 10; round++) {
+    writeDocs(a, `a${round}`, 15);
+    writeDocs(b, `b${round}`, 15);
+    ca.pushLocal();
+    cb.pushLocal();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const hub = relayHub!;
+  await until(() => a.db.stateHash() === b.db.stateHash() && hub.hub.stateHash() === a.db.stateHash(), what);
+}
+
 describe('hub client against a misbehaving relay (msw)', () => {
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
   afterAll(() => server.close());
@@ -250,18 +272,10 @@ describe('hub client against a misbehaving relay (msw)', () => {
     const b = makeDevice(owner, 11);
     const ca = client(a, { url: RELAY, requestTimeoutMs: 250 });
     const cb = client(b, { url: RELAY, requestTimeoutMs: 250 });
-    ca.start();
-    cb.start();
-    for (let round = 0; round < 10; round++) {
-      writeDocs(a, `a${round}`, 15);
-      writeDocs(b, `b${round}`, 15);
-      ca.pushLocal();
-      cb.pushLocal();
-      await new Promise((r) => setTimeout(r, 20));
-    }
     const hub = relayHub;
-    await until(
-      () => a.db.stateHash() === b.db.stateHash() && hub.hub.stateHash() === a.db.stateHash(),
+    await writeUntilConverged(
+      [a, ca],
+      [b, cb],
       `convergence through the relay, seed ${relaySeed} (replay: AREGULA_RELAY_SEED=${relaySeed}; faults so far: ${JSON.stringify(seen)})`,
     );
     expect(hub.hub.index.end).toBe(300);
@@ -287,18 +301,10 @@ describe('hub client against a misbehaving relay (msw)', () => {
     const b = makeDevice(owner, 21);
     const ca = client(a, { url: RELAY, backoffMsMin: 5, backoffMsMax: 50 });
     const cb = client(b, { url: RELAY, backoffMsMin: 5, backoffMsMax: 50 });
-    ca.start();
-    cb.start();
-    for (let round = 0; round < 10; round++) {
-      writeDocs(a, `a${round}`, 15);
-      writeDocs(b, `b${round}`, 15);
-      ca.pushLocal();
-      cb.pushLocal();
-      await new Promise((r) => setTimeout(r, 20));
-    }
     const hub = relayHub;
-    await until(
-      () => a.db.stateHash() === b.db.stateHash() && hub.hub.stateHash() === a.db.stateHash(),
+    await writeUntilConverged(
+      [a, ca],
+      [b, cb],
       `convergence through the cutting relay, seed ${relaySeed} (cuts so far: ${seen.answersCut})`,
     );
     expect(hub.hub.index.end).toBe(300);

@@ -7,10 +7,13 @@ import {
   canonicalJson,
   checkFieldName,
   DEFAULT_JSON_LIMITS,
+  fieldsTextBytesMax,
   isCanonicalFields,
   MAX_FIELD_NAME_BYTES,
   MAX_JSON_STRING_BYTES,
+  writePrefixedFieldsText,
 } from './json.ts';
+import { prefixedUtf8BytesMax, writePrefixedUtf8 } from './utf8.ts';
 
 /** canonicalFields by the general walk alone: the oracle for its flat fast path. */
 function general(fields: object) {
@@ -90,6 +93,48 @@ describe('canonicalFields', () => {
       expect(outcome(() => canonicalFields(fields))).toEqual(outcome(() => general(fields)));
     },
   );
+
+  // A local write's fields write their text from the parts; a received payload's from the text.
+  // Both must give the bytes of the text itself, around every varint length boundary.
+  test.prop(
+    [
+      fc.dictionary(
+        key,
+        fc.oneof(flatValue, fc.string({ unit: 'binary', minLength: 100, maxLength: 9000 })),
+        { maxKeys: 5 },
+      ),
+      fc.nat({ max: 7 }),
+    ],
+    { numRuns: 300 },
+  )(
+    'writes the prefixed text as writePrefixedUtf8 of the text writes it, from parts or from text',
+    (fields, pad) => {
+      let parts: ReturnType<typeof canonicalFields>;
+      try {
+        parts = canonicalFields(fields);
+      } catch {
+        return;
+      }
+      const text = canonicalJson(fields);
+      const fromText = canonicalFieldsOfText(text);
+      const want = new Uint8Array(pad + prefixedUtf8BytesMax(text));
+      const wantEnd = writePrefixedUtf8(text, want, pad);
+      for (const f of fromText === undefined ? [parts] : [parts, fromText]) {
+        expect(fieldsTextBytesMax(f)).toBe(prefixedUtf8BytesMax(text));
+        const got = new Uint8Array(pad + fieldsTextBytesMax(f));
+        const end = writePrefixedFieldsText(f, got, pad);
+        expect(end).toBe(wantEnd);
+        expect(got.subarray(0, end)).toEqual(want.subarray(0, wantEnd));
+        expect(f.text).toBe(text);
+      }
+    },
+  );
+
+  test('refuses to write fields it did not make', () => {
+    const forged = { text: '{}', names: [], jsons: [], values: [] };
+    expect(() => writePrefixedFieldsText(forged, new Uint8Array(8), 0)).toThrow(/canonicalFields/);
+    expect(() => fieldsTextBytesMax(forged)).toThrow(/canonicalFields/);
+  });
 
   test.prop([fc.dictionary(fc.string({ maxLength: 4 }), flatValue, { maxKeys: 4 })])(
     'keeps a field named __proto__ as a field, and its values frozen copies',

@@ -4,7 +4,9 @@
  * signed and stored. Every peer applies the same limits: they are part of the protocol.
  */
 
+import { assert } from '../assert.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
+import { finishPrefixedText, prefixedTextStart, writeUtf8 } from './utf8.ts';
 
 /** Deepest nesting of arrays and objects in one JSON value (a top-level `[]` is depth 1). */
 export const MAX_JSON_DEPTH = 64;
@@ -327,7 +329,7 @@ export interface CanonicalFields {
  */
 export function canonicalFields(fields: object): CanonicalFields {
   const flat = flatFields(fields);
-  if (flat !== undefined) return seal(flat.text, flat.names, flat.jsons, flat.values);
+  if (flat !== undefined) return flat;
   const { text, names, jsons } = new CanonicalJsonWriter(DEFAULT_JSON_LIMITS).fields(fields);
   const values: JsonValue[] = [];
   for (let i = 0; i < names.length; i++) {
@@ -344,18 +346,19 @@ export function canonicalFields(fields: object): CanonicalFields {
  * including anything that would fail a check, returns undefined and takes the general path,
  * which then reports it exactly.
  */
-function flatFields(
-  fields: object,
-): { text: string; names: string[]; jsons: string[]; values: JsonValue[] } | undefined {
+function flatFields(fields: object): CanonicalFields | undefined {
   const proto = Object.getPrototypeOf(fields);
   if (proto !== Object.prototype && proto !== null) return undefined;
   if (Object.getOwnPropertySymbols(fields).length > 0) return undefined;
   const names = Object.keys(fields);
   if (names.length > MAX_JSON_OBJECT_KEYS) return undefined;
   sortNames(names);
-  const jsons: string[] = [];
-  const values: JsonValue[] = [];
-  let text = '{';
+  // Sized once: arrays grown by push would reserve room for 17 elements each.
+  const jsons = new Array<string>(names.length);
+  const values = new Array<JsonValue>(names.length);
+  const nameJsons = new Array<string>(names.length);
+  // The text's length: braces, and per field its name, a colon, its value and a comma but one.
+  let textLength = names.length > 0 ? 1 + names.length : 2;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     const nameJson = fieldNameJson(name);
@@ -373,13 +376,13 @@ function flatFields(
     } else if (typeof v === 'boolean') json = v ? 'true' : 'false';
     else if (v === null) json = 'null';
     else return undefined;
-    text += i > 0 ? `,${nameJson}:${json}` : `${nameJson}:${json}`;
-    jsons.push(json);
-    values.push((v === 0 ? 0 : v) as JsonValue);
+    textLength += nameJson.length + 1 + json.length;
+    nameJsons[i] = nameJson;
+    jsons[i] = json;
+    values[i] = (v === 0 ? 0 : v) as JsonValue;
   }
-  text += '}';
-  if (3 * text.length > MAX_JSON_BYTES) return undefined;
-  return { text, names, jsons, values };
+  if (3 * textLength > MAX_JSON_BYTES) return undefined;
+  return new SealedFields(undefined, textLength, nameJsons, names, jsons, values);
 }
 
 /** Names sorted in place by UTF-8 bytes; a document's few are insertion-sorted, with no allocation. */
@@ -556,13 +559,70 @@ function isNumberChar(c: number): boolean {
  */
 class SealedFields implements CanonicalFields {
   readonly #sealed = true;
+  /** The text, once built or when it came first (a received payload's). */
+  #text: string | undefined;
+  /** The text's length in UTF-16 units. */
+  readonly #textLength: number;
+  /** Each name's JSON text, when the text is to be built from the parts. */
+  readonly #nameJsons: readonly string[] | undefined;
+
+  /**
+   * Either `text` is the text, or it is undefined and `textLength` and `nameJsons` are what
+   * {@link text} builds it from.
+   */
   constructor(
-    readonly text: string,
+    text: string | undefined,
+    textLength: number,
+    nameJsons: readonly string[] | undefined,
     readonly names: readonly string[],
     readonly jsons: readonly string[],
     readonly values: readonly JsonValue[],
   ) {
+    assert(text !== undefined || nameJsons !== undefined, 'sealed fields without a text or its parts');
+    this.#text = text;
+    this.#textLength = text === undefined ? textLength : text.length;
+    this.#nameJsons = nameJsons;
+    Object.freeze(names);
+    Object.freeze(jsons);
+    Object.freeze(values);
     Object.freeze(this);
+  }
+
+  /**
+   * The canonical JSON text of the whole object. Fields checked from a local object build it
+   * only when asked: a local write's payload is written from the parts ({@link writeFieldsText}),
+   * which saves the string and its flattening.
+   */
+  get text(): string {
+    if (this.#text === undefined) {
+      const { names, jsons } = this;
+      const nameJsons = this.#nameJsons!;
+      let text = '{';
+      for (let i = 0; i < names.length; i++) text += `${i > 0 ? ',' : ''}${nameJsons[i]}:${jsons[i]}`;
+      this.#text = `${text}}`;
+    }
+    return this.#text;
+  }
+
+  /** The text's length in UTF-16 units (without building it). */
+  get textLength(): number {
+    return this.#textLength;
+  }
+
+  /** Writes the text as UTF-8 at `at` in `out` (room for 3 bytes per unit); returns the end. */
+  writeText(out: Uint8Array, at: number): number {
+    if (this.#text !== undefined) return writeUtf8(this.#text, out, at);
+    const { names, jsons } = this;
+    const nameJsons = this.#nameJsons!;
+    out[at++] = OPEN_BRACE;
+    for (let i = 0; i < names.length; i++) {
+      if (i > 0) out[at++] = COMMA;
+      at = writeUtf8(nameJsons[i]!, out, at);
+      out[at++] = COLON;
+      at = writeUtf8(jsons[i]!, out, at);
+    }
+    out[at++] = CLOSE_BRACE;
+    return at;
   }
 
   /** True when `v` is a SealedFields (made by this module). */
@@ -572,7 +632,26 @@ class SealedFields implements CanonicalFields {
 }
 
 function seal(text: string, names: string[], jsons: string[], values: JsonValue[]): CanonicalFields {
-  return new SealedFields(text, Object.freeze(names), Object.freeze(jsons), Object.freeze(values));
+  return new SealedFields(text, text.length, undefined, names, jsons, values);
+}
+
+/**
+ * Writes `fields`' canonical text as UTF-8, prefixed by its byte length as a LEB128 varint, at
+ * `at` in `out`, which has room for {@link fieldsTextBytesMax}(fields); returns the offset just
+ * past it. The same bytes as `writePrefixedUtf8(fields.text, out, at)`, without needing the
+ * text as a string.
+ */
+export function writePrefixedFieldsText(fields: CanonicalFields, out: Uint8Array, at: number): number {
+  assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
+  const start = prefixedTextStart(at, fields.textLength);
+  return finishPrefixedText(out, at, start, fields.writeText(out, start));
+}
+
+/** Room {@link writePrefixedFieldsText} may need: a varint and three bytes per UTF-16 unit. */
+export function fieldsTextBytesMax(fields: CanonicalFields): number {
+  assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
+  const units = fields.textLength;
+  return prefixedTextStart(0, units) + 3 * units;
 }
 
 /** True when `v` was made by {@link canonicalFields}: its fields were checked, and it is frozen. */

@@ -202,11 +202,11 @@ function canonicalOpState(kind: 'put' | 'patch', fields: CanonicalFields, stamp:
 function opState(op: LwwOp): DocState {
   if (typeof op !== 'object' || op === null) throw new InvalidArgumentError('op must be an object');
   const stamp = checkStamp(op.stamp, 'op.stamp');
-  const fields = new Map<string, FieldRegister>();
   switch (op.kind) {
     case 'put':
     case 'patch': {
       if (isCanonicalFields(op.canonical)) return canonicalOpState(op.kind, op.canonical, stamp);
+      const fields = new Map<string, FieldRegister>();
       const names = checkPlainObject(op.fields, 'op.fields');
       countCheck(names.length, 'op.fields');
       const writer = new CanonicalJsonWriter(DEFAULT_JSON_LIMITS);
@@ -222,11 +222,12 @@ function opState(op: LwwOp): DocState {
         throw new InvalidArgumentError('op.names must be an array of field names');
       countCheck(op.names.length, 'op.names');
       const tombstone: FieldRegister = Object.freeze({ kind: 'unset', stamp });
+      const fields = new Map<string, FieldRegister>();
       for (const name of op.names) fields.set(checkFieldName(name, 'field name'), tombstone);
       return { fields };
     }
     case 'delete':
-      return { fields, deleted: stamp };
+      return { fields: new Map<string, FieldRegister>(), deleted: stamp };
     default:
       throw new InvalidArgumentError(`unknown op kind ${JSON.stringify((op as { kind?: unknown }).kind)}`);
   }

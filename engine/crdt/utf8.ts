@@ -98,17 +98,32 @@ export function prefixedUtf8BytesMax(s: string): number {
 /**
  * Writes `s` as a LEB128 varint byte length followed by its UTF-8, at `at` in `out` (which
  * has room for {@link prefixedUtf8BytesMax}(s) bytes), and returns the offset just past it.
- * The text is encoded once, after room for the longest possible length; if the real length
- * needs fewer varint bytes the text moves down (a memmove), which costs less than measuring
- * the string first.
+ * The text is encoded once, after room for the longest possible length
+ * ({@link prefixedTextStart}); if the real length needs fewer varint bytes the text moves down
+ * (a memmove), which costs less than measuring the string first.
  */
 export function writePrefixedUtf8(s: string, out: Uint8Array, at: number): number {
-  const reserved = varintBytes(3 * s.length);
-  const start = at + reserved;
-  const end = writeUtf8(s, out, start);
+  const start = prefixedTextStart(at, s.length);
+  return finishPrefixedText(out, at, start, writeUtf8(s, out, start));
+}
+
+/**
+ * Where the UTF-8 of a text of `units` UTF-16 units starts when it is written with its length
+ * prefix at `at`: after room for the longest varint that length may need.
+ */
+export function prefixedTextStart(at: number, units: number): number {
+  return at + varintBytes(3 * units);
+}
+
+/**
+ * Completes a length-prefixed text whose UTF-8 was written at `out[start, end)`, with `start`
+ * from {@link prefixedTextStart}(at, units): writes the varint byte length at `at`, moving the
+ * text down if the varint is shorter than the room left for it. Returns the end of the text.
+ */
+export function finishPrefixedText(out: Uint8Array, at: number, start: number, end: number): number {
   let n = end - start;
   const needed = varintBytes(n);
-  if (needed < reserved) out.copyWithin(at + needed, start, end);
+  if (needed < start - at) out.copyWithin(at + needed, start, end);
   const textEnd = at + needed + n;
   while (n >= 0x80) {
     out[at++] = (n % 128) | 0x80;

@@ -11,6 +11,7 @@
 
 import { assert } from '../assert.ts';
 import { copyPrefix } from '../bytes.ts';
+import { fieldsTextBytesMax, writePrefixedFieldsText } from '../crdt/json.ts';
 import {
   type CanonicalFields,
   canonicalFields,
@@ -207,7 +208,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   for (const p of ops) {
     room += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
     room += varintLength(p.idBytes.length) + p.idBytes.length;
-    if (p.fields !== undefined) room += prefixedUtf8BytesMax(p.fields.text);
+    if (p.fields !== undefined) room += fieldsTextBytesMax(p.fields);
     else if (p.op.kind === 'unset') {
       room += varintLength(p.op.names.length);
       for (const n of p.op.names) room += prefixedUtf8BytesMax(n);
@@ -220,7 +221,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
     out[at++] = KIND[p.op.kind];
     at = writeBytes(out, at, p.collectionBytes);
     at = writeBytes(out, at, p.idBytes);
-    if (p.fields !== undefined) at = writePrefixedUtf8(p.fields.text, out, at);
+    if (p.fields !== undefined) at = writePrefixedFieldsText(p.fields, out, at);
     else if (p.op.kind === 'unset') {
       at = writeVarint(out, at, p.op.names.length);
       for (const n of p.op.names) at = writePrefixedUtf8(n, out, at);

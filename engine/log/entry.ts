@@ -58,12 +58,6 @@ export interface EntryFields {
   payload: Uint8Array;
 }
 
-function readU64BE(b: Uint8Array, at: number): { hi: number; lo: number } {
-  const hi = ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-  const lo = ((b[at + 4]! << 24) | (b[at + 5]! << 16) | (b[at + 6]! << 8) | b[at + 7]!) >>> 0;
-  return { hi, lo };
-}
-
 function readU32BE(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
@@ -86,16 +80,14 @@ export function writeU64BE(b: Uint8Array, at: number, v: number): void {
 export class Entry {
   /** Format version (always {@link ENTRY_VERSION} for entries this module accepts). */
   readonly version: number;
-  /** The author's public key (32 bytes; a view into `body`). */
-  readonly author: Uint8Array;
   /** Position in the author's feed, from 1. */
   readonly seq: number;
-  /** Hash of the previous entry's body; zeros for seq 1 (a view into `body`). */
-  readonly prev: Uint8Array;
-  /** HLC timestamp, 10 opaque bytes (a view into `body`). */
-  readonly hlc: Uint8Array;
-  /** Opaque payload (a view into `body`). */
-  readonly payload: Uint8Array;
+  // Views into `body`, made on first use: a local write reads none of them, and each view is
+  // an object on the heap.
+  #author: Uint8Array | undefined;
+  #prev: Uint8Array | undefined;
+  #hlc: Uint8Array | undefined;
+  #payload: Uint8Array | undefined;
 
   /**
    * Prefer {@link createEntry} and the decoders. Checks that `body` is one well-formed body
@@ -112,12 +104,31 @@ export class Entry {
     if (n !== body.length) throw new MalformedEntryError('trailing bytes after the body', n);
     if (signature !== undefined) checkBytes(signature, SIGNATURE_BYTES, 'entry signature');
     this.version = body[0]!;
-    this.author = body.subarray(AUTHOR_AT, SEQ_AT);
-    const { hi, lo } = readU64BE(body, SEQ_AT);
-    this.seq = hi * 4294967296 + lo;
-    this.prev = body.subarray(PREV_AT, HLC_AT);
-    this.hlc = body.subarray(HLC_AT, LENGTH_AT);
-    this.payload = body.subarray(BODY_HEADER_BYTES);
+    this.seq = readU32BE(body, SEQ_AT) * 4294967296 + readU32BE(body, SEQ_AT + 4);
+  }
+
+  /** The author's public key (32 bytes; a view into `body`). */
+  get author(): Uint8Array {
+    if (this.#author === undefined) this.#author = this.body.subarray(AUTHOR_AT, SEQ_AT);
+    return this.#author;
+  }
+
+  /** Hash of the previous entry's body; zeros for seq 1 (a view into `body`). */
+  get prev(): Uint8Array {
+    if (this.#prev === undefined) this.#prev = this.body.subarray(PREV_AT, HLC_AT);
+    return this.#prev;
+  }
+
+  /** HLC timestamp, 10 opaque bytes (a view into `body`). */
+  get hlc(): Uint8Array {
+    if (this.#hlc === undefined) this.#hlc = this.body.subarray(HLC_AT, LENGTH_AT);
+    return this.#hlc;
+  }
+
+  /** Opaque payload (a view into `body`). */
+  get payload(): Uint8Array {
+    if (this.#payload === undefined) this.#payload = this.body.subarray(BODY_HEADER_BYTES);
+    return this.#payload;
   }
 
   /** True when the entry carries a signature. */
@@ -181,7 +192,8 @@ function checkBodyAt(bytes: Uint8Array, at: number): number {
     throw new MalformedEntryError('shorter than an entry header', at);
   if (bytes[at] !== ENTRY_VERSION)
     throw new MalformedEntryError(`unsupported entry version ${bytes[at]}`, at);
-  const { hi, lo } = readU64BE(bytes, at + SEQ_AT);
+  const hi = readU32BE(bytes, at + SEQ_AT);
+  const lo = readU32BE(bytes, at + SEQ_AT + 4);
   if (hi > 0x1fffff) throw new MalformedEntryError('seq exceeds 2^53 - 1', at + SEQ_AT);
   if (hi === 0 && lo === 0) throw new MalformedEntryError('seq 0 (feeds start at 1)', at + SEQ_AT);
   const payloadBytes = readU32BE(bytes, at + LENGTH_AT);

@@ -168,7 +168,11 @@ export function ownedStamp(hlc: Hlc, author: Uint8Array): Stamp {
   return new OwnedStamp(Object.freeze({ wallMs: hlc.wallMs, logical: hlc.logical }), author);
 }
 
-function checkStamp(s: unknown, what: string): Stamp {
+/**
+ * `s` as a checked, frozen stamp: returned as it is when {@link ownedStamp} made it, else its
+ * parts are checked and copied. Throws `InvalidArgumentError`.
+ */
+export function checkStamp(s: unknown, what: string): Stamp {
   if (typeof s !== 'object' || s === null) throw new InvalidArgumentError(`${what} must be an object`);
   if (OwnedStamp.has(s)) return s as Stamp;
   const { hlc, author } = s as { hlc?: unknown; author?: unknown };

@@ -2,7 +2,7 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
 import { encodeHlcInto, HLC_BYTES } from './hlc.ts';
-import { canonicalFields, isCanonicalFields } from './json.ts';
+import { canonicalFields, canonicalFieldsOfText, canonicalJson, isCanonicalFields } from './json.ts';
 import {
   AUTHOR_BYTES,
   applyOp,
@@ -20,6 +20,7 @@ import {
 import {
   canonicalEncodeState,
   decodeState,
+  encodeFreshState,
   materializeEncoded,
   STATE_FORMAT_VERSION,
 } from './state-codec.ts';
@@ -229,6 +230,26 @@ describe('ops with canonical fields', () => {
     const fast = applyOp(before, { kind, fields, canonical, stamp });
     expect(canonicalEncodeState(fast)).toEqual(canonicalEncodeState(plain));
     expect(materialize(fast)).toEqual(materialize(plain));
+  });
+
+  test.prop([fc.constantFrom('put' as const, 'patch' as const), arbFields, arbStamp])(
+    "encode a new document's state straight from the fields as the state itself encodes",
+    (kind, fields, stamp) => {
+      const want = canonicalEncodeState(applyOp(undefined, { kind, fields, stamp }));
+      expect(encodeFreshState(kind, canonicalFields(fields), stamp)).toEqual(want);
+      // Fields read from a received payload's text too.
+      const received = canonicalFieldsOfText(canonicalJson(fields));
+      if (received !== undefined) expect(encodeFreshState(kind, received, stamp)).toEqual(want);
+    },
+  );
+
+  it('refuses to encode a fresh state from forged fields or a malformed stamp', () => {
+    const stamp = { hlc: { wallMs: 1, logical: 0 }, author: author(1) };
+    const forged = { text: '{"a":2}', names: ['a'], jsons: ['2'], values: [2] };
+    expect(() => encodeFreshState('put', forged, stamp)).toThrow(/canonicalFields/);
+    const fields = canonicalFields({ a: 2 });
+    expect(() => encodeFreshState('put', fields, { ...stamp, author: new Uint8Array(3) })).toThrow(/author/);
+    expect(() => encodeFreshState('put', fields, { ...stamp, hlc: { wallMs: -1, logical: 0 } })).toThrow();
   });
 
   it('ignores a canonical form that canonicalFields did not make', () => {

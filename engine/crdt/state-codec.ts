@@ -25,16 +25,19 @@ import { InvalidArgumentError } from '../errors.ts';
 import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
+  type CanonicalFields,
   canonicalJson,
   checkFieldName,
   compareUtf8,
   deepFreeze,
   frozenValue,
+  isCanonicalFields,
   type JsonObject,
   type JsonValue,
 } from './json.ts';
 import {
   AUTHOR_BYTES,
+  checkStamp,
   compareStamp,
   type DocState,
   EMPTY_DOC_STATE,
@@ -177,6 +180,43 @@ function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
       out[at++] = 1;
       at = writePrefixedUtf8(reg.json, out, at);
     }
+  }
+  assert(at <= room, `state room ${room}, wrote ${at}`);
+  return copyPrefix(out, at);
+}
+
+/**
+ * {@link canonicalEncodeState} of the state a lone put or patch of `fields` (checked by
+ * `canonicalFields`) under `stamp` makes of a document that had no state: the same bytes as
+ * `canonicalEncodeState(applyOp(undefined, op))`, written straight from the checked texts
+ * without building the state. A new document's write, and most of an initial sync's, is this.
+ */
+export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields, stamp: Stamp): Uint8Array {
+  assert(isCanonicalFields(fields), 'fresh state of fields not made by canonicalFields');
+  stamp = checkStamp(stamp, 'stamp');
+  const { names, jsons } = fields;
+  let room = 1 + 1 + AUTHOR_BYTES + 1 + HLC_BYTES + 1 + 1 + 2 + varintLength(names.length);
+  for (let i = 0; i < names.length; i++)
+    room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedUtf8BytesMax(jsons[i]!);
+  const out = stateScratch.take(room);
+  out[0] = STATE_FORMAT_VERSION;
+  out[1] = 1; // one author
+  out.set(stamp.author, 2);
+  let at = 2 + AUTHOR_BYTES;
+  out[at++] = 1; // one stamp
+  at = writeHlc(out, at, stamp);
+  out[at++] = 0; // its author's index
+  // writtenAt, and for a put clearedAt, both the stamp (index 0).
+  out[at++] = kind === 'put' ? 3 : 1;
+  out[at++] = 0;
+  if (kind === 'put') out[at++] = 0;
+  // Canonical fields are in UTF-8 byte order already, as the registers must be.
+  at = writeVarint(out, at, names.length);
+  for (let i = 0; i < names.length; i++) {
+    at = writePrefixedUtf8(names[i]!, out, at);
+    out[at++] = 0; // the stamp's index
+    out[at++] = 1; // a value
+    at = writePrefixedUtf8(jsons[i]!, out, at);
   }
   assert(at <= room, `state room ${room}, wrote ${at}`);
   return copyPrefix(out, at);

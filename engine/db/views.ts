@@ -10,8 +10,9 @@
 
 import { sha256 } from '@noble/hashes/sha2.js';
 import { decodeHlc } from '../crdt/hlc.ts';
+import type { CanonicalFields } from '../crdt/json.ts';
 import { applyOp, type DocState, type LwwOp, ownedStamp, type Stamp } from '../crdt/lww.ts';
-import { canonicalEncodeState, decodeState } from '../crdt/state-codec.ts';
+import { canonicalEncodeState, decodeState, encodeFreshState } from '../crdt/state-codec.ts';
 import { decodeUtf8 } from '../crdt/utf8.ts';
 import type { Entry } from '../log/entry.ts';
 import { bytesEqual, compareBytes, DecodeError } from '../lsm/coding.ts';
@@ -76,6 +77,13 @@ function toLwwOp(prepared: PreparedOp, stamp: Stamp): LwwOp {
   }
 }
 
+/** A lone put or patch of checked fields on a document that had no row. */
+interface FreshWrite {
+  readonly kind: 'put' | 'patch';
+  readonly fields: CanonicalFields;
+  readonly stamp: Stamp;
+}
+
 /** A document a {@link ViewWriter} changed. */
 interface Pending {
   readonly collection: string;
@@ -83,7 +91,23 @@ interface Pending {
   readonly key: Uint8Array;
   /** The stored state before this write (undefined when there was no row). */
   readonly original: DocState | undefined;
-  state: DocState;
+  /** The state after this write; undefined while {@link fresh} stands for it. */
+  state: DocState | undefined;
+  /**
+   * Set when the only change is a fresh write: its row is encoded straight from the checked
+   * fields, and the state is built only if something asks for it (a later operation on the
+   * document, derived views, listeners).
+   */
+  fresh: FreshWrite | undefined;
+}
+
+/** The state after `p`'s changes, built from its fresh write if it has not been yet. */
+function stateOf(p: Pending): DocState {
+  if (p.state === undefined) {
+    const { kind, fields, stamp } = p.fresh!;
+    p.state = applyOp(undefined, { kind, fields: {}, canonical: fields, stamp });
+  }
+  return p.state;
 }
 
 /**
@@ -108,15 +132,22 @@ export class ViewWriter {
       const name = `${collection}\0${id}`;
       let pending = this.pending.get(name);
       let current: DocState | undefined;
-      if (pending !== undefined) current = pending.state;
+      if (pending !== undefined) current = stateOf(pending);
       else {
         const key = viewKeyOf(p.collectionBytes, p.idBytes);
         const bytes = this.read(key);
+        const kind = p.op.kind;
+        if (bytes === undefined && p.fields !== undefined && (kind === 'put' || kind === 'patch')) {
+          const fresh = { kind, fields: p.fields, stamp };
+          this.pending.set(name, { collection, id, key, original: undefined, state: undefined, fresh });
+          continue;
+        }
         current = bytes === undefined ? undefined : decodeState(bytes, TRUSTED);
-        pending = { collection, id, key, original: current, state: current as DocState };
+        pending = { collection, id, key, original: current, state: current, fresh: undefined };
         this.pending.set(name, pending);
       }
       pending.state = applyOp(current, toLwwOp(p, stamp));
+      pending.fresh = undefined;
     }
   }
 
@@ -149,20 +180,27 @@ export class ViewWriter {
   /** Each changed document's state before and after this write, in first-touched order. */
   *states(): Generator<{ collection: string; id: string; before: DocState | undefined; after: DocState }> {
     for (const p of this.pending.values())
-      yield { collection: p.collection, id: p.id, before: p.original, after: p.state };
+      yield { collection: p.collection, id: p.id, before: p.original, after: stateOf(p) };
   }
 
   /** Puts every changed row into `batch`. */
   writeTo(batch: WriteBatch): void {
-    for (const { key, state } of this.pending.values()) batch.put(key, canonicalEncodeState(state));
+    for (const p of this.pending.values()) batch.put(p.key, rowOf(p));
   }
 
   /** The changed rows, sorted by key (for rebuilds and comparisons). */
   rows(): [Uint8Array, Uint8Array][] {
     return [...this.pending.values()]
-      .map(({ key, state }): [Uint8Array, Uint8Array] => [key, canonicalEncodeState(state)])
+      .map((p): [Uint8Array, Uint8Array] => [p.key, rowOf(p)])
       .sort((a, b) => compareBytes(a[0], b[0]));
   }
+}
+
+/** The row bytes of `p`'s state after its changes. */
+function rowOf(p: Pending): Uint8Array {
+  const fresh = p.fresh;
+  if (fresh !== undefined) return encodeFreshState(fresh.kind, fresh.fields, fresh.stamp);
+  return canonicalEncodeState(p.state!);
 }
 
 /** Every view row of `lsm`, in key order. */

@@ -6,7 +6,7 @@
 
 import { copyRange } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { compareBytes, startsWithBytes } from './coding.ts';
+import { compareBytes } from './coding.ts';
 import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
@@ -54,11 +54,51 @@ function lowerBound(o: ScanOptions): Uint8Array | undefined {
   return lo;
 }
 
-function aboveUpper(key: Uint8Array, o: ScanOptions): boolean {
-  if (o.lt && compareBytes(key, o.lt) >= 0) return true;
-  if (o.lte && compareBytes(key, o.lte) > 0) return true;
-  if (o.prefix && !startsWithBytes(key, o.prefix) && compareBytes(key, o.prefix) > 0) return true;
+/**
+ * A scan's bounds in an object of one shape: the options objects callers pass come in many
+ * shapes (a spread, a literal with or without `limit`...), and reading their properties on
+ * every entry goes through V8's megamorphic lookups.
+ */
+class Bounds {
+  readonly lo: Uint8Array | undefined;
+  readonly gt: Uint8Array | undefined;
+  readonly lt: Uint8Array | undefined;
+  readonly lte: Uint8Array | undefined;
+  readonly prefix: Uint8Array | undefined;
+
+  constructor(o: ScanOptions) {
+    this.lo = lowerBound(o);
+    this.gt = o.gt;
+    this.lt = o.lt;
+    this.lte = o.lte;
+    this.prefix = o.prefix;
+  }
+}
+
+/** Whether the user key `ikey[0, n)` lies past the upper bounds of `o` (read in place). */
+function aboveUpper(ikey: Uint8Array, n: number, o: Bounds): boolean {
+  if (o.lt && compareKeyPrefix(ikey, n, o.lt) >= 0) return true;
+  if (o.lte && compareKeyPrefix(ikey, n, o.lte) > 0) return true;
+  const p = o.prefix;
+  if (p && !prefixStartsWith(ikey, n, p) && compareKeyPrefix(ikey, n, p) > 0) return true;
   return false;
+}
+
+/** `compareBytes(ikey[0, n), b)` without a view of the first `n` bytes. */
+function compareKeyPrefix(ikey: Uint8Array, n: number, b: Uint8Array): number {
+  const m = Math.min(n, b.length);
+  for (let i = 0; i < m; i++) {
+    const d = ikey[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return n - b.length;
+}
+
+/** Whether `ikey[0, n)` starts with `prefix`. */
+function prefixStartsWith(ikey: Uint8Array, n: number, prefix: Uint8Array): boolean {
+  if (n < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (ikey[i] !== prefix[i]) return false;
+  return true;
 }
 
 /**
@@ -83,13 +123,7 @@ export function boundsMayTouch(o: ScanOptions, smallest: Uint8Array, largest: Ui
 
 /** `compareBytes(userKeyOf(ikey), user)` without a view of the user key. */
 function compareToUserKey(ikey: Uint8Array, user: Uint8Array): number {
-  const kl = ikey.length - TRAILER_BYTES;
-  const n = Math.min(kl, user.length);
-  for (let i = 0; i < n; i++) {
-    const d = ikey[i]! - user[i]!;
-    if (d !== 0) return d;
-  }
-  return kl - user.length;
+  return compareKeyPrefix(ikey, ikey.length - TRAILER_BYTES, user);
 }
 
 /**
@@ -157,6 +191,42 @@ const EMPTY_VALUE: Uint8Array = Object.freeze(new Uint8Array(0)) as Uint8Array;
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
+/** Initial size of the buffer in which a scan keeps the last user key it looked at. */
+const LAST_KEY_BYTES_INITIAL = 64;
+/** Most spare last-key buffers kept for later scans (scans may be open at once). */
+const SPARE_KEY_BUFFERS_MAX = 8;
+/** Largest last-key buffer kept for a later scan; a larger one is left to the collector. */
+const SPARE_KEY_BUFFER_BYTES_MAX = 1024;
+
+/**
+ * The buffer in which a scan keeps the last user key it looked at, and a view of exactly that
+ * key for {@link visitScanKeys}. Reused by later scans: a typed array costs more to make than
+ * a short scan spends on its rows.
+ */
+class KeyBuffer {
+  bytes = new Uint8Array(LAST_KEY_BYTES_INITIAL);
+  /** A view of the first bytes of {@link bytes}, remade when the wanted length changes. */
+  view: Uint8Array = this.bytes.subarray(0, 0);
+
+  /** Copies `ikey[0, n)` into the buffer (growing it when needed). */
+  hold(ikey: Uint8Array, n: number): void {
+    if (n > this.bytes.length) {
+      this.bytes = new Uint8Array(Math.max(n, 2 * this.bytes.length));
+      this.view = this.bytes.subarray(0, 0);
+    }
+    const b = this.bytes;
+    for (let i = 0; i < n; i++) b[i] = ikey[i]!;
+  }
+
+  /** A view of the first `n` bytes (those of the key last held when `n` is its length). */
+  viewOf(n: number): Uint8Array {
+    if (this.view.length !== n) this.view = this.bytes.subarray(0, n);
+    return this.view;
+  }
+}
+
+const spareKeyBuffers: KeyBuffer[] = [];
+
 /**
  * The scan as a plain iterator object rather than a generator: a query that reads a few rows
  * pays for the setup of every scan, and a generator (with a wrapper to release it when it
@@ -164,19 +234,26 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  */
 class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
   private readonly limit: number;
+  private readonly o: Bounds;
   private emitted = 0;
   private started = false;
   private finished = false;
-  /** The user key of the last entry looked at (a copy), to skip its older versions. */
-  private lastUser: Uint8Array | undefined;
+  /**
+   * The user key of the last entry looked at, to skip its older versions: its bytes in a
+   * buffer taken from the spares at the first entry and given back at the end (copied in
+   * place, so a step allocates nothing for it), and its length (-1: none yet).
+   */
+  private last: KeyBuffer | undefined;
+  private lastLength = -1;
 
   constructor(
     private readonly iter: InternalIterator,
     private readonly seq: number,
-    private readonly o: ScanOptions,
+    options: ScanOptions,
     private readonly end: ScanEnd,
   ) {
-    this.limit = o.limit ?? Number.POSITIVE_INFINITY;
+    this.limit = options.limit ?? Number.POSITIVE_INFINITY;
+    this.o = new Bounds(options);
   }
 
   [Symbol.iterator](): this {
@@ -186,14 +263,36 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
   next(): IteratorResult<[Uint8Array, Uint8Array], undefined> {
     if (this.finished) return DONE;
     try {
-      const entry = this.advance();
-      if (entry !== undefined) return { done: false, value: entry };
+      const n = this.advance();
+      if (n >= 0) {
+        const iter = this.iter;
+        const value = iter.value();
+        // Empty values (index rows) share one frozen empty array: there is nothing to copy.
+        const entry: [Uint8Array, Uint8Array] = [
+          iter.key().slice(0, n),
+          value.length === 0 ? EMPTY_VALUE : copyRange(value, 0, value.length),
+        ];
+        return { done: false, value: entry };
+      }
     } catch (err) {
       this.finish();
       throw err;
     }
     this.finish();
     return DONE;
+  }
+
+  /**
+   * Calls `visit` with each remaining key, then ends the scan (see {@link visitScanKeys}). The
+   * key is a view of a buffer the scan reuses: valid only during the call.
+   */
+  visitKeys(visit: (key: Uint8Array) => void): void {
+    if (this.finished) return;
+    try {
+      for (let n = this.advance(); n >= 0; n = this.advance()) visit(this.last!.viewOf(n));
+    } finally {
+      this.finish();
+    }
   }
 
   return(): IteratorResult<[Uint8Array, Uint8Array], undefined> {
@@ -204,16 +303,27 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
+    const last = this.last;
+    this.last = undefined;
+    if (
+      last !== undefined &&
+      last.bytes.length <= SPARE_KEY_BUFFER_BYTES_MAX &&
+      spareKeyBuffers.length < SPARE_KEY_BUFFERS_MAX
+    )
+      spareKeyBuffers.push(last);
     this.end.release();
   }
 
-  /** The next live entry within the bounds, or undefined at the end. */
-  private advance(): [Uint8Array, Uint8Array] | undefined {
+  /**
+   * Positions the cursor at the next live entry within the bounds and returns its user key's
+   * length (that key's bytes are then the first of {@link last}'s), or -1 at the end.
+   */
+  private advance(): number {
     const { iter, o } = this;
-    if (this.emitted >= this.limit) return undefined;
+    if (this.emitted >= this.limit) return -1;
     if (!this.started) {
       this.started = true;
-      const lo = lowerBound(o);
+      const lo = o.lo;
       if (lo) iter.seek(encodeInternalKey(lo, MAX_SEQUENCE, EntryKind.Value));
       else iter.seekToFirst();
     } else {
@@ -222,29 +332,48 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
     for (; iter.valid(); iter.next()) {
       const ikey = iter.key();
       if (seqOf(ikey) > this.seq) continue;
-      const userLength = ikey.length - TRAILER_BYTES;
+      const n = ikey.length - TRAILER_BYTES;
       // An older version of the key just seen: compared in place, without a view of the user key.
-      const last = this.lastUser;
-      if (last !== undefined && sameUserKey(ikey, userLength, last)) continue;
-      const user = ikey.slice(0, userLength);
-      this.lastUser = user;
-      if (aboveUpper(user, o)) return undefined;
-      if (o.gt && compareBytes(user, o.gt) <= 0) continue;
+      if (n === this.lastLength && sameUserKey(ikey, n, this.last!.bytes)) continue;
+      let last = this.last;
+      if (last === undefined) {
+        last = spareKeyBuffers.pop() ?? new KeyBuffer();
+        this.last = last;
+      }
+      last.hold(ikey, n);
+      this.lastLength = n;
+      if (aboveUpper(ikey, n, o)) return -1;
+      if (o.gt && compareKeyPrefix(ikey, n, o.gt) <= 0) continue;
       // No prefix check here: the seek started at or past the prefix, and aboveUpper ends the
       // scan at the first key past it, so every key reaching this point starts with it.
       if (kindOf(ikey) === EntryKind.Delete) continue;
       this.emitted++;
-      const value = iter.value();
-      // Empty values (index rows) share one frozen empty array: there is nothing to copy.
-      return [user, value.length === 0 ? EMPTY_VALUE : copyRange(value, 0, value.length)];
+      return n;
     }
-    return undefined;
+    return -1;
   }
 }
 
-/** Whether the first `length` bytes of `ikey` are exactly `user`. */
+/**
+ * Calls `visit` with the key of every entry `rows` (a scan, as `LsmStore.scan` returns it)
+ * still has, in order, and ends the scan (also when `visit` throws). A scan of this module
+ * hands each key as a view of a buffer it reuses, valid only during the call (copy what you
+ * keep), so a reader of keys alone (index rows) allocates nothing per row; any other iterable
+ * is read entry by entry.
+ */
+export function visitScanKeys(
+  rows: IterableIterator<[Uint8Array, Uint8Array]>,
+  visit: (key: Uint8Array) => void,
+): void {
+  if (rows instanceof ScanIterator) {
+    rows.visitKeys(visit);
+    return;
+  }
+  for (const [key] of rows) visit(key);
+}
+
+/** Whether the first `length` bytes of `ikey` are exactly `user`'s first `length` bytes. */
 function sameUserKey(ikey: Uint8Array, length: number, user: Uint8Array): boolean {
-  if (length !== user.length) return false;
   for (let i = length - 1; i >= 0; i--) if (ikey[i] !== user[i]) return false;
   return true;
 }

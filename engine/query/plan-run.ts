@@ -14,6 +14,7 @@
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { CorruptionError } from '../errors.ts';
+import { visitScanKeys } from '../lsm/scan.ts';
 import { collectionRows, documentReader } from './collection-snapshot.ts';
 import { compileChecked, compiledOf, type QueryParts, runCompiled } from './execute.ts';
 import { decodeUtf8Range, skipValue } from './index-key.ts';
@@ -72,12 +73,13 @@ function docOf(read: (id: string) => JsonObject | undefined, plan: IndexPlan, id
 function indexCandidates(db: Database, plan: IndexPlan): Row[] {
   const rows: Row[] = [];
   const read = documentReader(db, plan.collection);
-  for (const range of plan.ranges) {
-    for (const [key] of db.derivedRows(plan.index.viewName, { gte: range.gte, lt: range.lt })) {
-      const id = decodeUtf8Range(key, idOffset(plan, key), key.length);
-      rows.push([id, docOf(read, plan, id)]);
-    }
-  }
+  // Keys are views valid during the visit only: the id is decoded from them at once.
+  const visit = (key: Uint8Array) => {
+    const id = decodeUtf8Range(key, idOffset(plan, key), key.length);
+    rows.push([id, docOf(read, plan, id)]);
+  };
+  for (const range of plan.ranges)
+    visitScanKeys(db.derivedRows(plan.index.viewName, { gte: range.gte, lt: range.lt }), visit);
   return rows;
 }
 

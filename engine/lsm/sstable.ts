@@ -24,6 +24,7 @@ import {
   BlockBuilder,
   type BlockCursor,
   type BlockHandle,
+  compareInternalKeyAt,
   decodeBlockHandle,
   encodeBlockHandle,
   indexSeparator,
@@ -464,6 +465,46 @@ interface TableParts {
   handles: BlockHandle[];
 }
 
+/**
+ * The index's separators packed into one array, for {@link SsTableReader.findBlock}: a seek's
+ * binary search then reads one buffer instead of a separate array (two objects) per probe,
+ * which at 100K documents was a cache miss or two per probe in every table a query seeks.
+ */
+class PackedKeys {
+  /** The keys' bytes, one after the other. */
+  readonly bytes: Uint8Array;
+  /** Where key i starts in {@link bytes}; entry `count` is the end of the last key. */
+  readonly starts: Uint32Array;
+
+  constructor(keys: readonly Uint8Array[]) {
+    let total = 0;
+    for (const k of keys) total += k.length;
+    this.bytes = new Uint8Array(total);
+    this.starts = new Uint32Array(keys.length + 1);
+    let at = 0;
+    for (let i = 0; i < keys.length; i++) {
+      this.starts[i] = at;
+      this.bytes.set(keys[i]!, at);
+      at += keys[i]!.length;
+    }
+    this.starts[keys.length] = at;
+  }
+
+  /** Index of the first key >= `target` by {@link compareInternalKeys} (the key count when none). */
+  lowerBound(target: Uint8Array): number {
+    const { bytes, starts } = this;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = starts[mid]!;
+      if (compareInternalKeyAt(bytes, at, starts[mid + 1]! - at, target) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 /** An open table. Filter, properties and index stay in memory; data blocks go through the cache. */
 export class SsTableReader {
   private closed = false;
@@ -471,6 +512,8 @@ export class SsTableReader {
   readonly name: string;
   /** Size, entry count and key range. */
   readonly meta: SsTableMeta;
+  /** The index's separators, packed for seeks. */
+  private readonly packed: PackedKeys;
 
   private constructor(
     private readonly file: FileHandle,
@@ -480,6 +523,7 @@ export class SsTableReader {
   ) {
     this.name = parts.name;
     this.meta = parts.meta;
+    this.packed = new PackedKeys(parts.separators);
   }
 
   /** Opens a table and checks its footer, filter, properties and index. */
@@ -549,14 +593,7 @@ export class SsTableReader {
 
   /** Index of the first data block whose separator is >= `target` (blockCount when none). */
   findBlock(target: Uint8Array): number {
-    let lo = 0;
-    let hi = this.parts.separators.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareInternalKeys(this.parts.separators[mid]!, target) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.packed.lowerBound(target);
   }
 
   /** Data block `i`, from the cache or read and checked (CRC, structure, key range). */

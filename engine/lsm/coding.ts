@@ -124,7 +124,8 @@ export class ByteWriter {
     if (n <= SHORT_COPY_BYTES_MAX) {
       for (let i = 0; i < n; i++) buf[at + i] = b[start + i]!;
     } else {
-      buf.set(b.subarray(start, end), at);
+      // The whole of `b` (a batch's values are) needs no view of it.
+      buf.set(start === 0 && end === b.length ? b : b.subarray(start, end), at);
     }
     this.length = at + n;
     return this;

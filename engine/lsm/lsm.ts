@@ -23,7 +23,7 @@ import type { FileSystem } from '../io/fs.ts';
 import type { BackgroundMerger } from './background.ts';
 import { BlockCache } from './block-cache.ts';
 import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
-import { EntryKind, MAX_SEQUENCE, seekKey } from './internal-key.ts';
+import { EntryKind, MAX_SEQUENCE } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { MAX_TABLES } from './limits.ts';
 import { Memtable } from './memtable.ts';
@@ -247,12 +247,11 @@ export class Lsm {
   }
 
   /** The value of `key`, or undefined. Reads the latest state, or `snapshot`'s. */
-  get(key: Uint8Array, options: { snapshot?: Snapshot } = {}): Uint8Array | undefined {
+  get(key: Uint8Array, options?: { snapshot?: Snapshot }): Uint8Array | undefined {
     this.checkOpen();
     checkKey(key);
-    const seq = options.snapshot?.seq ?? this.lastSeq;
-    const sk = seekKey(key, seq);
-    const hit = this.mem.find(sk) ?? this.imm?.find(sk);
+    const seq = options?.snapshot?.seq ?? this.lastSeq;
+    const hit = this.mem.findLatest(key, seq) ?? this.imm?.findLatest(key, seq);
     if (hit) return hit.kind === EntryKind.Value ? hit.value.slice() : undefined;
     for (const t of this.versions.current.tables) {
       if (t.minSeq > seq || !tableCovers(t, key)) continue;

@@ -20,7 +20,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { type EntryKind, TRAILER_BYTES, writeTrailer } from './internal-key.ts';
+import { EntryKind, encodeInternalKey, TRAILER_BYTES, writeTrailer } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { hashUserKey, type IndexedNodes, NewestVersionIndex } from './memtable-index.ts';
 
@@ -324,9 +324,17 @@ export class Memtable implements IndexedNodes {
 
   /** True when node `n` holds the same user key and sequence as the key at `key[at, at + len)`. */
   private sameKeyAndSeq(n: number, key: Uint8Array, at: number, len: number): boolean {
+    if (n === NIL) return false;
+    // Cheapest first: the row's length and words (the probe's are the key's, set by the
+    // insert), then the sequence, and the arena's key bytes only when all of those agree.
+    const nodes = this.nodes;
+    const row = n * NODE_FIELDS;
+    if (nodes[row + F_KEY_LEN] !== len) return false;
+    if (nodes[row + F_WORDS] !== this.w0 || nodes[row + F_WORDS + 1] !== this.w1) return false;
+    if (nodes[row + F_WORDS + 2] !== this.w2 || nodes[row + F_WORDS + 3] !== this.w3) return false;
     const ul = len - TRAILER_BYTES;
-    if (n === NIL || !this.nodeHasUserKey(n, key, at, ul)) return false;
-    return this.nodeSeq(n) === trailerSeq(key, at + ul);
+    if (this.nodeSeq(n) !== trailerSeq(key, at + ul)) return false;
+    return this.nodeHasUserKey(n, key, at, ul);
   }
 
   /** Inserts one entry, copying `userKey` and `value`. The (key, seq) pair must be new. */
@@ -491,21 +499,36 @@ export class Memtable implements IndexedNodes {
   }
 
   /**
-   * The newest version of `userKey` with sequence <= `seqMax`, or undefined when the memtable
-   * holds none. `seekKey` is `encodeInternalKey(userKey, seqMax, Value)`, built once by the
-   * caller. The value is a view of the arena: it never changes, but copy it to keep it
-   * without keeping the whole memtable alive.
+   * The newest version of a user key with sequence <= `seqMax`, or undefined when the memtable
+   * holds none, where `seekKey` is `encodeInternalKey(userKey, seqMax, Value)`. The value is a
+   * view of the arena: it never changes, but copy it to keep it without keeping the whole
+   * memtable alive.
    */
   find(seekKey: Uint8Array): { kind: EntryKind; value: Uint8Array } | undefined {
+    const ul = seekKey.length - TRAILER_BYTES;
+    return this.findLatest(seekKey.subarray(0, ul), trailerSeq(seekKey, ul), seekKey);
+  }
+
+  /**
+   * {@link find} by the user key and `seqMax` themselves: the index answers without an
+   * internal key, which is built (unless the caller has it as `seekKey`) only when the skip
+   * list must be searched.
+   */
+  findLatest(
+    userKey: Uint8Array,
+    seqMax: number,
+    seekKey?: Uint8Array,
+  ): { kind: EntryKind; value: Uint8Array } | undefined {
+    const ul = userKey.length;
     if (!this.readOnly) {
       // The index answers unless the newest version is above `seqMax` (a snapshot's read).
-      const ul = seekKey.length - TRAILER_BYTES;
-      const newest = this.newest.get(hashUserKey(seekKey, 0, ul), seekKey, 0, ul);
+      const newest = this.newest.get(hashUserKey(userKey, 0, ul), userKey, 0, ul);
       if (newest === NIL) return undefined;
-      if (this.nodeSeq(newest) <= trailerSeq(seekKey, ul)) return this.entryOf(newest);
+      if (this.nodeSeq(newest) <= seqMax) return this.entryOf(newest);
     }
-    const n = this.searchFor(seekKey);
-    if (n === NIL || !this.nodeHasUserKey(n, seekKey, 0, seekKey.length - TRAILER_BYTES)) return undefined;
+    const ikey = seekKey ?? encodeInternalKey(userKey, seqMax, EntryKind.Value);
+    const n = this.searchFor(ikey);
+    if (n === NIL || !this.nodeHasUserKey(n, ikey, 0, ul)) return undefined;
     return this.entryOf(n);
   }
 

@@ -184,6 +184,70 @@ describe('a streamed pull answer', () => {
   });
 });
 
+describe('the request timeout of a streamed pull answer', () => {
+  /**
+   * `inner`'s `/v1/sync` answers, each part `delayMs(index)` after the one before, ended (as a
+   * real `fetch` ends them) with an error when the request's signal aborts.
+   */
+  function paced(inner: typeof fetch, delayMs: (index: number) => number): typeof fetch {
+    return async (input, init) => {
+      const res = await inner(input, init);
+      const signal = init?.signal;
+      if (!String(input).endsWith('/v1/sync') || res.body === null || !signal) return res;
+      const reader = res.body.getReader();
+      let index = 0;
+      const body = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delayMs(index++));
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          });
+          if (signal.aborted) return controller.error(new Error('aborted'));
+          controller.enqueue(value);
+        },
+        cancel: () => reader.cancel(),
+      });
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+  }
+
+  test('an answer that keeps arriving is read to its end, however long it takes in all', async () => {
+    const { t, a, b } = await writerHub();
+    let parts = 0;
+    // Every part comes 40 ms after the one before: the whole answer takes far longer than the
+    // 150 ms timeout, but the hub is never silent for that long.
+    const slow = paced(t.fetch, () => {
+      parts++;
+      return 40;
+    });
+    const cb = clientOf(b, slow, 2, { requestTimeoutMs: 150, backoffMsMin: 5, backoffMsMax: 20 });
+    cb.start();
+    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    expect(parts).toBeGreaterThan(8);
+    expect(cb.stats.failures).toBe(0);
+  });
+
+  test('an answer that stalls past the timeout is given up, and the pull resumes', async () => {
+    const { t, a, b } = await writerHub();
+    let stalls = 0;
+    const stalling = paced(t.fetch, (index) => {
+      if (index !== 2 || stalls > 0) return 0;
+      stalls++;
+      return 1_000;
+    });
+    const cb = clientOf(b, stalling, 2, { requestTimeoutMs: 150, backoffMsMin: 5, backoffMsMax: 20 });
+    cb.start();
+    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    expect(stalls).toBe(1);
+    expect(cb.stats.failures).toBe(1);
+  });
+});
+
 function clientOf(
   device: ReturnType<typeof makeDevice>,
   f: typeof fetch,

@@ -19,7 +19,12 @@ export interface HubLimits {
   entryBytesMax: number;
   /** Largest request header section, bytes (Node's `maxHeaderSize`: past it, 431). */
   headerBytesMax: number;
-  /** Most entry bytes in one answer to `hello`/`need` (the client asks again with `need`). */
+  /**
+   * Most entry bytes in one answer to `hello`/`need` (the client asks again with `need`). The
+   * answer is streamed, so this bounds the answer's length, not the hub's memory: large, so
+   * that an initial sync takes few round trips, and well under the client's `ANSWER_BYTES_MAX`
+   * (engine/sync/hub-client.ts), since one read may pass it by a group commit.
+   */
   pullBytesMax: number;
   /**
    * Entry bytes the hub reads for the first part of a pull answer, sent before it reads more:
@@ -65,7 +70,7 @@ export const DEFAULT_LIMITS: Readonly<HubLimits> = Object.freeze({
   batchEntriesMax: Math.min(1024, MAX_ENTRIES_PER_MESSAGE),
   entryBytesMax: 1024 * 1024 + 1024,
   headerBytesMax: 16 * 1024,
-  pullBytesMax: 4 * 1024 * 1024,
+  pullBytesMax: 32 * 1024 * 1024,
   pullFirstStepBytes: 64 * 1024,
   pullStepBytes: 128 * 1024,
   streamsPerDeviceMax: 4,

@@ -7,9 +7,10 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { decodeEntry } from '../engine/log/entry.ts';
 import { decodeFrames } from '../engine/sync/frames.ts';
-import { authorToHex, decodeMessage, encodeMessage } from '../engine/sync/messages.ts';
+import { ANSWER_BYTES_MAX } from '../engine/sync/hub-client.ts';
+import { authorToHex, decodeMessage, encodeMessage, MAX_MESSAGE_BYTES } from '../engine/sync/messages.ts';
 import { SyncSession } from '../engine/sync/session.ts';
-import type { HubLimits } from './limits.ts';
+import { DEFAULT_LIMITS, type HubLimits } from './limits.ts';
 import { identityOf, login, makeDevice, openTestHub, type TestDevice, type TestHub } from './testing.ts';
 
 const owner = identityOf(31);
@@ -169,5 +170,15 @@ describe('streamed pull answers', () => {
     ).rejects.toMatchObject({ code: 'shutting_down' });
     t.reopen();
     expect(t.hub.index.end).toBe(200);
+  });
+});
+
+describe('the default pull budget', () => {
+  test('leaves a client room for a read past it and for the framing', () => {
+    // A streamed answer costs the hub a part at a time, so the budget is large (few round
+    // trips per initial sync); a client still refuses an answer past ANSWER_BYTES_MAX, and the
+    // last read of an answer may pass the budget by a group commit.
+    expect(DEFAULT_LIMITS.pullBytesMax).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(DEFAULT_LIMITS.pullBytesMax + 4 * MAX_MESSAGE_BYTES).toBeLessThanOrEqual(ANSWER_BYTES_MAX);
   });
 });

@@ -334,11 +334,16 @@ export class HubClient {
     });
   }
 
-  /** One request with a timeout; a non-2xx answer becomes a {@link HubRequestError}. */
+  /**
+   * One request with a timeout; a non-2xx answer becomes a {@link HubRequestError}. The
+   * timeout bounds each wait for the hub: for the answer's head, then (for a streamed pull
+   * answer) for each next part. The device's own applying of a part does not count: a slow
+   * device must not give up on a hub that keeps answering.
+   */
   private async request(path: string, init: RequestInit): Promise<Response> {
     const abort = new AbortController();
     const timeoutMs = this.o.requestTimeoutMs ?? 30_000;
-    const timer = this.timers.setTimeout(() => abort.abort(), timeoutMs);
+    let timer = this.timers.setTimeout(() => abort.abort(), timeoutMs);
     this.stats.requests++;
     try {
       const res = await (this.o.fetch ?? globalThis.fetch)(`${this.base}${path}`, {
@@ -347,7 +352,13 @@ export class HubClient {
       });
       if (res.ok) {
         // The body is read later under the same timeout: keep the timer until then.
-        return withTimer(res, () => this.timers.clearTimeout(timer));
+        return withTimer(res, {
+          progress: () => {
+            this.timers.clearTimeout(timer);
+            timer = this.timers.setTimeout(() => abort.abort(), timeoutMs);
+          },
+          done: () => this.timers.clearTimeout(timer),
+        });
       }
       this.timers.clearTimeout(timer);
       throw await responseError(res);

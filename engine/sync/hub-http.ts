@@ -26,18 +26,31 @@ export function asRequestError(err: unknown): HubRequestError {
   return new HubRequestError(0, 'network', (err as Error)?.message ?? String(err));
 }
 
-const timerCleanups = new WeakMap<Response, () => void>();
+/** A request's timeout, as the body readers drive it. */
+export interface RequestTimer {
+  /** Part of the body arrived: the hub is still answering, so the wait starts again. */
+  progress(): void;
+  /** The body was read (or given up): the timeout is no longer needed. */
+  done(): void;
+}
 
-/** Ties `cleanup` (the request's timeout) to `res`: it runs once the body has been read. */
-export function withTimer(res: Response, cleanup: () => void): Response {
-  timerCleanups.set(res, cleanup);
+const timers = new WeakMap<Response, RequestTimer>();
+
+/**
+ * Ties `timer` (the request's timeout) to `res`: a streamed answer restarts it at each part
+ * that arrives ({@link readFrames}), and it is cleared once the body has been read.
+ */
+export function withTimer(res: Response, timer: RequestTimer): Response {
+  timers.set(res, timer);
   return res;
 }
 
 /**
  * Reads a framed answer (at most `max` bytes) a chunk at a time and hands each message to
- * `onFrame` as soon as it is complete; `onFrame` returns false to stop reading. A malformed or
- * truncated body is a `protocol` error, a body that breaks off a `network` one.
+ * `onFrame` as soon as it is complete; `onFrame` returns false to stop reading. Each chunk
+ * restarts the request's timeout (see {@link withTimer}): a long answer that keeps arriving
+ * never times out, however long the device takes to apply it; one that stalls does. A
+ * malformed or truncated body is a `protocol` error, a body that breaks off a `network` one.
  */
 export async function readFrames(
   res: Response,
@@ -45,6 +58,7 @@ export async function readFrames(
   onFrame: (frame: Uint8Array) => boolean,
 ): Promise<void> {
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  const timer = timers.get(res);
   try {
     if (res.body === null) return;
     reader = res.body.getReader();
@@ -58,6 +72,7 @@ export async function readFrames(
         throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);
       }
       if (chunk.done) break;
+      timer?.progress();
       total += chunk.value.length;
       if (total > max) throw new HubRequestError(res.status, 'protocol', `answer larger than ${max} bytes`);
       for (const frame of framesOf(decoder, chunk.value, res.status)) {
@@ -72,7 +87,7 @@ export async function readFrames(
   } finally {
     // Stopped early or failed: nobody reads the rest (the read that is done resolves at once).
     void reader?.cancel().catch(() => undefined);
-    timerCleanups.get(res)?.();
+    timer?.done();
   }
 }
 
@@ -128,7 +143,7 @@ async function readCapped(res: Response, max: number): Promise<Uint8Array> {
     if (err instanceof HubRequestError) throw err;
     throw new HubRequestError(0, 'network', `answer cut off: ${(err as Error).message}`);
   } finally {
-    timerCleanups.get(res)?.();
+    timers.get(res)?.done();
   }
 }
 

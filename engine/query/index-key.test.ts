@@ -94,6 +94,16 @@ describe('index key encoding', () => {
     );
   });
 
+  it('decodeUtf8Range decodes ASCII ids of every length, within a larger key', () => {
+    for (let n = 0; n <= 70; n++) {
+      const id = Array.from({ length: n }, (_, i) => String.fromCharCode(32 + ((i * 7 + n) % 95))).join('');
+      const key = new Uint8Array(n + 5).fill(0xab);
+      key.set(new TextEncoder().encode(id), 3);
+      expect(decodeUtf8Range(key, 3, 3 + n)).toBe(id);
+    }
+    expect(decodeUtf8Range(new TextEncoder().encode('abcd\u00e9f'), 0, 7)).toBe('abcd\u00e9f');
+  });
+
   it('skipValue finds where each value ends, and the raw id decodes back', () => {
     fc.assert(
       fc.property(fc.array(value, { maxLength: 4 }), text, (values, id) => {

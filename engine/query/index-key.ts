@@ -194,16 +194,20 @@ export function skipEscaped(key: Uint8Array, at: number): number {
 /** Decodes the UTF-8 bytes `key[from..to)` (an id stored raw at the end of a key). */
 export function decodeUtf8Range(key: Uint8Array, from: number, to: number): string {
   // Most ids are short ASCII: build those directly, without a decoder call.
-  if (to - from <= ASCII_FAST_BYTES_MAX) {
-    let s = '';
-    for (let i = from; i < to; i++) {
-      const b = key[i]!;
-      if (b >= 0x80) return decodeUtf8Slow(key, from, to);
-      s += String.fromCharCode(b);
-    }
-    return s;
+  if (to - from > ASCII_FAST_BYTES_MAX) return decodeUtf8Slow(key, from, to);
+  let high = 0;
+  for (let i = from; i < to; i++) high |= key[i]!;
+  if (high >= 0x80) return decodeUtf8Slow(key, from, to);
+  // Four characters per call: a string built one character at a time makes a string per step.
+  let s = '';
+  let i = from;
+  for (; i + 4 <= to; i += 4) s += String.fromCharCode(key[i]!, key[i + 1]!, key[i + 2]!, key[i + 3]!);
+  if (i + 2 <= to) {
+    s += String.fromCharCode(key[i]!, key[i + 1]!);
+    i += 2;
   }
-  return decodeUtf8Slow(key, from, to);
+  if (i < to) s += String.fromCharCode(key[i]!);
+  return s;
 }
 
 /** Longest id decoded by the ASCII loop of {@link decodeUtf8Range}. */

@@ -565,6 +565,9 @@ class SealedFields implements CanonicalFields {
   readonly #textLength: number;
   /** Each name's JSON text, when the text is to be built from the parts. */
   readonly #nameJsons: readonly string[] | undefined;
+  /** Bytes holding the text's UTF-8 when it is all ASCII (see {@link noteAsciiText}). */
+  #ascii: Uint8Array | undefined;
+  #asciiAt = 0;
 
   /**
    * Either `text` is the text, or it is undefined and `textLength` and `nameJsons` are what
@@ -625,6 +628,23 @@ class SealedFields implements CanonicalFields {
     return at;
   }
 
+  /** Records that the text's UTF-8, all ASCII, is at `bytes[at, at + textLength)`. */
+  noteAsciiText(bytes: Uint8Array, at: number): void {
+    assert(at >= 0 && at + this.#textLength <= bytes.length, 'ascii text within its bytes');
+    this.#ascii = bytes;
+    this.#asciiAt = at;
+  }
+
+  /** The bytes {@link noteAsciiText} recorded, or undefined. */
+  get asciiBytes(): Uint8Array | undefined {
+    return this.#ascii;
+  }
+
+  /** Where the text starts in {@link asciiBytes}. */
+  get asciiAt(): number {
+    return this.#asciiAt;
+  }
+
   /** True when `v` is a SealedFields (made by this module). */
   static has(v: object): boolean {
     return #sealed in v;
@@ -645,6 +665,51 @@ export function writePrefixedFieldsText(fields: CanonicalFields, out: Uint8Array
   assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
   const start = prefixedTextStart(at, fields.textLength);
   return finishPrefixedText(out, at, start, fields.writeText(out, start));
+}
+
+/**
+ * Records where `fields`' text was written or read as UTF-8: `bytes[at, at + byteLength)`.
+ * When that is as many bytes as the text has UTF-16 units, every character is ASCII (any other
+ * takes two bytes or more), so each byte is a character code and a name's or value's text can
+ * be copied from those bytes instead of encoded again ({@link asciiFieldsText}). Otherwise
+ * nothing is recorded. The bytes must not change while `fields` is in use.
+ */
+export function noteFieldsTextBytes(
+  fields: CanonicalFields,
+  bytes: Uint8Array,
+  at: number,
+  byteLength: number,
+): void {
+  assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
+  if (byteLength === fields.textLength) fields.noteAsciiText(bytes, at);
+}
+
+/**
+ * The bytes {@link noteFieldsTextBytes} recorded for `fields`' all-ASCII text (it starts at
+ * {@link asciiFieldsTextAt}), or undefined.
+ */
+export function asciiFieldsText(fields: CanonicalFields): Uint8Array | undefined {
+  return fields instanceof SealedFields ? fields.asciiBytes : undefined;
+}
+
+/** Where `fields`' text starts in {@link asciiFieldsText}'s bytes. */
+export function asciiFieldsTextAt(fields: CanonicalFields): number {
+  return fields instanceof SealedFields ? fields.asciiAt : 0;
+}
+
+/** The length in UTF-16 units of `fields`' canonical text (without building it). */
+export function fieldsTextLength(fields: CanonicalFields): number {
+  assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
+  return fields.textLength;
+}
+
+/**
+ * Writes `fields`' canonical text as UTF-8 (no length prefix) at `at` in `out`, which has room
+ * for three bytes per UTF-16 unit of it; returns the end.
+ */
+export function writeFieldsText(fields: CanonicalFields, out: Uint8Array, at: number): number {
+  assert(fields instanceof SealedFields, 'fields not made by canonicalFields');
+  return fields.writeText(out, at);
 }
 
 /** Room {@link writePrefixedFieldsText} may need: a varint and three bytes per UTF-16 unit. */

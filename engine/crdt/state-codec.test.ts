@@ -2,7 +2,16 @@ import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
 import { encodeHlcInto, HLC_BYTES } from './hlc.ts';
-import { canonicalFields, canonicalFieldsOfText, canonicalJson, isCanonicalFields } from './json.ts';
+import {
+  asciiFieldsText,
+  type CanonicalFields,
+  canonicalFields,
+  canonicalFieldsOfText,
+  canonicalJson,
+  isCanonicalFields,
+  noteFieldsTextBytes,
+  writeFieldsText,
+} from './json.ts';
 import {
   AUTHOR_BYTES,
   applyOp,
@@ -91,6 +100,26 @@ const arbOp: fc.Arbitrary<LwwOp> = fc.oneof(
   }),
   fc.record({ kind: fc.constant('delete' as const), stamp: arbStamp }),
 );
+// ASCII names and values, among them names JSON escapes (a quote, a backslash, a control
+// character), whose quoted form is longer than the name.
+const arbAsciiFields = fc.dictionary(
+  fc.string({ unit: fc.constantFrom('a', 'b', 'z', '"', '\\', '\n', ':', ','), minLength: 1, maxLength: 4 }),
+  fc.oneof(
+    fc.string({ unit: fc.constantFrom('a', '"', '\\', ':', ',', '}', '\u0001'), maxLength: 80 }),
+    fc.integer(),
+    fc.constantFrom(null, true, 'x'.repeat(300)),
+  ),
+  { maxKeys: 4 },
+) as fc.Arbitrary<JsonObject>;
+
+/** `f` with its text written at `pad` into a buffer of its own and recorded there. */
+function withTextBytes(f: CanonicalFields, pad: number): CanonicalFields {
+  const bytes = new Uint8Array(pad + 3 * f.text.length + 2).fill(0x7b);
+  const end = writeFieldsText(f, bytes, pad);
+  noteFieldsTextBytes(f, bytes, pad, end - pad);
+  return f;
+}
+
 const fold = (ops: readonly LwwOp[]) => ops.reduce<DocState>((s, op) => applyOp(s, op), EMPTY_DOC_STATE);
 
 function expectDeepFrozen(v: unknown): void {
@@ -240,8 +269,35 @@ describe('ops with canonical fields', () => {
       // Fields read from a received payload's text too.
       const received = canonicalFieldsOfText(canonicalJson(fields));
       if (received !== undefined) expect(encodeFreshState(kind, received, stamp)).toEqual(want);
+      // And both again with their text's bytes recorded, as a payload's encoder and decoder do
+      // (copied from there when the text is ASCII).
+      for (const f of [canonicalFields(fields), canonicalFieldsOfText(canonicalJson(fields))]) {
+        if (f !== undefined) expect(encodeFreshState(kind, withTextBytes(f, 3), stamp)).toEqual(want);
+      }
     },
   );
+
+  test.prop([
+    fc.constantFrom('put' as const, 'patch' as const),
+    arbAsciiFields,
+    arbStamp,
+    fc.nat({ max: 9 }),
+  ])(
+    "copy an ASCII text's names and values from its bytes, names that need escaping included",
+    (kind, fields, stamp, pad) => {
+      const want = canonicalEncodeState(applyOp(undefined, { kind, fields, stamp }));
+      const f = withTextBytes(canonicalFields(fields), pad);
+      expect(asciiFieldsText(f)).toBeDefined();
+      expect(encodeFreshState(kind, f, stamp)).toEqual(want);
+    },
+  );
+
+  it("records a text's bytes only when they are as many as its characters (all ASCII)", () => {
+    expect(asciiFieldsText(withTextBytes(canonicalFields({ a: 'é' }), 0))).toBeUndefined();
+    expect(asciiFieldsText(withTextBytes(canonicalFields({ a: '😀' }), 0))).toBeUndefined();
+    expect(asciiFieldsText(canonicalFields({ a: 'x' }))).toBeUndefined();
+    expect(asciiFieldsText(withTextBytes(canonicalFields({ a: 'x' }), 0))).toBeDefined();
+  });
 
   it('refuses to encode a fresh state from forged fields or a malformed stamp', () => {
     const stamp = { hlc: { wallMs: 1, logical: 0 }, author: author(1) };

@@ -25,6 +25,8 @@ import { InvalidArgumentError } from '../errors.ts';
 import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
+  asciiFieldsText,
+  asciiFieldsTextAt,
   type CanonicalFields,
   canonicalJson,
   checkFieldName,
@@ -212,15 +214,58 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
   if (kind === 'put') out[at++] = 0;
   // Canonical fields are in UTF-8 byte order already, as the registers must be.
   at = writeVarint(out, at, names.length);
-  for (let i = 0; i < names.length; i++) {
-    at = writePrefixedUtf8(names[i]!, out, at);
-    out[at++] = 0; // the stamp's index
-    out[at++] = 1; // a value
-    at = writePrefixedUtf8(jsons[i]!, out, at);
+  const ascii = asciiFieldsText(fields);
+  const copied = ascii === undefined ? -1 : copyAsciiRegisters(fields, ascii, out, at);
+  if (copied >= 0) at = copied;
+  else {
+    for (let i = 0; i < names.length; i++) {
+      at = writePrefixedUtf8(names[i]!, out, at);
+      out[at++] = 0; // the stamp's index
+      out[at++] = 1; // a value
+      at = writePrefixedUtf8(jsons[i]!, out, at);
+    }
   }
   assert(at <= room, `state room ${room}, wrote ${at}`);
   return copyPrefix(out, at);
 }
+
+const QUOTE = 0x22;
+const COLON = 0x3a;
+
+/**
+ * Writes the registers of a fresh state (each name, stamp index 0, a value, its JSON) by
+ * copying the texts from `bytes`, where `fields`' canonical text lies as ASCII from
+ * {@link asciiFieldsTextAt}: `{"name":json,...}`. Each name is checked against its quoted
+ * form there first (a name that needs escaping never matches), so the value's text is known to
+ * follow its colon. Returns the end, or -1 (with `out` partly written) if a name does not match.
+ */
+function copyAsciiRegisters(fields: CanonicalFields, bytes: Uint8Array, out: Uint8Array, at: number): number {
+  const { names, jsons } = fields;
+  let p = asciiFieldsTextAt(fields) + 1; // past the opening brace
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    const nl = name.length;
+    if (bytes[p] !== QUOTE) return -1;
+    for (let j = 0; j < nl; j++) if (bytes[p + 1 + j] !== name.charCodeAt(j)) return -1;
+    if (bytes[p + 1 + nl] !== QUOTE || bytes[p + 2 + nl] !== COLON) return -1;
+    at = writeVarint(out, at, nl);
+    for (let j = 0; j < nl; j++) out[at + j] = bytes[p + 1 + j]!;
+    at += nl;
+    out[at++] = 0; // the stamp's index
+    out[at++] = 1; // a value
+    const jl = jsons[i]!.length;
+    const q = p + 3 + nl;
+    at = writeVarint(out, at, jl);
+    if (jl <= COPY_LOOP_BYTES_MAX) for (let j = 0; j < jl; j++) out[at + j] = bytes[q + j]!;
+    else out.set(bytes.subarray(q, q + jl), at);
+    at += jl;
+    p = q + jl + 1; // past the comma or the closing brace
+  }
+  return at;
+}
+
+/** Longest text {@link copyAsciiRegisters} copies with a loop rather than `set` (a native call). */
+const COPY_LOOP_BYTES_MAX = 64;
 
 /** Where {@link canonicalEncodeState} writes before copying out the exact bytes. */
 const stateScratch = new ScratchBuffer();

@@ -11,7 +11,7 @@
 
 import { assert } from '../assert.ts';
 import { copyPrefix } from '../bytes.ts';
-import { fieldsTextBytesMax, writePrefixedFieldsText } from '../crdt/json.ts';
+import { fieldsTextBytesMax, fieldsTextLength, noteFieldsTextBytes, writeFieldsText } from '../crdt/json.ts';
 import {
   type CanonicalFields,
   canonicalFields,
@@ -22,6 +22,8 @@ import {
 } from '../crdt/lww.ts';
 import {
   decodeUtf8,
+  finishPrefixedText,
+  prefixedTextStart,
   prefixedUtf8BytesMax,
   utf8ByteLength,
   utf8Bytes,
@@ -217,19 +219,36 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   const out = payloadScratch.take(room);
   out[0] = PAYLOAD_VERSION;
   let at = writeVarint(out, 1, ops.length);
+  textEnds.length = 0;
   for (const p of ops) {
     out[at++] = KIND[p.op.kind];
     at = writeBytes(out, at, p.collectionBytes);
     at = writeBytes(out, at, p.idBytes);
-    if (p.fields !== undefined) at = writePrefixedFieldsText(p.fields, out, at);
-    else if (p.op.kind === 'unset') {
+    if (p.fields !== undefined) {
+      const start = prefixedTextStart(at, fieldsTextLength(p.fields));
+      const end = writeFieldsText(p.fields, out, start);
+      at = finishPrefixedText(out, at, start, end);
+      textEnds.push(at, end - start);
+    } else if (p.op.kind === 'unset') {
       at = writeVarint(out, at, p.op.names.length);
       for (const n of p.op.names) at = writePrefixedUtf8(n, out, at);
     }
   }
   assert(at <= room, `payload room ${room}, wrote ${at}`);
-  return copyPrefix(out, at);
+  const payload = copyPrefix(out, at);
+  // Where a text is all ASCII, its bytes here serve the document state too (noteFieldsTextBytes).
+  let k = 0;
+  for (const p of ops) {
+    if (p.fields === undefined) continue;
+    const end = textEnds[k++]!;
+    const bytes = textEnds[k++]!;
+    noteFieldsTextBytes(p.fields, payload, end - bytes, bytes);
+  }
+  return payload;
 }
+
+/** The end and byte length of each text {@link encodePreparedPayload} wrote, reused between calls. */
+const textEnds: number[] = [];
 
 /** Encodes the operations of one entry (checking each). */
 export function encodePayload(ops: readonly DbOp[]): Uint8Array {
@@ -276,8 +295,10 @@ function decodeOp(r: ByteReader, opFields: boolean): PreparedOp {
   // parsed and canonicalised the general way (the same fields, or the same error).
   let canonical: CanonicalFields | undefined;
   if (kind === KIND.put || kind === KIND.patch) {
-    const json = text(r);
+    const textBytes = r.lengthPrefixed();
+    const json = textOf(textBytes, at);
     canonical = canonicalFieldsOfText(json);
+    if (canonical !== undefined) noteFieldsTextBytes(canonical, textBytes, 0, textBytes.length);
     let fields: unknown;
     if (canonical !== undefined) fields = opFields ? objectOf(canonical) : NO_OP_FIELDS;
     else {

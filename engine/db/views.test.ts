@@ -4,7 +4,7 @@ import { applyOp, type DocState, type JsonObject, type LwwOp, ownedStamp, type S
 import { canonicalEncodeState, decodeState } from '../crdt/state-codec.ts';
 import { bytesToHex } from '../hex.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
-import { type DbOp, prepareOp } from './payload.ts';
+import { type DbOp, decodePreparedPayload, encodePreparedPayload, prepareOp } from './payload.ts';
 import { TRUSTED, ViewWriter, viewKey } from './views.ts';
 
 const AUTHOR = new Uint8Array(32).fill(7);
@@ -51,9 +51,10 @@ describe('ViewWriter', () => {
     fc.subarray(IDS),
     fc.array(fc.array(arbOp, { minLength: 1, maxLength: 3 }), { maxLength: 4 }),
     fc.boolean(),
+    fc.array(fc.constantFrom('prepared', 'encoded', 'decoded'), { minLength: 1, maxLength: 3 }),
   ])(
     'writes the rows and reports the states of folding every operation over the stored ones',
-    (stored, groups, askStatesFirst) => {
+    (stored, groups, askStatesFirst, paths) => {
       const stampAt = (k: number) => ownedStamp({ wallMs: 10 + k, logical: 0 }, AUTHOR);
       const rows = new Map<string, Uint8Array>();
       for (const id of stored)
@@ -71,10 +72,12 @@ describe('ViewWriter', () => {
       const writer = new ViewWriter((key) => rows.get(bytesToHex(key)));
       const want = new Map(before);
       groups.forEach((group, k) => {
-        writer.applyPrepared(
-          group.map((op) => prepareOp(op)),
-          stampAt(k + 1),
-        );
+        // As a local write prepares them (and encodes its payload first), or as ingest decodes them.
+        const path = paths[k % paths.length];
+        let prepared = group.map((op) => prepareOp(op));
+        const payload = path === 'prepared' ? undefined : encodePreparedPayload(prepared);
+        if (payload !== undefined && path === 'decoded') prepared = decodePreparedPayload(payload, false);
+        writer.applyPrepared(prepared, stampAt(k + 1));
         for (const op of group) want.set(op.id, applyOp(want.get(op.id), lwwOf(op, stampAt(k + 1))));
       });
       const states = () => {

@@ -114,6 +114,18 @@ describe('MergingIterator', () => {
     },
   );
 
+  test.prop([childrenArb, targetArb, fc.uint8Array({ maxLength: 4, min: 0, max: 3 })])(
+    'with an upper bound, yields the union from the target up to the first user key >= the bound',
+    (children, target, lt) => {
+      const merged = new MergingIterator(children.map((c) => new ArrayIterator(c)));
+      merged.setUpperBound(lt);
+      merged.seek(target);
+      const union = sortEntries(children.flat()).filter((e) => compareInternalKeys(e.key, target) >= 0);
+      const end = union.findIndex((e) => Buffer.compare(Buffer.from(userKeyOf(e.key)), Buffer.from(lt)) >= 0);
+      expect(drain(merged)).toEqual(show(end < 0 ? union : union.slice(0, end)));
+    },
+  );
+
   test.prop([childrenArb, fc.array(targetArb, { maxLength: 5 })])(
     'can be re-positioned any number of times',
     (children, targets) => {

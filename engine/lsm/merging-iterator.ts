@@ -9,7 +9,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { compareInternalKeys } from './internal-key.ts';
+import { compareInternalKeys, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** A cursor over the union of `children`. */
@@ -22,13 +22,26 @@ export class MergingIterator implements InternalIterator {
    */
   private readonly keys: (Uint8Array | undefined)[];
 
+  /** Exclusive bound on user keys set by {@link setUpperBound} (undefined: none). */
+  private upper: Uint8Array | undefined;
+
   constructor(private readonly children: readonly InternalIterator[]) {
     this.keys = children.map(() => undefined);
   }
 
+  /**
+   * Promises that the caller stops at the first user key >= `lt`: a child positioned at or
+   * past it then counts as exhausted, so the tables and memtables a short range scan sought
+   * without finding anything in the range are no longer compared on every step.
+   */
+  setUpperBound(lt: Uint8Array | undefined): void {
+    this.upper = lt;
+  }
+
   private keyOf(i: number): void {
     const c = this.children[i]!;
-    this.keys[i] = c.valid() ? c.key() : undefined;
+    const k = c.valid() ? c.key() : undefined;
+    this.keys[i] = k !== undefined && this.upper !== undefined && !belowUser(k, this.upper) ? undefined : k;
   }
 
   private findSmallest(): void {
@@ -82,4 +95,15 @@ export class MergingIterator implements InternalIterator {
     assert(this.current >= 0, 'merging iterator: value() past the end');
     return this.children[this.current]!.value();
   }
+}
+
+/** Whether the user key of internal key `ikey` sorts before user key `user`. */
+function belowUser(ikey: Uint8Array, user: Uint8Array): boolean {
+  const n = ikey.length - TRAILER_BYTES;
+  const m = Math.min(n, user.length);
+  for (let i = 0; i < m; i++) {
+    const d = ikey[i]! - user[i]!;
+    if (d !== 0) return d < 0;
+  }
+  return n < user.length;
 }

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../errors.ts';
 import { compareBytes } from './coding.ts';
 import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
+import { MergingIterator } from './merging-iterator.ts';
 
 /** Bounds of a scan. Bounds combine (all must hold); `prefix` is a bound too. */
 export interface ScanOptions {
@@ -254,6 +255,8 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
   ) {
     this.limit = options.limit ?? Number.POSITIVE_INFINITY;
     this.o = new Bounds(options);
+    // The scan ends at the first key >= lt (aboveUpper): sources past it need not be merged.
+    if (iter instanceof MergingIterator) iter.setUpperBound(this.o.lt);
   }
 
   [Symbol.iterator](): this {

@@ -17,8 +17,12 @@ import type { BenchDevice } from './fixtures.ts';
 
 /** Longest wait for the channel to open, ms. */
 export const CHANNEL_OPEN_MS_MAX = 30_000;
-/** Entries per `entries` message over the data channel (what the SDK's peer links use). */
-export const PEER_ENTRIES_PER_MESSAGE = 512;
+/**
+ * Entries per `entries` message over the data channel: the session's default, which is what
+ * the SDK's peer links send (engine/sdk/peer-links.ts sets no size). About 40 KB of the bench's
+ * entries, so each message is one data channel frame, as for a real peer.
+ */
+export const PEER_ENTRIES_PER_MESSAGE = 256;
 
 /** Signaling between devices of one process: signals are delivered on a later task. */
 class LocalSignaling implements SignalingChannel {

@@ -6,7 +6,7 @@
 
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { crc32c, crc32cUpdate, maskCrc, unmaskCrc } from './crc32c.ts';
+import { crc32c, crc32cUpdate, maskCrc, SLICE16_BYTES_MIN, unmaskCrc } from './crc32c.ts';
 
 const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -63,6 +63,27 @@ describe('crc32c against the bitwise reference', () => {
       }
     }
   });
+
+  it('agrees around the slice-by-16 threshold at every start offset, in views of a larger buffer', () => {
+    const buffer = Uint8Array.from({ length: 2 * SLICE16_BYTES_MIN + 64 }, (_, i) => (i * 151 + 7) & 0xff);
+    for (let offset = 0; offset <= 5; offset++) {
+      const data = buffer.subarray(offset);
+      for (let start = 0; start <= 17; start++) {
+        for (let len = SLICE16_BYTES_MIN - 17; len <= SLICE16_BYTES_MIN + 33; len++) {
+          const end = start + len;
+          expect(crc32c(data, start, end)).toBe(referenceCrc32c(data.subarray(start, end)));
+        }
+      }
+    }
+  });
+
+  test.prop([fc.uint8Array({ minLength: SLICE16_BYTES_MIN, maxLength: 5000 }), fc.nat({ max: 15 })])(
+    'random long arrays, at any offset of a view',
+    (data, cut) => {
+      const view = data.subarray(Math.min(cut, data.length));
+      expect(crc32c(view)).toBe(referenceCrc32c(view));
+    },
+  );
 
   it('respects subarray views (byteOffset) and the start/end arguments alike', () => {
     const data = Uint8Array.from({ length: 50 }, (_, i) => (i * 37) & 0xff);

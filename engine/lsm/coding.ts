@@ -225,16 +225,16 @@ export class ScratchBuffer {
 
 /** A cursor over bytes that checks every read against the end. */
 export class ByteReader {
-  private readonly view: DataView;
   /** Current position. */
   pos: number;
 
+  // No DataView: readers are made per payload and per record, and the few words they read
+  // cost less byte by byte than a view's creation.
   constructor(
     readonly buf: Uint8Array,
     start = 0,
     readonly end = buf.length,
   ) {
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.pos = start;
   }
 
@@ -256,7 +256,7 @@ export class ByteReader {
   /** Reads a little-endian u32. */
   u32(): number {
     this.need(4, 'u32');
-    const v = this.view.getUint32(this.pos, true);
+    const v = getU32(this.buf, this.pos);
     this.pos += 4;
     return v;
   }
@@ -264,8 +264,8 @@ export class ByteReader {
   /** Reads a little-endian u64 that must fit a safe integer. */
   u64(): number {
     this.need(8, 'u64');
-    const lo = this.view.getUint32(this.pos, true);
-    const hi = this.view.getUint32(this.pos + 4, true);
+    const lo = getU32(this.buf, this.pos);
+    const hi = getU32(this.buf, this.pos + 4);
     if (hi > 0x1fffff) throw new DecodeError('u64 exceeds 2^53 - 1', this.pos);
     this.pos += 8;
     return hi * 4294967296 + lo;

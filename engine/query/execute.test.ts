@@ -131,3 +131,45 @@ describe('projections', () => {
     expect(Object.isFrozen(out)).toBe(true);
   });
 });
+
+describe('runQuery ordered by id alone (no cursor, no bounded heap)', () => {
+  it('equals the general path, which an explicit _id order takes', () => {
+    const idArb = fc.string({ minLength: 1, maxLength: 4 });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(idArb, { maxLength: 40 }),
+        fc.option(fc.nat(45), { nil: undefined }),
+        fc.option(fc.constantFrom(TOP_K_ROWS_MAX + 1, TOP_K_ROWS_MAX + 7), { nil: undefined }),
+        fc.boolean(),
+        (ids, offset, limit, sorted) => {
+          const rows: [string, JsonObject][] = ids.map((id, i) => [id, { v: i % 3 }]);
+          if (sorted) rows.sort((a, b) => compareUtf8(a[0], b[0]));
+          const base: Query = {
+            collection: 'c',
+            where: { field: 'v', op: 'ne', value: 1 },
+            offset,
+            limit,
+            select: ['v'],
+          };
+          const fast = runQuery(rows, base, { rowsInIdOrder: sorted });
+          const general = runQuery(rows, { ...base, orderBy: [{ field: '_id' }] }, { rowsInIdOrder: sorted });
+          expect(fast.rows).toEqual(general.rows);
+          expect(fast.next === undefined).toBe(general.next === undefined);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('gives a cursor after a full page that continues where the page ended', () => {
+    const rows: [string, JsonObject][] = Array.from({ length: TOP_K_ROWS_MAX + 3 }, (_, i) => [
+      `d${String(i).padStart(5, '0')}`,
+      { i },
+    ]);
+    const page = runQuery(rows, { collection: 'c', limit: TOP_K_ROWS_MAX + 1 });
+    expect(page.rows.length).toBe(TOP_K_ROWS_MAX + 1);
+    expect(page.next).toBeDefined();
+    const rest = runQuery(rows, { collection: 'c', after: page.next });
+    expect(rest.rows.map((r) => r.id)).toEqual(rows.slice(TOP_K_ROWS_MAX + 1).map(([id]) => id));
+  });
+});

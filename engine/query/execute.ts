@@ -3,6 +3,7 @@
  * This is the reference semantics that any index-backed plan must reproduce row for row.
  */
 
+import { compareUtf8 } from '../crdt/json.ts';
 import type { JsonObject } from '../crdt/lww.ts';
 import type { Database } from '../db/database.ts';
 import { collectionRows } from './collection-snapshot.ts';
@@ -111,9 +112,15 @@ export function runCompiled(
   options: RunQueryOptions = {},
 ): QueryResult {
   const { matches, order, start, project } = parts;
-  const cmp = candidateOrder(order);
   const from = q.offset ?? 0;
   const wanted = q.limit === undefined ? undefined : from + q.limit;
+  if (
+    start === undefined &&
+    (wanted === undefined || wanted > TOP_K_ROWS_MAX) &&
+    (q.orderBy?.length ?? 0) === 0
+  )
+    return runById(rows, q, parts, options.rowsInIdOrder === true);
+  const cmp = candidateOrder(order);
   const top = wanted !== undefined && wanted <= TOP_K_ROWS_MAX ? new TopK(wanted, cmp) : undefined;
   const all: Candidate[] = [];
   const inOrder = options.rowsInIdOrder === true && isIdOrder(q);
@@ -136,6 +143,44 @@ export function runCompiled(
   const last = page[page.length - 1];
   const full = q.limit !== undefined && last !== undefined && page.length === q.limit;
   return { rows: out, next: full ? encodeCursor(order.signature, last.key, last.id) : undefined };
+}
+
+/** Orders rows by id (UTF-8 bytes); ids within one result are distinct. */
+const byRowId = (a: readonly [string, JsonObject], b: readonly [string, JsonObject]): number =>
+  compareUtf8(a[0], b[0]);
+
+/**
+ * {@link runCompiled} for a query ordered by id alone, without a cursor or a bounded heap: the
+ * matching rows are kept as they come (no sort values to carry per row) and sorted only when
+ * they are not in id order already. Same result as the general path.
+ */
+function runById(
+  rows: Iterable<readonly [string, JsonObject]>,
+  q: Query,
+  parts: QueryParts,
+  rowsInIdOrder: boolean,
+): QueryResult {
+  const { matches, order, project } = parts;
+  const from = q.offset ?? 0;
+  const wanted = q.limit === undefined ? undefined : from + q.limit;
+  const all: (readonly [string, JsonObject])[] = [];
+  for (const row of rows) {
+    if (!matches(row[1], row[0])) continue;
+    all.push(row);
+    // Rows already in id order: the first `wanted` matches are the answer.
+    if (rowsInIdOrder && wanted !== undefined && all.length >= wanted) break;
+  }
+  if (!inOrderBy(all, byRowId)) all.sort(byRowId);
+  const end = wanted === undefined ? all.length : Math.min(wanted, all.length);
+  const out: QueryRow[] = new Array(Math.max(0, end - from));
+  for (let i = from; i < end; i++) out[i - from] = { id: all[i]![0], doc: project(all[i]![1], all[i]![0]) };
+  // The cursor names the last row of a full page by its stored document, not its projection.
+  const last = end > from ? all[end - 1] : undefined;
+  const full = q.limit !== undefined && last !== undefined && out.length === q.limit;
+  return {
+    rows: out,
+    next: full ? encodeCursor(order.signature, order.keyOf(last[1], last[0]), last[0]) : undefined,
+  };
 }
 
 /**

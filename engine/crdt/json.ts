@@ -442,20 +442,38 @@ function needsNoEscape(s: string): boolean {
  * when this returns fields, they are those of `canonicalFields(JSON.parse(text))`.
  */
 export function canonicalFieldsOfText(text: string): CanonicalFields | undefined {
+  const fields = readFieldsText(text);
+  // The reused arrays keep room (and the last call's strings) only for a document's few fields.
+  if (textNames.length > TEXT_PARTS_KEPT_MAX) {
+    textNames.length = 0;
+    textJsons.length = 0;
+    textValues.length = 0;
+  }
+  return fields;
+}
+
+/** Most parts the arrays {@link canonicalFieldsOfText} reuses keep between calls. */
+const TEXT_PARTS_KEPT_MAX = 64;
+
+/** The parse behind {@link canonicalFieldsOfText}. */
+function readFieldsText(text: string): CanonicalFields | undefined {
   const end = text.length;
   if (end < 2 || 3 * end > MAX_JSON_BYTES || text.charCodeAt(0) !== OPEN_BRACE) return undefined;
-  const names: string[] = [];
-  const jsons: string[] = [];
-  const values: JsonValue[] = [];
+  // Parts are gathered in arrays reused between calls (nothing here calls out, so no call can
+  // interleave) and copied out at their exact size: arrays grown by push from empty reserve
+  // room for 17 elements each, most of a received payload's allocation.
+  // (Their length is never cut: that would free the room they keep.)
+  const names = textNames;
+  const jsons = textJsons;
+  const values = textValues;
+  let count = 0;
   let at = 1;
-  if (text.charCodeAt(at) === CLOSE_BRACE)
-    return at + 1 === end ? seal(text, names, jsons, values) : undefined;
+  if (text.charCodeAt(at) === CLOSE_BRACE) return at + 1 === end ? sealCopies(text, 0) : undefined;
   for (;;) {
     const nameEnd = plainStringEnd(text, at);
     if (nameEnd < 0 || text.charCodeAt(nameEnd) !== COLON) return undefined;
     const name = text.slice(at + 1, nameEnd - 1);
     if (3 * name.length > MAX_FIELD_NAME_BYTES || name === '__proto__') return undefined;
-    const count = names.length;
     if (count === MAX_JSON_OBJECT_KEYS) return undefined;
     if (count > 0 && compareUtf8(names[count - 1]!, name) >= 0) return undefined;
     at = nameEnd + 1;
@@ -471,15 +489,26 @@ export function canonicalFieldsOfText(text: string): CanonicalFields | undefined
     else if (c === LETTER_F) value = false;
     else if (c === LETTER_N) value = null;
     else value = Number(json);
-    names.push(name);
-    jsons.push(json);
-    values.push(value);
+    names[count] = name;
+    jsons[count] = json;
+    values[count] = value;
+    count++;
     at = valueEnd;
     const next = text.charCodeAt(at);
     if (next === COMMA) at++;
-    else if (next === CLOSE_BRACE && at + 1 === end) return seal(text, names, jsons, values);
+    else if (next === CLOSE_BRACE && at + 1 === end) return sealCopies(text, count);
     else return undefined;
   }
+}
+
+/** {@link canonicalFieldsOfText}'s parts as they are gathered (see there). */
+const textNames: string[] = [];
+const textJsons: string[] = [];
+const textValues: JsonValue[] = [];
+
+/** Seals `text` with copies of the first `count` parts {@link canonicalFieldsOfText} gathered. */
+function sealCopies(text: string, count: number): CanonicalFields {
+  return seal(text, textNames.slice(0, count), textJsons.slice(0, count), textValues.slice(0, count));
 }
 
 const OPEN_BRACE = 0x7b;

@@ -143,6 +143,29 @@ function soleStamp(state: DocState): Stamp | undefined {
   return sole;
 }
 
+/** The state's flags: which of writtenAt, clearedAt and deleted it has (layout in the file header). */
+const FLAG_WRITTEN = 1;
+const FLAG_CLEARED = 2;
+const FLAG_DELETED = 4;
+
+/**
+ * Writes the start of a state whose every part holds `stamp`, at the start of `out`: the
+ * version, the one author and the one stamp, and `flags` with stamp index 0 for each flag set.
+ * Returns the end (where the registers follow).
+ */
+function writeSoleStampHead(out: Uint8Array, stamp: Stamp, flags: number): number {
+  out[0] = STATE_FORMAT_VERSION;
+  out[1] = 1; // one author
+  out.set(stamp.author, 2);
+  let at = 2 + AUTHOR_BYTES;
+  out[at++] = 1; // one stamp
+  at = writeHlc(out, at, stamp);
+  out[at++] = 0; // its author's index
+  out[at++] = flags;
+  for (let f = flags; f !== 0; f >>>= 1) if ((f & 1) !== 0) out[at++] = 0;
+  return at;
+}
+
 /**
  * {@link canonicalEncodeState} of a state whose parts all hold the stamp `sole`: the same bytes,
  * with one author and one stamp in the tables and every reference to them 0, written without
@@ -161,17 +184,9 @@ function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
   }
   if (!sorted) names.sort(compareUtf8);
   const out = stateScratch.take(room);
-  out[0] = STATE_FORMAT_VERSION;
-  out[1] = 1; // one author
-  out.set(sole.author, 2);
-  let at = 2 + AUTHOR_BYTES;
-  out[at++] = 1; // one stamp
-  at = writeHlc(out, at, sole);
-  out[at++] = 0; // its author's index
-  out[at++] = (writtenAt ? 1 : 0) | (clearedAt ? 2 : 0) | (deleted ? 4 : 0);
-  if (writtenAt) out[at++] = 0;
-  if (clearedAt) out[at++] = 0;
-  if (deleted) out[at++] = 0;
+  const flags =
+    (writtenAt ? FLAG_WRITTEN : 0) | (clearedAt ? FLAG_CLEARED : 0) | (deleted ? FLAG_DELETED : 0);
+  let at = writeSoleStampHead(out, sole, flags);
   at = writeVarint(out, at, names.length);
   for (const name of names) {
     const reg = fields.get(name)!;
@@ -201,17 +216,8 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
   for (let i = 0; i < names.length; i++)
     room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedUtf8BytesMax(jsons[i]!);
   const out = stateScratch.take(room);
-  out[0] = STATE_FORMAT_VERSION;
-  out[1] = 1; // one author
-  out.set(stamp.author, 2);
-  let at = 2 + AUTHOR_BYTES;
-  out[at++] = 1; // one stamp
-  at = writeHlc(out, at, stamp);
-  out[at++] = 0; // its author's index
-  // writtenAt, and for a put clearedAt, both the stamp (index 0).
-  out[at++] = kind === 'put' ? 3 : 1;
-  out[at++] = 0;
-  if (kind === 'put') out[at++] = 0;
+  // writtenAt, and for a put clearedAt, both the stamp.
+  let at = writeSoleStampHead(out, stamp, kind === 'put' ? FLAG_WRITTEN | FLAG_CLEARED : FLAG_WRITTEN);
   // Canonical fields are in UTF-8 byte order already, as the registers must be.
   at = writeVarint(out, at, names.length);
   const ascii = asciiFieldsText(fields);

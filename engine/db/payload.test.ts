@@ -1,5 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { asciiFieldsText, asciiFieldsTextAt } from '../crdt/json.ts';
 import { canonicalFieldsOfText, canonicalJson, type JsonObject } from '../crdt/lww.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
@@ -155,4 +156,38 @@ describe('payload', () => {
     for (const bad of [payloadOf([], [0x69]), payloadOf([0x63], []), long])
       expect(() => decodePreparedPayload(bad)).toThrow(DecodeError);
   });
+});
+
+describe('the fields text bytes a payload records', () => {
+  // The document state copies names and values from these bytes (encodeFreshState), so they
+  // must be recorded exactly where the text lies, and only for ASCII text.
+  test.prop([
+    fc.dictionary(
+      fc.string({ unit: fc.constantFrom('a', 'é', '"', '\n'), minLength: 1, maxLength: 3 }),
+      fc.oneof(fc.string({ unit: fc.constantFrom('b', '😀', '\\'), maxLength: 200 }), fc.integer()),
+      { maxKeys: 4 },
+    ) as fc.Arbitrary<JsonObject>,
+    fc.boolean(),
+  ])(
+    'are recorded where the text lies when it is ASCII, by the encoder and the decoder',
+    (fields, decoded) => {
+      const op = { kind: 'put' as const, collection: 'c', id: 'x', fields };
+      let prepared = prepareOp(op);
+      const payload = encodePreparedPayload([prepared]);
+      if (decoded) prepared = decodePreparedPayload(payload, false)[0]!;
+      const text = canonicalJson(fields);
+      const bytes = asciiFieldsText(prepared.fields!);
+      // The decoder records only texts it read as canonical in one pass (others are parsed, and
+      // their canonical text need not be the payload's bytes).
+      const readAsIs = !decoded || canonicalFieldsOfText(text) !== undefined;
+      const ascii = Array.from(text).every((c) => c.charCodeAt(0) < 0x80);
+      if (!ascii || !readAsIs) {
+        expect(bytes).toBeUndefined();
+        return;
+      }
+      expect(bytes).toBeDefined();
+      const at = asciiFieldsTextAt(prepared.fields!);
+      expect(new TextDecoder().decode(bytes!.subarray(at, at + text.length))).toBe(text);
+    },
+  );
 });

@@ -11,7 +11,12 @@
 
 import { assert } from '../assert.ts';
 import { copyPrefix } from '../bytes.ts';
-import { fieldsTextBytesMax, fieldsTextLength, noteFieldsTextBytes, writeFieldsText } from '../crdt/json.ts';
+import {
+  fieldsTextBytesMax,
+  fieldsTextLength,
+  noteFieldsTextBytes,
+  writePrefixedFieldsText,
+} from '../crdt/json.ts';
 import {
   type CanonicalFields,
   canonicalFields,
@@ -22,8 +27,6 @@ import {
 } from '../crdt/lww.ts';
 import {
   decodeUtf8,
-  finishPrefixedText,
-  prefixedTextStart,
   prefixedUtf8BytesMax,
   utf8ByteLength,
   utf8Bytes,
@@ -225,10 +228,9 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
     at = writeBytes(out, at, p.collectionBytes);
     at = writeBytes(out, at, p.idBytes);
     if (p.fields !== undefined) {
-      const start = prefixedTextStart(at, fieldsTextLength(p.fields));
-      const end = writeFieldsText(p.fields, out, start);
-      at = finishPrefixedText(out, at, start, end);
-      textEnds.push(at, end - start);
+      const start = at;
+      at = writePrefixedFieldsText(p.fields, out, at);
+      textEnds.push(at, at - start);
     } else if (p.op.kind === 'unset') {
       at = writeVarint(out, at, p.op.names.length);
       for (const n of p.op.names) at = writePrefixedUtf8(n, out, at);
@@ -237,17 +239,19 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   assert(at <= room, `payload room ${room}, wrote ${at}`);
   const payload = copyPrefix(out, at);
   // Where a text is all ASCII, its bytes here serve the document state too (noteFieldsTextBytes).
+  // A text's UTF-8 is as long as its prefix leaves; it is as many bytes as the text has
+  // characters exactly when it is all ASCII (then its prefix is as long as that count's).
   let k = 0;
   for (const p of ops) {
     if (p.fields === undefined) continue;
     const end = textEnds[k++]!;
-    const bytes = textEnds[k++]!;
+    const bytes = textEnds[k++]! - varintLength(fieldsTextLength(p.fields));
     noteFieldsTextBytes(p.fields, payload, end - bytes, bytes);
   }
   return payload;
 }
 
-/** The end and byte length of each text {@link encodePreparedPayload} wrote, reused between calls. */
+/** The end and prefixed length of each text {@link encodePreparedPayload} wrote, reused between calls. */
 const textEnds: number[] = [];
 
 /** Encodes the operations of one entry (checking each). */

@@ -35,26 +35,23 @@
 
 import { InvalidArgumentError } from '../errors.ts';
 import { compareBytes } from '../lsm/coding.ts';
+import { type CanonicalFields, isCanonicalFields } from './canonical-fields.ts';
 import { checkHlc, compareHlc, HLC_BYTES, type Hlc } from './hlc.ts';
 import {
-  type CanonicalFields,
   CanonicalJsonWriter,
   checkFieldName,
   checkPlainObject,
   compareUtf8,
   DEFAULT_JSON_LIMITS,
   frozenValue,
-  isCanonicalFields,
   type JsonObject,
   type JsonValue,
   limitError,
   MAX_JSON_OBJECT_KEYS,
 } from './json.ts';
 
+export { type CanonicalFields, canonicalFields, canonicalFieldsOfText } from './canonical-fields.ts';
 export {
-  type CanonicalFields,
-  canonicalFields,
-  canonicalFieldsOfText,
   canonicalJson,
   checkJsonValue,
   compareUtf8,

@@ -1,17 +1,17 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
-import { encodeHlcInto, HLC_BYTES } from './hlc.ts';
 import {
   asciiFieldsText,
   type CanonicalFields,
   canonicalFields,
   canonicalFieldsOfText,
-  canonicalJson,
   isCanonicalFields,
   noteFieldsTextBytes,
   writeFieldsText,
-} from './json.ts';
+} from './canonical-fields.ts';
+import { encodeHlcInto, HLC_BYTES } from './hlc.ts';
+import { canonicalJson } from './json.ts';
 import {
   AUTHOR_BYTES,
   applyOp,

@@ -23,17 +23,19 @@ import { assert } from '../assert.ts';
 import { copyPrefix } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
-import { decodeHlc, HLC_BYTES } from './hlc.ts';
 import {
   asciiFieldsText,
   asciiFieldsTextAt,
   type CanonicalFields,
+  isCanonicalFields,
+} from './canonical-fields.ts';
+import { decodeHlc, HLC_BYTES } from './hlc.ts';
+import {
   canonicalJson,
   checkFieldName,
   compareUtf8,
   deepFreeze,
   frozenValue,
-  isCanonicalFields,
   type JsonObject,
   type JsonValue,
 } from './json.ts';

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { asciiFieldsText, asciiFieldsTextAt } from '../crdt/json.ts';
+import { asciiFieldsText, asciiFieldsTextAt } from '../crdt/canonical-fields.ts';
 import { canonicalFieldsOfText, canonicalJson, type JsonObject } from '../crdt/lww.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';

@@ -16,7 +16,7 @@ import {
   fieldsTextLength,
   noteFieldsTextBytes,
   writePrefixedFieldsText,
-} from '../crdt/json.ts';
+} from '../crdt/canonical-fields.ts';
 import {
   type CanonicalFields,
   canonicalFields,

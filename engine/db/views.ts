@@ -9,8 +9,8 @@
  */
 
 import { sha256 } from '@noble/hashes/sha2.js';
+import type { CanonicalFields } from '../crdt/canonical-fields.ts';
 import { decodeHlc } from '../crdt/hlc.ts';
-import type { CanonicalFields } from '../crdt/json.ts';
 import { applyOp, type DocState, type LwwOp, ownedStamp, type Stamp } from '../crdt/lww.ts';
 import { canonicalEncodeState, decodeState, encodeFreshState } from '../crdt/state-codec.ts';
 import { decodeUtf8 } from '../crdt/utf8.ts';

@@ -1,17 +1,19 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect } from 'vitest';
 import {
-  CanonicalJsonWriter,
   canonicalFields,
   canonicalFieldsOfText,
+  fieldsTextBytesMax,
+  isCanonicalFields,
+  writePrefixedFieldsText,
+} from './canonical-fields.ts';
+import {
+  CanonicalJsonWriter,
   canonicalJson,
   checkFieldName,
   DEFAULT_JSON_LIMITS,
-  fieldsTextBytesMax,
-  isCanonicalFields,
   MAX_FIELD_NAME_BYTES,
   MAX_JSON_STRING_BYTES,
-  writePrefixedFieldsText,
 } from './json.ts';
 import { prefixedUtf8BytesMax, writePrefixedUtf8 } from './utf8.ts';
 

@@ -251,7 +251,7 @@ export class Lsm {
     this.checkOpen();
     checkKey(key);
     const seq = options?.snapshot?.seq ?? this.lastSeq;
-    const hit = this.mem.findLatest(key, seq) ?? this.imm?.findLatest(key, seq);
+    const hit = this.mem.find(key, seq) ?? this.imm?.find(key, seq);
     if (hit) return hit.kind === EntryKind.Value ? hit.value.slice() : undefined;
     for (const t of this.versions.current.tables) {
       if (t.minSeq > seq || !tableCovers(t, key)) continue;

@@ -74,7 +74,7 @@ function expectHoldsExactly(entries: readonly Entry[]): Memtable {
   }
   for (const e of entries) {
     const want = modelFind(entries, e.key, e.seq);
-    const got = m.find(seekKey(e.key, e.seq));
+    const got = m.find(e.key, e.seq);
     expect(got?.kind).toBe(want?.kind);
     expect(hex(got!.value)).toBe(want!.kind === EntryKind.Value ? hex(want!.value) : '');
   }
@@ -105,13 +105,13 @@ const allKeys = (): Uint8Array[] => {
 };
 
 describe('Memtable against a sorted-array model', () => {
-  test.prop([entriesArb])('find(seekKey(key, seq)) is the newest version at or below seq', (entries) => {
+  test.prop([entriesArb])('find(key, seq) is the newest version at or below seq', (entries) => {
     const m = fill(entries);
     const maxSeq = entries.length + 1;
     for (const key of allKeys()) {
       for (let seq = 0; seq <= maxSeq; seq++) {
         const want = modelFind(entries, key, seq);
-        const got = m.find(seekKey(key, seq));
+        const got = m.find(key, seq);
         if (want === undefined) {
           expect(got).toBeUndefined();
         } else {
@@ -241,7 +241,7 @@ describe('edge cases', () => {
     expect(m.entries).toBe(0);
     expect(m.minSeq).toBe(Number.POSITIVE_INFINITY);
     expect(m.maxSeq).toBe(-1);
-    expect(m.find(seekKey(Uint8Array.of(1), MAX_SEQUENCE))).toBeUndefined();
+    expect(m.find(Uint8Array.of(1), MAX_SEQUENCE)).toBeUndefined();
     const it = m.iterator();
     it.seekToFirst();
     expect(it.valid()).toBe(false);
@@ -271,7 +271,7 @@ describe('edge cases', () => {
       m.add(6, EntryKind.Value, key, Uint8Array.of(3));
       expect(() => m.add(5, second, key, Uint8Array.of(9))).toThrow(AssertionError);
       expect(m.entries).toBe(3);
-      const got = m.find(seekKey(key, 5));
+      const got = m.find(key, 5);
       expect(got?.kind).toBe(first);
       expect(drain(m).map((e) => seqOf(Buffer.from(e.key, 'hex')))).toEqual([6, 5, 4]);
     }
@@ -282,10 +282,10 @@ describe('edge cases', () => {
     m.add(1, EntryKind.Value, new Uint8Array(0), Uint8Array.of(1));
     m.add(2, EntryKind.Value, Uint8Array.of(0), Uint8Array.of(2));
     m.add(3, EntryKind.Value, new Uint8Array(0), Uint8Array.of(3));
-    expect(Array.from(m.find(seekKey(new Uint8Array(0), MAX_SEQUENCE))!.value)).toEqual([3]);
-    expect(Array.from(m.find(seekKey(new Uint8Array(0), 2))!.value)).toEqual([1]);
-    expect(Array.from(m.find(seekKey(Uint8Array.of(0), MAX_SEQUENCE))!.value)).toEqual([2]);
-    expect(m.find(seekKey(Uint8Array.of(0, 0), MAX_SEQUENCE))).toBeUndefined();
+    expect(Array.from(m.find(new Uint8Array(0), MAX_SEQUENCE)!.value)).toEqual([3]);
+    expect(Array.from(m.find(new Uint8Array(0), 2)!.value)).toEqual([1]);
+    expect(Array.from(m.find(Uint8Array.of(0), MAX_SEQUENCE)!.value)).toEqual([2]);
+    expect(m.find(Uint8Array.of(0, 0), MAX_SEQUENCE)).toBeUndefined();
   });
 
   it('keeps keys that share a prefix apart', () => {
@@ -295,10 +295,10 @@ describe('edge cases', () => {
       m.add(i + 1, EntryKind.Value, k, Uint8Array.of(i));
     });
     keys.forEach((k, i) => {
-      expect(m.find(seekKey(k, MAX_SEQUENCE))?.value).toEqual(Uint8Array.of(i));
+      expect(m.find(k, MAX_SEQUENCE)?.value).toEqual(Uint8Array.of(i));
     });
-    expect(m.find(seekKey(Uint8Array.of(1, 0, 0, 0), MAX_SEQUENCE))).toBeUndefined();
-    expect(m.find(seekKey(Uint8Array.of(0), MAX_SEQUENCE))).toBeUndefined();
+    expect(m.find(Uint8Array.of(1, 0, 0, 0), MAX_SEQUENCE)).toBeUndefined();
+    expect(m.find(Uint8Array.of(0), MAX_SEQUENCE)).toBeUndefined();
     expect(drain(m).map((e) => hex(userKeyOf(Buffer.from(e.key, 'hex'))))).toEqual([
       '00ff',
       '01',
@@ -312,11 +312,11 @@ describe('edge cases', () => {
     const key = Uint8Array.of(3);
     m.add(10, EntryKind.Value, key, Uint8Array.of(1));
     m.add(20, EntryKind.Delete, key, new Uint8Array(0));
-    expect(m.find(seekKey(key, 9))).toBeUndefined();
-    expect(m.find(seekKey(key, 10))?.kind).toBe(EntryKind.Value);
-    expect(m.find(seekKey(key, 19))?.kind).toBe(EntryKind.Value);
-    expect(m.find(seekKey(key, 20))?.kind).toBe(EntryKind.Delete);
-    expect(m.find(seekKey(key, MAX_SEQUENCE))?.kind).toBe(EntryKind.Delete);
+    expect(m.find(key, 9)).toBeUndefined();
+    expect(m.find(key, 10)?.kind).toBe(EntryKind.Value);
+    expect(m.find(key, 19)?.kind).toBe(EntryKind.Value);
+    expect(m.find(key, 20)?.kind).toBe(EntryKind.Delete);
+    expect(m.find(key, MAX_SEQUENCE)?.kind).toBe(EntryKind.Delete);
     expect(m.minSeq).toBe(10);
     expect(m.maxSeq).toBe(20);
   });
@@ -414,7 +414,7 @@ describe('Memtable arena and prefix codes', () => {
       const m = expectHoldsExactly(entries);
       for (const key of probes) {
         const want = modelFind(entries, key, MAX_SEQUENCE);
-        expect(m.find(seekKey(key, MAX_SEQUENCE))?.kind).toBe(want?.kind);
+        expect(m.find(key, MAX_SEQUENCE)?.kind).toBe(want?.kind);
       }
     },
   );
@@ -580,7 +580,7 @@ describe('Memtable arena and prefix codes', () => {
     }
     expect(count).toBe(n);
     for (let i = 0; i < n; i += 997) {
-      const got = m.find(seekKey(keyOf((i * 7919) % n), MAX_SEQUENCE));
+      const got = m.find(keyOf((i * 7919) % n), MAX_SEQUENCE);
       const want = i % 5000 === 17 ? huge : Uint8Array.of(i & 255, (i >>> 8) & 255);
       expect(got?.value).toEqual(want);
     }
@@ -594,8 +594,8 @@ describe('Memtable arena and prefix codes', () => {
       m.add(1, EntryKind.Value, Uint8Array.of(1), value);
       m.add(2, EntryKind.Value, Uint8Array.of(2), value);
       // Compared natively: a deep equality over two megabytes, element by element, takes seconds.
-      const first = m.find(seekKey(Uint8Array.of(1), 5))?.value;
-      const second = m.find(seekKey(Uint8Array.of(2), 5))?.value;
+      const first = m.find(Uint8Array.of(1), 5)?.value;
+      const second = m.find(Uint8Array.of(2), 5)?.value;
       expect(first !== undefined && Buffer.from(value).equals(first)).toBe(true);
       expect(second !== undefined && Buffer.from(value).equals(second)).toBe(true);
     }

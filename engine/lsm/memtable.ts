@@ -499,26 +499,13 @@ export class Memtable implements IndexedNodes {
   }
 
   /**
-   * The newest version of a user key with sequence <= `seqMax`, or undefined when the memtable
-   * holds none, where `seekKey` is `encodeInternalKey(userKey, seqMax, Value)`. The value is a
-   * view of the arena: it never changes, but copy it to keep it without keeping the whole
-   * memtable alive.
+   * The newest version of `userKey` with sequence <= `seqMax`, or undefined when the memtable
+   * holds none. The index answers without an internal key, which is built only when the skip
+   * list must be searched (a snapshot's read below the newest version, or a memtable without an
+   * index). The value is a view of the arena: it never changes, but copy it to keep it without
+   * keeping the whole memtable alive.
    */
-  find(seekKey: Uint8Array): { kind: EntryKind; value: Uint8Array } | undefined {
-    const ul = seekKey.length - TRAILER_BYTES;
-    return this.findLatest(seekKey.subarray(0, ul), trailerSeq(seekKey, ul), seekKey);
-  }
-
-  /**
-   * {@link find} by the user key and `seqMax` themselves: the index answers without an
-   * internal key, which is built (unless the caller has it as `seekKey`) only when the skip
-   * list must be searched.
-   */
-  findLatest(
-    userKey: Uint8Array,
-    seqMax: number,
-    seekKey?: Uint8Array,
-  ): { kind: EntryKind; value: Uint8Array } | undefined {
+  find(userKey: Uint8Array, seqMax: number): { kind: EntryKind; value: Uint8Array } | undefined {
     const ul = userKey.length;
     if (!this.readOnly) {
       // The index answers unless the newest version is above `seqMax` (a snapshot's read).
@@ -526,7 +513,7 @@ export class Memtable implements IndexedNodes {
       if (newest === NIL) return undefined;
       if (this.nodeSeq(newest) <= seqMax) return this.entryOf(newest);
     }
-    const ikey = seekKey ?? encodeInternalKey(userKey, seqMax, EntryKind.Value);
+    const ikey = encodeInternalKey(userKey, seqMax, EntryKind.Value);
     const n = this.searchFor(ikey);
     if (n === NIL || !this.nodeHasUserKey(n, ikey, 0, ul)) return undefined;
     return this.entryOf(n);

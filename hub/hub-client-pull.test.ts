@@ -146,9 +146,7 @@ describe('a streamed pull answer', () => {
         await new Promise((r) => setTimeout(r, 5));
       appliedEarly.push(held() > before);
     });
-    const cb = clientOf(b, gated, 2);
-    cb.start();
-    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    await pullUntilSynced(a, b, gated);
     expect(appliedEarly.length).toBeGreaterThan(0);
     expect(appliedEarly.every((x) => x)).toBe(true);
   });
@@ -172,9 +170,7 @@ describe('a streamed pull answer', () => {
       }
       return cutting(input, init);
     };
-    const cb = clientOf(b, counting, 2, { backoffMsMin: 5, backoffMsMax: 20 });
-    cb.start();
-    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    const cb = await pullUntilSynced(a, b, counting, { backoffMsMin: 5, backoffMsMax: 20 });
     expect(cuts).toBe(1);
     expect(cb.stats.failures).toBe(1);
     // The first hello held nothing; the one after the cut already held the first pieces.
@@ -225,9 +221,11 @@ describe('the request timeout of a streamed pull answer', () => {
       parts++;
       return 40;
     });
-    const cb = clientOf(b, slow, 2, { requestTimeoutMs: 150, backoffMsMin: 5, backoffMsMax: 20 });
-    cb.start();
-    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    const cb = await pullUntilSynced(a, b, slow, {
+      requestTimeoutMs: 150,
+      backoffMsMin: 5,
+      backoffMsMax: 20,
+    });
     expect(parts).toBeGreaterThan(8);
     expect(cb.stats.failures).toBe(0);
   });
@@ -240,9 +238,11 @@ describe('the request timeout of a streamed pull answer', () => {
       stalls++;
       return 1_000;
     });
-    const cb = clientOf(b, stalling, 2, { requestTimeoutMs: 150, backoffMsMin: 5, backoffMsMax: 20 });
-    cb.start();
-    await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+    const cb = await pullUntilSynced(a, b, stalling, {
+      requestTimeoutMs: 150,
+      backoffMsMin: 5,
+      backoffMsMax: 20,
+    });
     expect(stalls).toBe(1);
     expect(cb.stats.failures).toBe(1);
   });
@@ -266,6 +266,19 @@ function clientOf(
   });
   clients.push(c);
   return c;
+}
+
+/** Starts a client of `b` through `f` and waits until `b` holds what `a` holds and says so. */
+async function pullUntilSynced(
+  a: ReturnType<typeof makeDevice>,
+  b: ReturnType<typeof makeDevice>,
+  f: typeof fetch,
+  options: Partial<HubClientOptions> = {},
+): Promise<HubClient> {
+  const cb = clientOf(b, f, 2, options);
+  cb.start();
+  await until(() => b.db.stateHash() === a.db.stateHash() && cb.status === 'synced', 'b synced');
+  return cb;
 }
 
 /** Entries in a framed `/v1/sync` answer. */

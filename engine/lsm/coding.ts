@@ -313,6 +313,16 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return a.length - b.length;
 }
 
+/** `compareBytes(a[0, n), b)`, without a view of `a`'s first `n` bytes (`n <= a.length`). */
+export function compareBytesPrefix(a: Uint8Array, n: number, b: Uint8Array): number {
+  const m = Math.min(n, b.length);
+  for (let i = 0; i < m; i++) {
+    const d = a[i]! - b[i]!;
+    if (d !== 0) return d;
+  }
+  return n - b.length;
+}
+
 /** True when the two byte strings are equal. */
 export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

@@ -10,7 +10,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { compareBytes } from './coding.ts';
+import { compareBytes, compareBytesPrefix } from './coding.ts';
 
 /** Kind byte of a stored entry. */
 export const EntryKind = {
@@ -70,6 +70,11 @@ export function seqOf(ikey: Uint8Array): number {
 /** The kind of an internal key. */
 export function kindOf(ikey: Uint8Array): EntryKind {
   return ikey[ikey.length - TRAILER_BYTES] as EntryKind;
+}
+
+/** `compareBytes(userKeyOf(ikey), user)`, without a view of the user key. */
+export function compareUserKeyTo(ikey: Uint8Array, user: Uint8Array): number {
+  return compareBytesPrefix(ikey, ikey.length - TRAILER_BYTES, user);
 }
 
 /** Compares the user-key parts of two internal keys bytewise. */

@@ -9,7 +9,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { compareInternalKeys, TRAILER_BYTES } from './internal-key.ts';
+import { compareInternalKeys, compareUserKeyTo } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 
 /** A cursor over the union of `children`. */
@@ -41,7 +41,8 @@ export class MergingIterator implements InternalIterator {
   private keyOf(i: number): void {
     const c = this.children[i]!;
     const k = c.valid() ? c.key() : undefined;
-    this.keys[i] = k !== undefined && this.upper !== undefined && !belowUser(k, this.upper) ? undefined : k;
+    this.keys[i] =
+      k !== undefined && this.upper !== undefined && compareUserKeyTo(k, this.upper) >= 0 ? undefined : k;
   }
 
   private findSmallest(): void {
@@ -95,15 +96,4 @@ export class MergingIterator implements InternalIterator {
     assert(this.current >= 0, 'merging iterator: value() past the end');
     return this.children[this.current]!.value();
   }
-}
-
-/** Whether the user key of internal key `ikey` sorts before user key `user`. */
-function belowUser(ikey: Uint8Array, user: Uint8Array): boolean {
-  const n = ikey.length - TRAILER_BYTES;
-  const m = Math.min(n, user.length);
-  for (let i = 0; i < m; i++) {
-    const d = ikey[i]! - user[i]!;
-    if (d !== 0) return d < 0;
-  }
-  return n < user.length;
 }

@@ -6,8 +6,16 @@
 
 import { copyRange } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { compareBytes } from './coding.ts';
-import { EntryKind, encodeInternalKey, kindOf, MAX_SEQUENCE, seqOf, TRAILER_BYTES } from './internal-key.ts';
+import { compareBytes, compareBytesPrefix } from './coding.ts';
+import {
+  compareUserKeyTo,
+  EntryKind,
+  encodeInternalKey,
+  kindOf,
+  MAX_SEQUENCE,
+  seqOf,
+  TRAILER_BYTES,
+} from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { MergingIterator } from './merging-iterator.ts';
 
@@ -78,21 +86,11 @@ class Bounds {
 
 /** Whether the user key `ikey[0, n)` lies past the upper bounds of `o` (read in place). */
 function aboveUpper(ikey: Uint8Array, n: number, o: Bounds): boolean {
-  if (o.lt && compareKeyPrefix(ikey, n, o.lt) >= 0) return true;
-  if (o.lte && compareKeyPrefix(ikey, n, o.lte) > 0) return true;
+  if (o.lt && compareBytesPrefix(ikey, n, o.lt) >= 0) return true;
+  if (o.lte && compareBytesPrefix(ikey, n, o.lte) > 0) return true;
   const p = o.prefix;
-  if (p && !prefixStartsWith(ikey, n, p) && compareKeyPrefix(ikey, n, p) > 0) return true;
+  if (p && !prefixStartsWith(ikey, n, p) && compareBytesPrefix(ikey, n, p) > 0) return true;
   return false;
-}
-
-/** `compareBytes(ikey[0, n), b)` without a view of the first `n` bytes. */
-function compareKeyPrefix(ikey: Uint8Array, n: number, b: Uint8Array): number {
-  const m = Math.min(n, b.length);
-  for (let i = 0; i < m; i++) {
-    const d = ikey[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return n - b.length;
 }
 
 /** Whether `ikey[0, n)` starts with `prefix`. */
@@ -110,21 +108,16 @@ function prefixStartsWith(ikey: Uint8Array, n: number, prefix: Uint8Array): bool
  */
 export function boundsMayTouch(o: ScanOptions, smallest: Uint8Array, largest: Uint8Array): boolean {
   const lo = lowerBound(o);
-  if (lo !== undefined && compareToUserKey(largest, lo) < 0) return false;
-  if (o.lt !== undefined && compareToUserKey(smallest, o.lt) >= 0) return false;
-  if (o.lte !== undefined && compareToUserKey(smallest, o.lte) > 0) return false;
-  if (o.prefix !== undefined && compareToUserKey(smallest, o.prefix) > 0) {
+  if (lo !== undefined && compareUserKeyTo(largest, lo) < 0) return false;
+  if (o.lt !== undefined && compareUserKeyTo(smallest, o.lt) >= 0) return false;
+  if (o.lte !== undefined && compareUserKeyTo(smallest, o.lte) > 0) return false;
+  if (o.prefix !== undefined && compareUserKeyTo(smallest, o.prefix) > 0) {
     // The smallest key is past the prefix unless it starts with it.
     const n = smallest.length - TRAILER_BYTES;
     if (n < o.prefix.length) return false;
     for (let i = 0; i < o.prefix.length; i++) if (smallest[i] !== o.prefix[i]) return false;
   }
   return true;
-}
-
-/** `compareBytes(userKeyOf(ikey), user)` without a view of the user key. */
-function compareToUserKey(ikey: Uint8Array, user: Uint8Array): number {
-  return compareKeyPrefix(ikey, ikey.length - TRAILER_BYTES, user);
 }
 
 /**
@@ -346,7 +339,7 @@ class ScanIterator implements IterableIterator<[Uint8Array, Uint8Array]> {
       last.hold(ikey, n);
       this.lastLength = n;
       if (aboveUpper(ikey, n, o)) return -1;
-      if (o.gt && compareKeyPrefix(ikey, n, o.gt) <= 0) continue;
+      if (o.gt && compareBytesPrefix(ikey, n, o.gt) <= 0) continue;
       // No prefix check here: the seek started at or past the prefix, and aboveUpper ends the
       // scan at the first key past it, so every key reaching this point starts with it.
       if (kindOf(ikey) === EntryKind.Delete) continue;

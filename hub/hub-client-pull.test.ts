@@ -106,13 +106,17 @@ async function writerHub() {
   return { t, a, b, author, held };
 }
 
-/** Wraps the `/v1/sync` answers of `inner`: `piece` sees each chunk of a body and its index. */
+/**
+ * Wraps the `/v1/sync` answers of `inner`: `piece` sees each chunk of a body, its index and
+ * the request's abort signal.
+ */
 function wrapAnswers(
   inner: typeof fetch,
   piece: (
     controller: ReadableStreamDefaultController<Uint8Array>,
     value: Uint8Array,
     index: number,
+    signal: AbortSignal | null | undefined,
   ) => Promise<void>,
 ): typeof fetch {
   return async (input, init) => {
@@ -124,7 +128,7 @@ function wrapAnswers(
       async pull(controller) {
         const { done, value } = await reader.read();
         if (done) return controller.close();
-        await piece(controller, value, index++);
+        await piece(controller, value, index++, init?.signal);
       },
       cancel: () => reader.cancel(),
     });
@@ -181,35 +185,25 @@ describe('a streamed pull answer', () => {
 });
 
 describe('the request timeout of a streamed pull answer', () => {
+  /** A client that gives up on a hub silent for 150 ms and retries soon. */
+  const PACED_CLIENT = { requestTimeoutMs: 150, backoffMsMin: 5, backoffMsMax: 20 };
+
   /**
    * `inner`'s `/v1/sync` answers, each part `delayMs(index)` after the one before, ended (as a
    * real `fetch` ends them) with an error when the request's signal aborts.
    */
   function paced(inner: typeof fetch, delayMs: (index: number) => number): typeof fetch {
-    return async (input, init) => {
-      const res = await inner(input, init);
-      const signal = init?.signal;
-      if (!String(input).endsWith('/v1/sync') || res.body === null || !signal) return res;
-      const reader = res.body.getReader();
-      let index = 0;
-      const body = new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const { done, value } = await reader.read();
-          if (done) return controller.close();
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, delayMs(index++));
-            signal.addEventListener('abort', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-          });
-          if (signal.aborted) return controller.error(new Error('aborted'));
-          controller.enqueue(value);
-        },
-        cancel: () => reader.cancel(),
+    return wrapAnswers(inner, async (controller, value, index, signal) => {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delayMs(index));
+        signal?.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
-      return new Response(body, { status: res.status, headers: res.headers });
-    };
+      if (signal?.aborted) return controller.error(new Error('aborted'));
+      controller.enqueue(value);
+    });
   }
 
   test('an answer that keeps arriving is read to its end, however long it takes in all', async () => {
@@ -221,11 +215,7 @@ describe('the request timeout of a streamed pull answer', () => {
       parts++;
       return 40;
     });
-    const cb = await pullUntilSynced(a, b, slow, {
-      requestTimeoutMs: 150,
-      backoffMsMin: 5,
-      backoffMsMax: 20,
-    });
+    const cb = await pullUntilSynced(a, b, slow, PACED_CLIENT);
     expect(parts).toBeGreaterThan(8);
     expect(cb.stats.failures).toBe(0);
   });
@@ -238,11 +228,7 @@ describe('the request timeout of a streamed pull answer', () => {
       stalls++;
       return 1_000;
     });
-    const cb = await pullUntilSynced(a, b, stalling, {
-      requestTimeoutMs: 150,
-      backoffMsMin: 5,
-      backoffMsMax: 20,
-    });
+    const cb = await pullUntilSynced(a, b, stalling, PACED_CLIENT);
     expect(stalls).toBe(1);
     expect(cb.stats.failures).toBe(1);
   });

@@ -301,9 +301,20 @@ function isNumberChar(c: number): boolean {
  * The only class whose instances pass {@link isCanonicalFields}: its private brand cannot be
  * forged or copied onto another object, and checking it costs a field lookup (a WeakSet of
  * every made object cost the write path an ephemeron-table insertion per write).
+ *
+ * The parts live in private fields, which nothing outside this class can change or shadow;
+ * the engine reads them through {@link fieldNames}, {@link fieldJsons} and {@link fieldValues}.
+ * The public getters hand out the same arrays frozen, freezing them on first use: freezing
+ * three arrays and the instance on every write cost about 0.15 µs a document (each freeze is a
+ * call into the runtime), and a local write's parts are seldom read by anyone else.
  */
 class SealedFields implements CanonicalFields {
   readonly #sealed = true;
+  readonly #names: readonly string[];
+  readonly #jsons: readonly string[];
+  readonly #values: readonly JsonValue[];
+  /** Set once the public getters have frozen the arrays. */
+  #frozen = false;
   /** The text, once built or when it came first (a received payload's). */
   #text: string | undefined;
   /** The text's length in UTF-16 units. */
@@ -316,24 +327,49 @@ class SealedFields implements CanonicalFields {
 
   /**
    * Either `text` is the text, or it is undefined and `textLength` and `nameJsons` are what
-   * {@link text} builds it from.
+   * {@link text} builds it from. Takes ownership of the arrays: nobody else may hold them.
    */
   constructor(
     text: string | undefined,
     textLength: number,
     nameJsons: readonly string[] | undefined,
-    readonly names: readonly string[],
-    readonly jsons: readonly string[],
-    readonly values: readonly JsonValue[],
+    names: readonly string[],
+    jsons: readonly string[],
+    values: readonly JsonValue[],
   ) {
     assert(text !== undefined || nameJsons !== undefined, 'sealed fields without a text or its parts');
     this.#text = text;
     this.#textLength = text === undefined ? textLength : text.length;
     this.#nameJsons = nameJsons;
-    Object.freeze(names);
-    Object.freeze(jsons);
-    Object.freeze(values);
-    Object.freeze(this);
+    this.#names = names;
+    this.#jsons = jsons;
+    this.#values = values;
+  }
+
+  /** Field names in UTF-8 byte order (frozen). */
+  get names(): readonly string[] {
+    this.#freeze();
+    return this.#names;
+  }
+
+  /** `jsons[i]` is the canonical text of field `names[i]`'s value (frozen). */
+  get jsons(): readonly string[] {
+    this.#freeze();
+    return this.#jsons;
+  }
+
+  /** `values[i]` is field `names[i]`'s value (frozen, deep-frozen values). */
+  get values(): readonly JsonValue[] {
+    this.#freeze();
+    return this.#values;
+  }
+
+  #freeze(): void {
+    if (this.#frozen) return;
+    Object.freeze(this.#names);
+    Object.freeze(this.#jsons);
+    Object.freeze(this.#values);
+    this.#frozen = true;
   }
 
   /**
@@ -343,7 +379,8 @@ class SealedFields implements CanonicalFields {
    */
   get text(): string {
     if (this.#text === undefined) {
-      const { names, jsons } = this;
+      const names = this.#names;
+      const jsons = this.#jsons;
       const nameJsons = this.#nameJsons!;
       let text = '{';
       for (let i = 0; i < names.length; i++) text += `${i > 0 ? ',' : ''}${nameJsons[i]}:${jsons[i]}`;
@@ -360,7 +397,8 @@ class SealedFields implements CanonicalFields {
   /** Writes the text as UTF-8 at `at` in `out` (room for 3 bytes per unit); returns the end. */
   writeText(out: Uint8Array, at: number): number {
     if (this.#text !== undefined) return writeUtf8(this.#text, out, at);
-    const { names, jsons } = this;
+    const names = this.#names;
+    const jsons = this.#jsons;
     const nameJsons = this.#nameJsons!;
     out[at++] = OPEN_BRACE;
     for (let i = 0; i < names.length; i++) {
@@ -390,10 +428,46 @@ class SealedFields implements CanonicalFields {
     return this.#asciiAt;
   }
 
+  /** The names, unfrozen (see {@link fieldNames}). */
+  static namesOf(f: SealedFields): readonly string[] {
+    return f.#names;
+  }
+
+  /** The values' texts, unfrozen (see {@link fieldJsons}). */
+  static jsonsOf(f: SealedFields): readonly string[] {
+    return f.#jsons;
+  }
+
+  /** The values, unfrozen (see {@link fieldValues}). */
+  static valuesOf(f: SealedFields): readonly JsonValue[] {
+    return f.#values;
+  }
+
   /** True when `v` is a SealedFields (made by this module). */
   static has(v: object): boolean {
     return #sealed in v;
   }
+}
+
+/**
+ * @internal `fields.names` as the engine reads it: from the private field, without freezing
+ * it first. The caller must not change the array.
+ */
+export function fieldNames(fields: CanonicalFields): readonly string[] {
+  assert(isCanonicalFields(fields), 'fields not made by canonicalFields');
+  return SealedFields.namesOf(fields as SealedFields);
+}
+
+/** @internal `fields.jsons` as the engine reads it (see {@link fieldNames}). */
+export function fieldJsons(fields: CanonicalFields): readonly string[] {
+  assert(isCanonicalFields(fields), 'fields not made by canonicalFields');
+  return SealedFields.jsonsOf(fields as SealedFields);
+}
+
+/** @internal `fields.values` as the engine reads it (see {@link fieldNames}). */
+export function fieldValues(fields: CanonicalFields): readonly JsonValue[] {
+  assert(isCanonicalFields(fields), 'fields not made by canonicalFields');
+  return SealedFields.valuesOf(fields as SealedFields);
 }
 
 function seal(text: string, names: string[], jsons: string[], values: JsonValue[]): CanonicalFields {

@@ -35,7 +35,13 @@
 
 import { InvalidArgumentError } from '../errors.ts';
 import { compareBytes } from '../lsm/coding.ts';
-import { type CanonicalFields, isCanonicalFields } from './canonical-fields.ts';
+import {
+  type CanonicalFields,
+  fieldJsons,
+  fieldNames,
+  fieldValues,
+  isCanonicalFields,
+} from './canonical-fields.ts';
 import { checkHlc, compareHlc, HLC_BYTES, type Hlc } from './hlc.ts';
 import {
   CanonicalJsonWriter,
@@ -191,7 +197,9 @@ function countCheck(n: number, what: string): void {
  */
 function canonicalOpState(kind: 'put' | 'patch', fields: CanonicalFields, stamp: Stamp): DocState {
   const registers = new Map<string, FieldRegister>();
-  const { names, jsons, values } = fields;
+  const names = fieldNames(fields);
+  const jsons = fieldJsons(fields);
+  const values = fieldValues(fields);
   for (let i = 0; i < names.length; i++)
     registers.set(names[i]!, Object.freeze({ kind: 'value', stamp, value: values[i]!, json: jsons[i]! }));
   return kind === 'put'

@@ -6,6 +6,9 @@ import {
   type CanonicalFields,
   canonicalFields,
   canonicalFieldsOfText,
+  fieldJsons,
+  fieldNames,
+  fieldValues,
   isCanonicalFields,
   noteFieldsTextBytes,
   writeFieldsText,
@@ -319,10 +322,36 @@ describe('ops with canonical fields', () => {
     expect(isCanonicalFields(structuredClone(made))).toBe(false);
     const s = applyOp(undefined, { kind: 'put', fields: { a: 1 }, canonical: forged, stamp });
     expect(materialize(s)).toEqual({ a: 1 });
-    // The real thing is frozen, so it cannot be changed after the check either.
+    // The real thing cannot be changed after the check either: its parts are frozen when
+    // read, cannot be assigned, and a property shadowing them changes nothing the engine reads.
     const real = canonicalFields({ a: 1 });
-    expect(Object.isFrozen(real)).toBe(true);
     expect(Object.isFrozen(real.values)).toBe(true);
+    expect(Object.isFrozen(real.names)).toBe(true);
+    expect(Object.isFrozen(real.jsons)).toBe(true);
+    expect(() => {
+      (real as { values: unknown }).values = [2];
+    }).toThrow(TypeError);
+    const shadowed = canonicalFields({ a: 1 });
+    Object.defineProperty(shadowed, 'names', { value: ['b'] });
+    Object.defineProperty(shadowed, 'jsons', { value: ['2'] });
+    Object.defineProperty(shadowed, 'values', { value: [2] });
+    const state = applyOp(undefined, { kind: 'put', fields: { a: 1 }, canonical: shadowed, stamp });
+    expect(materialize(state)).toEqual({ a: 1 });
+    expect(encodeFreshState('put', shadowed, stamp)).toEqual(canonicalEncodeState(state));
+  });
+
+  it('hands out the parts the engine reads unfrozen, and frozen to everyone else', () => {
+    const fields = canonicalFields({ b: 'x', a: 1 });
+    expect(fieldNames(fields)).toEqual(['a', 'b']);
+    expect(fieldJsons(fields)).toEqual(['1', '"x"']);
+    expect(fieldValues(fields)).toEqual([1, 'x']);
+    expect(Object.isFrozen(fieldNames(fields))).toBe(false);
+    expect(fields.names).toBe(fieldNames(fields));
+    expect(Object.isFrozen(fieldNames(fields))).toBe(true);
+    const forged = { text: '{"a":2}', names: ['a'], jsons: ['2'], values: [2] };
+    expect(() => fieldNames(forged)).toThrow(/canonicalFields/);
+    expect(() => fieldJsons(Object.create(fields))).toThrow(/canonicalFields/);
+    expect(() => fieldValues(structuredClone(fields))).toThrow(/canonicalFields/);
   });
 
   it('checks the fields as canonicalJson checks the whole object', () => {

@@ -27,6 +27,8 @@ import {
   asciiFieldsText,
   asciiFieldsTextAt,
   type CanonicalFields,
+  fieldJsons,
+  fieldNames,
   isCanonicalFields,
 } from './canonical-fields.ts';
 import { decodeHlc, HLC_BYTES } from './hlc.ts';
@@ -213,7 +215,8 @@ function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
 export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields, stamp: Stamp): Uint8Array {
   assert(isCanonicalFields(fields), 'fresh state of fields not made by canonicalFields');
   stamp = checkStamp(stamp, 'stamp');
-  const { names, jsons } = fields;
+  const names = fieldNames(fields);
+  const jsons = fieldJsons(fields);
   let room = 1 + 1 + AUTHOR_BYTES + 1 + HLC_BYTES + 1 + 1 + 2 + varintLength(names.length);
   for (let i = 0; i < names.length; i++)
     room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedUtf8BytesMax(jsons[i]!);
@@ -248,7 +251,8 @@ const COLON = 0x3a;
  * follow its colon. Returns the end, or -1 (with `out` partly written) if a name does not match.
  */
 function copyAsciiRegisters(fields: CanonicalFields, bytes: Uint8Array, out: Uint8Array, at: number): number {
-  const { names, jsons } = fields;
+  const names = fieldNames(fields);
+  const jsons = fieldJsons(fields);
   let p = asciiFieldsTextAt(fields) + 1; // past the opening brace
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;

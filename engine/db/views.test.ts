@@ -8,7 +8,15 @@ import { type DbOp, decodePreparedPayload, encodePreparedPayload, prepareOp } fr
 import { TRUSTED, ViewWriter, viewKey } from './views.ts';
 
 const AUTHOR = new Uint8Array(32).fill(7);
-const IDS = ['a', 'b', 'c'];
+/** Documents as [collection, id]: two share an id, and two a collection. */
+const DOCS: readonly (readonly [string, string])[] = [
+  ['c', 'a'],
+  ['c', 'b'],
+  ['d', 'a'],
+];
+const arbDoc = fc.constantFrom(...DOCS).map(([collection, id]) => ({ collection, id }));
+/** A document's name in the test's maps. */
+const nameOf = (doc: { collection: string; id: string }) => `${doc.collection}/${doc.id}`;
 
 const arbFields = fc.dictionary(
   fc.constantFrom('x', 'y', 'é'),
@@ -17,23 +25,13 @@ const arbFields = fc.dictionary(
 ) as fc.Arbitrary<JsonObject>;
 
 const arbOp: fc.Arbitrary<DbOp> = fc.oneof(
-  fc.record({
-    kind: fc.constantFrom('put' as const, 'patch' as const),
-    collection: fc.constant('c'),
-    id: fc.constantFrom(...IDS),
-    fields: arbFields,
-  }),
-  fc.record({
-    kind: fc.constant('unset' as const),
-    collection: fc.constant('c'),
-    id: fc.constantFrom(...IDS),
-    names: fc.constant(['x']).map((n) => [...n]),
-  }),
-  fc.record({
-    kind: fc.constant('delete' as const),
-    collection: fc.constant('c'),
-    id: fc.constantFrom(...IDS),
-  }),
+  fc
+    .record({ kind: fc.constantFrom('put' as const, 'patch' as const), doc: arbDoc, fields: arbFields })
+    .map(({ kind, doc, fields }) => ({ kind, ...doc, fields })),
+  fc
+    .record({ doc: arbDoc, names: fc.constant(['x']).map((n) => [...n]) })
+    .map(({ doc, names }) => ({ kind: 'unset' as const, ...doc, names })),
+  arbDoc.map((doc) => ({ kind: 'delete' as const, ...doc })),
 );
 
 /** The same op as the LWW layer takes it, without the prepared canonical fields. */
@@ -48,7 +46,7 @@ describe('ViewWriter', () => {
   // their state built only when asked); every other case the general one. Both must give
   // exactly the rows and states of folding the ops over the stored states.
   test.prop([
-    fc.subarray(IDS),
+    fc.subarray([...DOCS]),
     fc.array(fc.array(arbOp, { minLength: 1, maxLength: 3 }), { maxLength: 4 }),
     fc.boolean(),
     fc.array(fc.constantFrom('prepared', 'encoded', 'decoded'), { minLength: 1, maxLength: 3 }),
@@ -57,17 +55,17 @@ describe('ViewWriter', () => {
     (stored, groups, askStatesFirst, paths) => {
       const stampAt = (k: number) => ownedStamp({ wallMs: 10 + k, logical: 0 }, AUTHOR);
       const rows = new Map<string, Uint8Array>();
-      for (const id of stored)
+      for (const [collection, id] of stored)
         rows.set(
-          bytesToHex(viewKey('c', id)),
+          bytesToHex(viewKey(collection, id)),
           canonicalEncodeState(
-            applyOp(undefined, lwwOf({ kind: 'put', collection: 'c', id, fields: { x: 0 } }, stampAt(0))),
+            applyOp(undefined, lwwOf({ kind: 'put', collection, id, fields: { x: 0 } }, stampAt(0))),
           ),
         );
       const before = new Map<string, DocState | undefined>();
-      for (const id of IDS) {
-        const row = rows.get(bytesToHex(viewKey('c', id)));
-        before.set(id, row === undefined ? undefined : decodeState(row, TRUSTED));
+      for (const [collection, id] of DOCS) {
+        const row = rows.get(bytesToHex(viewKey(collection, id)));
+        before.set(nameOf({ collection, id }), row === undefined ? undefined : decodeState(row, TRUSTED));
       }
       const writer = new ViewWriter((key) => rows.get(bytesToHex(key)));
       const want = new Map(before);
@@ -78,34 +76,40 @@ describe('ViewWriter', () => {
         const payload = path === 'prepared' ? undefined : encodePreparedPayload(prepared);
         if (payload !== undefined && path === 'decoded') prepared = decodePreparedPayload(payload, false);
         writer.applyPrepared(prepared, stampAt(k + 1));
-        for (const op of group) want.set(op.id, applyOp(want.get(op.id), lwwOf(op, stampAt(k + 1))));
+        for (const op of group)
+          want.set(nameOf(op), applyOp(want.get(nameOf(op)), lwwOf(op, stampAt(k + 1))));
       });
       const states = () => {
         const got = new Map<string, string>();
         for (const s of writer.states()) {
+          const was = before.get(nameOf(s));
           expect(s.before === undefined ? undefined : canonicalEncodeState(s.before)).toEqual(
-            before.get(s.id) === undefined ? undefined : canonicalEncodeState(before.get(s.id)!),
+            was === undefined ? undefined : canonicalEncodeState(was),
           );
-          got.set(s.id, bytesToHex(canonicalEncodeState(s.after)));
+          got.set(nameOf(s), bytesToHex(canonicalEncodeState(s.after)));
         }
         return got;
       };
       const statesFirst = askStatesFirst ? states() : undefined;
       const batch = new WriteBatch();
       writer.writeTo(batch);
-      const touched = new Set(groups.flat().map((op) => op.id));
+      const touched = new Map(groups.flat().map((op) => [nameOf(op), op]));
       expect(batch.count).toBe(touched.size);
+      expect([...writer.touched()].map(([collection, id]) => nameOf({ collection, id }))).toEqual([
+        ...touched.keys(),
+      ]);
       const got = new Map(writer.rows().map(([k, v]) => [bytesToHex(k), bytesToHex(v)]));
       const expected = new Map(
-        [...touched].map((id) => [
-          bytesToHex(viewKey('c', id)),
-          bytesToHex(canonicalEncodeState(want.get(id)!)),
+        [...touched].map(([name, op]) => [
+          bytesToHex(viewKey(op.collection, op.id)),
+          bytesToHex(canonicalEncodeState(want.get(name)!)),
         ]),
       );
       expect(got).toEqual(expected);
       const after = states();
       if (statesFirst !== undefined) expect(after).toEqual(statesFirst);
-      for (const id of touched) expect(after.get(id)).toBe(expected.get(bytesToHex(viewKey('c', id))));
+      for (const [name, op] of touched)
+        expect(after.get(name)).toBe(expected.get(bytesToHex(viewKey(op.collection, op.id))));
     },
   );
 });

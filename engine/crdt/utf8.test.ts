@@ -21,6 +21,14 @@ const anyString = fc.oneof(
     maxLength: 12,
   }),
   fc.string({ unit: 'binary', minLength: UTF8_INLINE_CHARS_MAX, maxLength: 3 * UTF8_INLINE_CHARS_MAX }),
+  // Mostly ASCII, with other characters after runs of it (where the ASCII loop hands over).
+  fc.string({
+    unit: fc.oneof(
+      { arbitrary: fc.integer({ min: 0, max: 0x7f }).map((c) => String.fromCharCode(c)), weight: 4 },
+      { arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }), weight: 1 },
+    ),
+    maxLength: UTF8_INLINE_CHARS_MAX,
+  }),
 );
 
 describe('utf8', () => {

@@ -49,8 +49,22 @@ function isLowSurrogate(c: number): boolean {
  * room for {@link utf8ByteLength}(s) bytes.
  */
 export function writeUtf8(s: string, out: Uint8Array, at: number): number {
-  if (s.length > UTF8_INLINE_CHARS_MAX) return at + encoder.encodeInto(s, out.subarray(at)).written;
-  for (let i = 0; i < s.length; i++) {
+  const n = s.length;
+  if (n > UTF8_INLINE_CHARS_MAX) return at + encoder.encodeInto(s, out.subarray(at)).written;
+  // ASCII first, in a loop with one test per character: names, ids and most values are ASCII,
+  // and this loop is about a third faster than the general one below on them.
+  let i = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x80) break;
+    out[at + i] = c;
+  }
+  return i === n ? at + n : writeUtf8From(s, i, out, at + i);
+}
+
+/** {@link writeUtf8} of `s` from its UTF-16 unit `from` on (the general loop). */
+function writeUtf8From(s: string, from: number, out: Uint8Array, at: number): number {
+  for (let i = from; i < s.length; i++) {
     let c = s.charCodeAt(i);
     if (c < 0x80) {
       out[at++] = c;

@@ -5,12 +5,14 @@
  * while later writes keep arriving.
  *
  * Layout (LevelDB's arena, in typed arrays): each entry's bytes, `internal key ‖ value`, are
- * copied into an append-only byte arena, and the skip-list nodes are rows of integer arrays
- * (`nodes` for where an entry lives, `links` for its tower of next pointers). A memtable of
- * 100K entries is then a handful of large arrays instead of 400K small objects: inserts
- * allocate nothing per entry, the garbage collector has nothing to trace, and a search touches
- * contiguous memory. Each node also keeps the first three bytes of its user key as a small
- * integer, so most comparisons on the search path never read the arena at all.
+ * copied into an append-only byte arena, and the skip-list nodes are variable-length rows of
+ * one integer array: where an entry lives, the first sixteen bytes of its user key as words,
+ * then its tower of next pointers. A node is the offset of its row. A memtable of 100K entries
+ * is then a handful of large arrays instead of 400K small objects: inserts allocate nothing per
+ * entry and the garbage collector has nothing to trace. Most comparisons on the search path
+ * read only a row's words, and a search step reads the next pointer from the row it has just
+ * compared, so each step touches one row (the pointers in an array of their own cost a second
+ * cache miss per step).
  *
  * Iteration is safe while inserts happen: an insert writes a fully built node and then links
  * it in with plain stores, and a cursor only ever follows level-0 links (re-reading the arrays,
@@ -31,19 +33,20 @@ const MAX_HEIGHT = 12;
 const NODE_OVERHEAD_BYTES = 64;
 
 /**
- * Int32 fields per node row: arena chunk, offset in it, internal key length, value length,
- * first link, then the user key's first 16 bytes as {@link KEY_WORDS} words (see
- * {@link keyWord}).
+ * Int32 fields of a node row: arena chunk, offset in it, internal key length, value length,
+ * the user key's first 16 bytes as {@link KEY_WORDS} words (see {@link keyWord}), then the
+ * node's height in next pointers (row `[n + F_LINKS, n + F_LINKS + height)`).
  */
 const F_CHUNK = 0;
 const F_OFFSET = 1;
 const F_KEY_LEN = 2;
 const F_VALUE_LEN = 3;
-const F_LINKS = 4;
-const F_WORDS = 5;
+const F_WORDS = 4;
 /** Words of a user key's start (four bytes each) kept in its node row. */
 const KEY_WORDS = 4;
-const NODE_FIELDS = F_WORDS + KEY_WORDS;
+const F_LINKS = F_WORDS + KEY_WORDS;
+/** Int32s of the head's row: its fields and a full tower. */
+const HEAD_INTS = F_LINKS + MAX_HEIGHT;
 
 /** The "no node" link. Node 0 is the head, which is never a link target. */
 const NIL = 0;
@@ -53,8 +56,10 @@ const CHUNK_BYTES_MIN = 16 * 1024;
 /** Largest shared arena chunk. An entry above a quarter of it gets a chunk of its own. */
 const CHUNK_BYTES_MAX = 1024 * 1024;
 
-/** Node rows allocated at first. The arrays double when full. */
-const INITIAL_NODES = 64;
+/** Int32s of node rows allocated at first. The array doubles when full. */
+const INITIAL_NODE_INTS = 1024;
+/** Most Int32s of node rows: node offsets must fit an Int32 link. */
+const NODE_INTS_MAX = 2 ** 30;
 
 /** Entries up to this many bytes are copied with a loop; longer ones with `set` (a native copy). */
 const COPY_LOOP_BYTES_MAX = 64;
@@ -128,7 +133,6 @@ function viewOf(bytes: Uint8Array): DataView {
 export interface MemtableParts {
   chunks: Uint8Array[];
   nodes: Int32Array;
-  links: Int32Array;
   entries: number;
   minSeq: number;
   maxSeq: number;
@@ -152,12 +156,15 @@ export class Memtable implements IndexedNodes {
   private chunkView: DataView = viewOf(this.chunk);
   private chunkUsed = 0;
   private nextChunkBytes = CHUNK_BYTES_MIN;
-  /** Node rows, {@link NODE_FIELDS} each; row 0 is the head. */
-  private nodes: Int32Array = new Int32Array(INITIAL_NODES * NODE_FIELDS);
-  private nodeCount = 1;
-  /** Towers of next pointers (node indices, {@link NIL} for none), one slice per node. */
-  private links: Int32Array = new Int32Array(INITIAL_NODES * 2);
-  private linksUsed = MAX_HEIGHT;
+  /**
+   * Node rows (fields, then next pointers: node offsets, {@link NIL} for none); the head's row
+   * is at 0. A node is its row's offset.
+   */
+  private nodes: Int32Array = new Int32Array(INITIAL_NODE_INTS);
+  /** Int32s of {@link nodes} in use. */
+  private nodesUsed = HEAD_INTS;
+  /** The last node linked in. */
+  private lastNode = NIL;
   private height = 1;
   private rngState = 0x2545f491;
   /**
@@ -197,10 +204,7 @@ export class Memtable implements IndexedNodes {
   /** Largest sequence number inserted (-1 when empty). */
   maxSeq = -1;
 
-  constructor() {
-    // The head's row: no bytes, and a full tower of NIL links at links[0, MAX_HEIGHT).
-    this.nodes[F_LINKS] = 0;
-  }
+  // The head's row (no bytes, a full tower of NIL links) is the zeros the array starts with.
 
   /**
    * The arrays a cursor needs (arena chunks, node rows, links), for handing a full memtable to
@@ -209,8 +213,7 @@ export class Memtable implements IndexedNodes {
   exportParts(): MemtableParts {
     return {
       chunks: this.chunks.slice(),
-      nodes: this.nodes.subarray(0, this.nodeCount * NODE_FIELDS),
-      links: this.links.subarray(0, this.linksUsed),
+      nodes: this.nodes.subarray(0, this.nodesUsed),
       entries: this.entries,
       minSeq: this.minSeq,
       maxSeq: this.maxSeq,
@@ -223,9 +226,7 @@ export class Memtable implements IndexedNodes {
     m.chunks.push(...parts.chunks);
     for (const c of parts.chunks) m.chunkViews.push(viewOf(c));
     m.nodes = parts.nodes;
-    m.links = parts.links;
-    m.nodeCount = parts.nodes.length / NODE_FIELDS;
-    m.linksUsed = parts.links.length;
+    m.nodesUsed = parts.nodes.length;
     m.entries = parts.entries;
     m.minSeq = parts.minSeq;
     m.maxSeq = parts.maxSeq;
@@ -274,7 +275,7 @@ export class Memtable implements IndexedNodes {
    */
   private compareNode(n: number, key: Uint8Array, keyView: DataView, at: number, len: number): number {
     const nodes = this.nodes;
-    const row = n * NODE_FIELDS;
+    const row = n;
     let d = nodes[row + F_WORDS]! - this.w0;
     if (d !== 0) return d;
     d = nodes[row + F_WORDS + 1]! - this.w1;
@@ -309,17 +310,16 @@ export class Memtable implements IndexedNodes {
     prev: Int32Array | undefined,
   ): number {
     const nodes = this.nodes;
-    const links = this.links;
     let x = 0;
     for (let level = this.height - 1; level >= 0; level--) {
       for (;;) {
-        const nx = links[nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
+        const nx = nodes[x + F_LINKS + level]!;
         if (nx !== NIL && this.compareNode(nx, key, keyView, at, len) < 0) x = nx;
         else break;
       }
       if (prev !== undefined) prev[level] = x;
     }
-    return links[nodes[x * NODE_FIELDS + F_LINKS]!]!;
+    return nodes[x + F_LINKS]!;
   }
 
   /** True when node `n` holds the same user key and sequence as the key at `key[at, at + len)`. */
@@ -328,7 +328,7 @@ export class Memtable implements IndexedNodes {
     // Cheapest first: the row's length and words (the probe's are the key's, set by the
     // insert), then the sequence, and the arena's key bytes only when all of those agree.
     const nodes = this.nodes;
-    const row = n * NODE_FIELDS;
+    const row = n;
     if (nodes[row + F_KEY_LEN] !== len) return false;
     if (nodes[row + F_WORDS] !== this.w0 || nodes[row + F_WORDS + 1] !== this.w1) return false;
     if (nodes[row + F_WORDS + 2] !== this.w2 || nodes[row + F_WORDS + 3] !== this.w3) return false;
@@ -373,7 +373,7 @@ export class Memtable implements IndexedNodes {
     this.setProbeWords(buf, this.chunkView, at, keyLen);
     let f = this.fittingFinger(buf, at, keyLen);
     let found: number;
-    if (f >= 0) found = this.links[this.nodes[this.fingers[f]![0]! * NODE_FIELDS + F_LINKS]!]!;
+    if (f >= 0) found = this.nodes[this.fingers[f]![0]! + F_LINKS]!;
     else {
       // The search overwrites the finger used least recently: until `link` sets it again, it
       // is no finger.
@@ -386,7 +386,7 @@ export class Memtable implements IndexedNodes {
     assert(!this.sameKeyAndSeq(this.fingers[f]![0]!, buf, at, keyLen), 'memtable: duplicate sequence');
     this.link(at, keyLen, valueLen, f);
     const ul = keyLen - TRAILER_BYTES;
-    this.newest.put(hashUserKey(buf, at, ul), this.nodeCount - 1, seq, buf, at, ul);
+    this.newest.put(hashUserKey(buf, at, ul), this.lastNode, seq, buf, at, ul);
     this.entries++;
     this.approximateBytes += keyLen + valueLen + NODE_OVERHEAD_BYTES;
     if (seq < this.minSeq) this.minSeq = seq;
@@ -416,7 +416,7 @@ export class Memtable implements IndexedNodes {
     if (this.compareNode(last, buf, view, at, keyLen) >= 0) return false;
     const prev = this.fingers[f]!;
     for (let i = 0; i < levels; i++) {
-      const next = this.links[this.nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i]!;
+      const next = this.nodes[prev[i]! + F_LINKS + i]!;
       if (next !== NIL && this.compareNode(next, buf, view, at, keyLen) <= 0) return false;
     }
     return true;
@@ -457,45 +457,38 @@ export class Memtable implements IndexedNodes {
       this.height = h;
     }
     this.ensureCapacity(h);
-    const n = this.nodeCount;
-    const row = n * NODE_FIELDS;
-    const base = this.linksUsed;
+    const n = this.nodesUsed;
     const nodes = this.nodes;
-    const links = this.links;
-    nodes[row + F_CHUNK] = this.chunks.length - 1;
-    nodes[row + F_OFFSET] = offset;
-    nodes[row + F_KEY_LEN] = keyLen;
-    nodes[row + F_VALUE_LEN] = valueLen;
-    nodes[row + F_LINKS] = base;
-    nodes[row + F_WORDS] = this.w0;
-    nodes[row + F_WORDS + 1] = this.w1;
-    nodes[row + F_WORDS + 2] = this.w2;
-    nodes[row + F_WORDS + 3] = this.w3;
+    nodes[n + F_CHUNK] = this.chunks.length - 1;
+    nodes[n + F_OFFSET] = offset;
+    nodes[n + F_KEY_LEN] = keyLen;
+    nodes[n + F_VALUE_LEN] = valueLen;
+    nodes[n + F_WORDS] = this.w0;
+    nodes[n + F_WORDS + 1] = this.w1;
+    nodes[n + F_WORDS + 2] = this.w2;
+    nodes[n + F_WORDS + 3] = this.w3;
     for (let i = 0; i < h; i++) {
-      const p = nodes[prev[i]! * NODE_FIELDS + F_LINKS]! + i;
-      links[base + i] = links[p]!;
-      links[p] = n;
+      const p = prev[i]! + F_LINKS + i;
+      nodes[n + F_LINKS + i] = nodes[p]!;
+      nodes[p] = n;
       // `prev` becomes the splice just after the new node, for the next insert's finger.
       prev[i] = n;
     }
-    this.nodeCount = n + 1;
-    this.linksUsed = base + h;
+    this.nodesUsed = n + F_LINKS + h;
+    this.lastNode = n;
     this.fingerLast[f] = n;
     this.recent = f;
   }
 
-  /** Grows the node and link arrays to take one more node of height `h`. */
+  /** Grows the node array to take one more node of height `h`. */
   private ensureCapacity(h: number): void {
-    if ((this.nodeCount + 1) * NODE_FIELDS > this.nodes.length) {
-      const grown = new Int32Array(this.nodes.length * 2);
-      grown.set(this.nodes);
-      this.nodes = grown;
-    }
-    if (this.linksUsed + h > this.links.length) {
-      const grown = new Int32Array(Math.max(this.links.length * 2, this.linksUsed + h));
-      grown.set(this.links);
-      this.links = grown;
-    }
+    const need = this.nodesUsed + F_LINKS + h;
+    if (need <= this.nodes.length) return;
+    // Nodes are offsets in the array, stored in Int32s: far more than any memtable's entries.
+    assert(2 * this.nodes.length <= NODE_INTS_MAX, 'memtable: node rows past the largest offset');
+    const grown = new Int32Array(2 * this.nodes.length);
+    grown.set(this.nodes);
+    this.nodes = grown;
   }
 
   /**
@@ -526,7 +519,7 @@ export class Memtable implements IndexedNodes {
 
   /** The kind and value of node `n`. */
   private entryOf(n: number): { kind: EntryKind; value: Uint8Array } {
-    const row = n * NODE_FIELDS;
+    const row = n;
     const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
     const at = this.nodes[row + F_OFFSET]!;
     const len = this.nodes[row + F_KEY_LEN]!;
@@ -539,7 +532,7 @@ export class Memtable implements IndexedNodes {
 
   /** @internal Whether node `n` holds the user key at `key[at, at + len)` (for the index). */
   nodeHasUserKey(n: number, key: Uint8Array, at: number, len: number): boolean {
-    const row = n * NODE_FIELDS;
+    const row = n;
     if (this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES !== len) return false;
     const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
     const nodeAt = this.nodes[row + F_OFFSET]!;
@@ -549,7 +542,7 @@ export class Memtable implements IndexedNodes {
 
   /** @internal The sequence number of node `n`. */
   nodeSeq(n: number): number {
-    const row = n * NODE_FIELDS;
+    const row = n;
     const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
     return trailerSeq(buf, this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES);
   }
@@ -579,10 +572,10 @@ export class Memtable implements IndexedNodes {
   levelsInOrder(): boolean {
     for (let level = 0; level < this.height; level++) {
       let count = 0;
-      let x = this.links[this.nodes[F_LINKS]! + level]!;
+      let x = this.nodes[F_LINKS + level]!;
       for (let guard = 0; x !== NIL; guard++) {
-        if (guard >= this.nodeCount) return false;
-        const next = this.links[this.nodes[x * NODE_FIELDS + F_LINKS]! + level]!;
+        if (guard >= this.entries) return false;
+        const next = this.nodes[x + F_LINKS + level]!;
         if (next !== NIL) {
           const key = this.nodeKey(next);
           this.setProbeWords(key, viewOf(key), 0, key.length);
@@ -591,26 +584,26 @@ export class Memtable implements IndexedNodes {
         count++;
         x = next;
       }
-      if (level === 0 && count !== this.nodeCount - 1) return false;
+      if (level === 0 && count !== this.entries) return false;
     }
     return true;
   }
 
   /** @internal The node after `n` on level 0 (0 when none); `n` = 0 is the head. */
   nextNode(n: number): number {
-    return this.links[this.nodes[n * NODE_FIELDS + F_LINKS]!]!;
+    return this.nodes[n + F_LINKS]!;
   }
 
   /** @internal The internal key of node `n` (a view of the arena). */
   nodeKey(n: number): Uint8Array {
-    const row = n * NODE_FIELDS;
+    const row = n;
     const at = this.nodes[row + F_OFFSET]!;
     return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_KEY_LEN]!);
   }
 
   /** @internal The value of node `n` (a view of the arena). */
   nodeValue(n: number): Uint8Array {
-    const row = n * NODE_FIELDS;
+    const row = n;
     const at = this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]!;
     return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_VALUE_LEN]!);
   }

@@ -38,7 +38,7 @@ import { type CollectionSlots, DocCache, type DocCacheOptions } from './doc-cach
 import {
   collectionNameBytes,
   type DbOp,
-  docIdBytes,
+  docKeyOf,
   encodePreparedPayload,
   type PreparedOp,
   prepareOp,
@@ -53,7 +53,6 @@ import {
   idOfKey,
   VIEW_PREFIX,
   ViewWriter,
-  viewKeyOf,
   viewRows,
 } from './views.ts';
 
@@ -428,7 +427,7 @@ export class Database {
     // Only checked names and ids are ever cached, so a hit needs no check.
     const hit = this.cache.get(collection, id);
     if (hit !== undefined) return hit.doc;
-    const key = viewKeyOf(this.nameBytes(collection), docIdBytes(id));
+    const key = docKeyOf(this.nameBytes(collection), id);
     const bytes = this.lsm.get(key);
     const doc = bytes === undefined ? undefined : materializeEncoded(bytes);
     this.cache.set(collection, id, doc, key.length + (bytes?.length ?? 0));

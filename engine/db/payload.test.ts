@@ -4,12 +4,14 @@ import { asciiFieldsText, asciiFieldsTextAt } from '../crdt/canonical-fields.ts'
 import { canonicalFieldsOfText, canonicalJson, type JsonObject } from '../crdt/lww.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteWriter, DecodeError } from '../lsm/coding.ts';
+import { viewKeyOf } from './doc-key.ts';
 import {
   collectionNameBytes,
   type DbOp,
   decodePayload,
   decodePreparedPayload,
   docIdBytes,
+  docKeyOf,
   encodePayload,
   encodePreparedPayload,
   MAX_COLLECTION_BYTES,
@@ -140,13 +142,43 @@ describe('payload', () => {
     expect(decoded!.fields!.text).toBe('{"a":2,"b":1}');
   });
 
+  // A local write's key is built straight from an ASCII id; any other goes the general way.
+  test.prop(
+    [
+      fc.oneof(
+        fc.string({ maxLength: 8 }),
+        fc.string({ unit: 'binary', maxLength: 8 }),
+        fc.nat({ max: 3 }).map((k) => 'x'.repeat(MAX_ID_BYTES - 1 + k)),
+        fc.nat({ max: 3 }).map((k) => `${'x'.repeat(MAX_ID_BYTES - 2)}${'é'.repeat(k)}`),
+        fc.constantFrom(7, null, undefined, ['a']),
+      ),
+      fc.constantFrom('c', 'docs', 'é'),
+    ],
+    { numRuns: 300 },
+  )(
+    'builds the key of an id exactly as viewKeyOf of its checked bytes, or throws the same error',
+    (id, name) => {
+      const collection = collectionNameBytes(name);
+      const outcome = (fn: () => Uint8Array) => {
+        try {
+          return { key: Array.from(fn()) };
+        } catch (err) {
+          return { error: (err as Error).constructor.name, message: (err as Error).message };
+        }
+      };
+      expect(outcome(() => docKeyOf(collection, id))).toEqual(
+        outcome(() => viewKeyOf(collection, docIdBytes(id))),
+      );
+    },
+  );
+
   it('checks a decoded name and id as bytes, exactly as the encoder checks the strings', () => {
     // u8 version, 1 op, delete (4), then the collection and the id as given.
     const payloadOf = (collection: number[], id: number[]) =>
       Uint8Array.of(PAYLOAD_VERSION, 1, 4, collection.length, ...collection, id.length, ...id);
     const [ok] = decodePreparedPayload(payloadOf([0x63], [0x69]));
     expect(ok!.collectionBytes).toEqual(collectionNameBytes('c'));
-    expect(ok!.idBytes).toEqual(docIdBytes('i'));
+    expect(ok!.key).toEqual(viewKeyOf(collectionNameBytes('c'), docIdBytes('i')));
     expect(() => decodePreparedPayload(payloadOf([], [0x69]))).toThrow(/invalid op: collection name/);
     expect(() => decodePreparedPayload(payloadOf([0x61, 0, 0x62], [0x69]))).toThrow(/NUL/);
     expect(() => decodePreparedPayload(payloadOf([0x63], []))).toThrow(/invalid op: document id/);

@@ -34,6 +34,7 @@ import {
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
 import { ByteReader, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
+import { docKeyIdAt, viewKeyOf, writeKeyHead } from './doc-key.ts';
 
 /** Payload format version. */
 export const PAYLOAD_VERSION = 1;
@@ -101,6 +102,31 @@ function checkIdBytes(bytes: Uint8Array): Uint8Array {
   return bytes;
 }
 
+/**
+ * The key of document `id`'s view row in the collection whose checked name is `collection`
+ * (doc-key.ts), checking `id` as {@link docIdBytes} does. An ASCII id (the common one) is
+ * written straight into the key: no array of its own, no pass to measure it.
+ */
+export function docKeyOf(collection: Uint8Array, id: unknown): Uint8Array {
+  if (typeof id !== 'string') throw new InvalidArgumentError('document id must be a non-empty string');
+  const n = id.length;
+  const head = docKeyIdAt(collection.length);
+  if (n > 0 && n <= MAX_ID_BYTES) {
+    const key = new Uint8Array(head + n);
+    let i = 0;
+    for (; i < n; i++) {
+      const c = id.charCodeAt(i);
+      if (c >= 0x80) break;
+      key[head + i] = c;
+    }
+    if (i === n) {
+      writeKeyHead(key, collection);
+      return key;
+    }
+  }
+  return viewKeyOf(collection, docIdBytes(id));
+}
+
 /** Checks a document id: 1..MAX_ID_BYTES UTF-8 bytes. */
 export function checkDocId(id: unknown): asserts id is string {
   docIdBytes(id);
@@ -141,20 +167,23 @@ export interface PreparedOp {
   readonly op: DbOp;
   /** The collection name in UTF-8. */
   readonly collectionBytes: Uint8Array;
-  /** The document id in UTF-8. */
-  readonly idBytes: Uint8Array;
+  /**
+   * The key of the document's view row (doc-key.ts), which holds the id's UTF-8 from
+   * `docKeyIdAt(collectionBytes.length)` on: the id is encoded once, for the key and the payload.
+   */
+  readonly key: Uint8Array;
   /** A put's or patch's fields in canonical form; undefined for other kinds. */
   readonly fields: CanonicalFields | undefined;
 }
 
 /**
  * Validates an operation (throws typed errors; nothing is written for an invalid one) and
- * prepares it. `collectionBytes` and `knownIdBytes`, when given, must be `op.collection` and
- * `op.id` already checked and encoded.
+ * prepares it. `collectionBytes` and `knownKey`, when given, must be `op.collection` already
+ * checked and encoded, and the key of `op.id` in it (its id checked).
  */
-export function prepareOp(op: DbOp, collectionBytes?: Uint8Array, knownIdBytes?: Uint8Array): PreparedOp {
+export function prepareOp(op: DbOp, collectionBytes?: Uint8Array, knownKey?: Uint8Array): PreparedOp {
   const c = collectionBytes ?? collectionNameBytes(op.collection);
-  const idBytes = knownIdBytes ?? docIdBytes(op.id);
+  const key = knownKey ?? docKeyOf(c, op.id);
   let fields: CanonicalFields | undefined;
   if (op.kind === 'put' || op.kind === 'patch') fields = prepareFields(op.fields);
   else if (op.kind === 'unset') {
@@ -165,7 +194,7 @@ export function prepareOp(op: DbOp, collectionBytes?: Uint8Array, knownIdBytes?:
   } else if (op.kind !== 'delete') {
     throw new InvalidArgumentError(`unknown operation ${String((op as DbOp).kind)}`);
   }
-  return { op, collectionBytes: c, idBytes, fields };
+  return { op, collectionBytes: c, key, fields };
 }
 
 /** Validates an operation (throws typed errors; nothing is written for an invalid one). */
@@ -199,6 +228,15 @@ function writeBytes(out: Uint8Array, at: number, b: Uint8Array): number {
   return at + varintLength(b.length) + b.length;
 }
 
+/** Writes the id of `p`'s key, length-prefixed, at `at` in `out`; returns the end. */
+function writeIdOfKey(out: Uint8Array, at: number, p: PreparedOp): number {
+  const key = p.key;
+  const from = docKeyIdAt(p.collectionBytes.length);
+  at = writeVarint(out, at, key.length - from);
+  for (let i = from; i < key.length; i++) out[at++] = key[i]!;
+  return at;
+}
+
 /** Where {@link encodePreparedPayload} writes before copying out the exact bytes. */
 const payloadScratch = new ScratchBuffer();
 
@@ -212,7 +250,8 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   let room = 1 + varintLength(ops.length);
   for (const p of ops) {
     room += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
-    room += varintLength(p.idBytes.length) + p.idBytes.length;
+    const idBytes = p.key.length - docKeyIdAt(p.collectionBytes.length);
+    room += varintLength(idBytes) + idBytes;
     if (p.fields !== undefined) room += fieldsTextBytesMax(p.fields);
     else if (p.op.kind === 'unset') {
       room += varintLength(p.op.names.length);
@@ -226,7 +265,7 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
   for (const p of ops) {
     out[at++] = KIND[p.op.kind];
     at = writeBytes(out, at, p.collectionBytes);
-    at = writeBytes(out, at, p.idBytes);
+    at = writeIdOfKey(out, at, p);
     if (p.fields !== undefined) {
       const start = at;
       at = writePrefixedFieldsText(p.fields, out, at);
@@ -325,14 +364,10 @@ function decodeOp(r: ByteReader, opFields: boolean): PreparedOp {
     throw new DecodeError(`unknown op kind ${kind}`, at);
   }
   try {
-    if (canonical === undefined)
-      return prepareOp(op, checkCollectionBytes(collectionBytes), checkIdBytes(idBytes));
-    return {
-      op,
-      collectionBytes: checkCollectionBytes(collectionBytes),
-      idBytes: checkIdBytes(idBytes),
-      fields: canonical,
-    };
+    const checked = checkCollectionBytes(collectionBytes);
+    const key = viewKeyOf(checked, checkIdBytes(idBytes));
+    if (canonical === undefined) return prepareOp(op, checked, key);
+    return { op, collectionBytes: checked, key, fields: canonical };
   } catch (err) {
     throw new DecodeError(`invalid op: ${(err as Error).message}`, at);
   }

@@ -18,26 +18,16 @@ import type { Entry } from '../log/entry.ts';
 import { bytesEqual, compareBytes, DecodeError } from '../lsm/coding.ts';
 import type { Lsm } from '../lsm/lsm.ts';
 import type { WriteBatch } from '../lsm/write-batch.ts';
+import { VIEW_PREFIX, viewKeyOf } from './doc-key.ts';
 import { decodePreparedPayload, type PreparedOp } from './payload.ts';
+
+export { VIEW_PREFIX, viewKeyOf } from './doc-key.ts';
 
 /**
  * View rows are written by this module with `canonicalEncodeState` into a store that checksums
  * every block, so reading them back skips the canonical re-encoding check.
  */
 export const TRUSTED = { verifyCanonical: false } as const;
-
-/** First byte of every view row's key. */
-export const VIEW_PREFIX = 0x64;
-
-/** The key of a document's view row, from the UTF-8 of its collection name and id. */
-export function viewKeyOf(collection: Uint8Array, id: Uint8Array): Uint8Array {
-  const key = new Uint8Array(2 + collection.length + id.length);
-  key[0] = VIEW_PREFIX;
-  key.set(collection, 1);
-  key[1 + collection.length] = 0;
-  key.set(id, 2 + collection.length);
-  return key;
-}
 
 const utf8 = new TextEncoder();
 
@@ -162,7 +152,7 @@ export class ViewWriter {
       let current: DocState | undefined;
       if (pending !== undefined) current = stateOf(pending);
       else {
-        const key = viewKeyOf(p.collectionBytes, p.idBytes);
+        const key = p.key;
         const bytes = this.read(key);
         const kind = p.op.kind;
         if (bytes === undefined && p.fields !== undefined && (kind === 'put' || kind === 'patch')) {

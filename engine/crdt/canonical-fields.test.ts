@@ -3,8 +3,11 @@ import { describe, expect } from 'vitest';
 import {
   canonicalFields,
   canonicalFieldsOfText,
+  fieldJsonLength,
+  fieldJsons,
   fieldsTextBytesMax,
   isCanonicalFields,
+  writeFieldsText,
   writePrefixedFieldsText,
 } from './canonical-fields.ts';
 import {
@@ -133,6 +136,39 @@ describe('canonicalFields', () => {
       expect(made.values).toEqual(got.names.map((n) => JSON.parse(JSON.stringify(fields[n]))));
       expect(Object.isFrozen(made.names)).toBe(true);
     }
+  });
+
+  // Plain string values are kept unquoted (one bit each, for the first 31 fields) until their
+  // JSON is asked for: the text written, each value's JSON length, the JSON texts and the text
+  // string must be those of the general walk, on both sides of the 31 fields and in any order
+  // of asking.
+  test.prop(
+    [
+      fc.dictionary(
+        fc.string({ minLength: 1, maxLength: 3 }),
+        fc.oneof(fc.string({ maxLength: 6 }), fc.integer(), fc.constant(null), trickyString),
+        { minKeys: 25, maxKeys: 40 },
+      ),
+      fc.constantFrom('write-first', 'text-first', 'jsons-first', 'public-first'),
+    ],
+    { numRuns: 200 },
+  )('gives the general texts for many plain string fields, whatever is asked first', (fields, order) => {
+    const want = outcome(() => general(fields));
+    if ('error' in want) return;
+    const f = canonicalFields(fields);
+    const textBytes = () => {
+      const out = new Uint8Array(3 * want.text.length);
+      return out.subarray(0, writeFieldsText(f, out, 0));
+    };
+    if (order === 'text-first') expect(f.text).toBe(want.text);
+    if (order === 'jsons-first') expect([...fieldJsons(f)]).toEqual(want.jsons);
+    if (order === 'public-first') expect([...f.jsons]).toEqual(want.jsons);
+    expect(want.jsons.map((_, i) => fieldJsonLength(f, i))).toEqual(want.jsons.map((j) => j.length));
+    expect(textBytes()).toEqual(new TextEncoder().encode(want.text));
+    expect([...fieldJsons(f)]).toEqual(want.jsons);
+    expect(f.text).toBe(want.text);
+    expect(textBytes()).toEqual(new TextEncoder().encode(want.text));
+    expect([...f.jsons]).toEqual(want.jsons);
   });
 
   test.prop([fc.dictionary(key, anyValue, { maxKeys: 5 })], { numRuns: 300 })(

@@ -74,13 +74,23 @@ function flatFields(fields: object): CanonicalFields | undefined {
   const values = new Array<JsonValue>(names.length);
   // The text's length: braces, and per field its name, a colon, its value and a comma but one.
   let textLength = shape.namesTextLength;
+  let unquoted = 0;
   for (let i = 0; i < names.length; i++) {
     const v: unknown = (fields as Record<string, unknown>)[names[i]!];
     let json: string;
     if (typeof v === 'string') {
       if (3 * v.length > MAX_JSON_STRING_BYTES) return undefined;
-      if (needsNoEscape(v)) json = `"${v}"`;
-      else if (LONE_SURROGATE.test(v)) return undefined;
+      if (needsNoEscape(v)) {
+        if (i < UNQUOTED_FIELDS_MAX) {
+          // Its JSON is the string in quotes: kept as it is, quoted only if someone asks.
+          jsons[i] = v;
+          values[i] = v;
+          unquoted |= 1 << i;
+          textLength += v.length + 2;
+          continue;
+        }
+        json = `"${v}"`;
+      } else if (LONE_SURROGATE.test(v)) return undefined;
       else json = JSON.stringify(v);
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return undefined;
@@ -94,7 +104,19 @@ function flatFields(fields: object): CanonicalFields | undefined {
     values[i] = (v === 0 ? 0 : v) as JsonValue;
   }
   if (3 * textLength > MAX_JSON_BYTES) return undefined;
-  return new SealedFields(undefined, textLength, nameJsons, names, jsons, values);
+  return new SealedFields(undefined, textLength, nameJsons, names, jsons, values, unquoted);
+}
+
+/**
+ * Fields (the first ones) whose plain string values a SealedFields keeps unquoted, one bit
+ * each: quoting a value made a new string per field, which the payload's writer then had to
+ * flatten before reading it, while the quotes can be written around the value instead.
+ */
+const UNQUOTED_FIELDS_MAX = 31;
+
+/** Whether bit `i` of `mask` is set (a shift count is taken modulo 32, so fields past the mask never are). */
+function isUnquoted(mask: number, i: number): boolean {
+  return i < UNQUOTED_FIELDS_MAX && ((mask >>> i) & 1) === 1;
 }
 
 /** A document's field names as the flat path writes them (see {@link flatShapeOf}). */
@@ -356,8 +378,11 @@ function isNumberChar(c: number): boolean {
 class SealedFields implements CanonicalFields {
   readonly #sealed = true;
   readonly #names: readonly string[];
-  readonly #jsons: readonly string[];
+  /** Each value's JSON text, except where {@link unquoted} says it is the string itself. */
+  readonly #jsons: string[];
   readonly #values: readonly JsonValue[];
+  /** Bit `i` set: `#jsons[i]` is a plain string value, whose JSON is it in quotes. */
+  #unquoted: number;
   /** Set once the public getters have frozen the arrays. */
   #frozen = false;
   /** The text, once built or when it came first (a received payload's). */
@@ -379,8 +404,9 @@ class SealedFields implements CanonicalFields {
     textLength: number,
     nameJsons: readonly string[] | undefined,
     names: readonly string[],
-    jsons: readonly string[],
+    jsons: string[],
     values: readonly JsonValue[],
+    unquoted = 0,
   ) {
     assert(text !== undefined || nameJsons !== undefined, 'sealed fields without a text or its parts');
     this.#text = text;
@@ -389,6 +415,7 @@ class SealedFields implements CanonicalFields {
     this.#names = names;
     this.#jsons = jsons;
     this.#values = values;
+    this.#unquoted = unquoted;
   }
 
   /** Field names in UTF-8 byte order (frozen). */
@@ -403,6 +430,20 @@ class SealedFields implements CanonicalFields {
     return this.#jsons;
   }
 
+  /** Quotes the values kept unquoted, so that every `#jsons[i]` is its text. */
+  #quoteAll(): void {
+    const unquoted = this.#unquoted;
+    if (unquoted === 0) return;
+    const jsons = this.#jsons;
+    for (let i = 0; i < UNQUOTED_FIELDS_MAX; i++) if ((unquoted & (1 << i)) !== 0) jsons[i] = `"${jsons[i]}"`;
+    this.#unquoted = 0;
+  }
+
+  /** The length of value `i`'s JSON text. */
+  jsonLength(i: number): number {
+    return this.#jsons[i]!.length + (isUnquoted(this.#unquoted, i) ? 2 : 0);
+  }
+
   /** `values[i]` is field `names[i]`'s value (frozen, deep-frozen values). */
   get values(): readonly JsonValue[] {
     this.#freeze();
@@ -411,6 +452,7 @@ class SealedFields implements CanonicalFields {
 
   #freeze(): void {
     if (this.#frozen) return;
+    this.#quoteAll();
     Object.freeze(this.#names);
     Object.freeze(this.#jsons);
     Object.freeze(this.#values);
@@ -424,6 +466,7 @@ class SealedFields implements CanonicalFields {
    */
   get text(): string {
     if (this.#text === undefined) {
+      this.#quoteAll();
       const names = this.#names;
       const jsons = this.#jsons;
       const nameJsons = this.#nameJsons!;
@@ -445,12 +488,18 @@ class SealedFields implements CanonicalFields {
     const names = this.#names;
     const jsons = this.#jsons;
     const nameJsons = this.#nameJsons!;
+    const unquoted = this.#unquoted;
     out[at++] = OPEN_BRACE;
     for (let i = 0; i < names.length; i++) {
       if (i > 0) out[at++] = COMMA;
       at = writeUtf8(nameJsons[i]!, out, at);
       out[at++] = COLON;
-      at = writeUtf8(jsons[i]!, out, at);
+      if (!isUnquoted(unquoted, i)) at = writeUtf8(jsons[i]!, out, at);
+      else {
+        out[at++] = QUOTE;
+        at = writeUtf8(jsons[i]!, out, at);
+        out[at++] = QUOTE;
+      }
     }
     out[at++] = CLOSE_BRACE;
     return at;
@@ -480,6 +529,7 @@ class SealedFields implements CanonicalFields {
 
   /** The values' texts, unfrozen (see {@link fieldJsons}). */
   static jsonsOf(f: SealedFields): readonly string[] {
+    f.#quoteAll();
     return f.#jsons;
   }
 
@@ -507,6 +557,15 @@ export function fieldNames(fields: CanonicalFields): readonly string[] {
 export function fieldJsons(fields: CanonicalFields): readonly string[] {
   assert(isCanonicalFields(fields), 'fields not made by canonicalFields');
   return SealedFields.jsonsOf(fields as SealedFields);
+}
+
+/**
+ * @internal The length of the JSON text of `fields`' value `i` (`fieldJsons(fields)[i].length`,
+ * without quoting a plain string value to measure it).
+ */
+export function fieldJsonLength(fields: CanonicalFields, i: number): number {
+  assert(isCanonicalFields(fields), 'fields not made by canonicalFields');
+  return (fields as SealedFields).jsonLength(i);
 }
 
 /** @internal `fields.values` as the engine reads it (see {@link fieldNames}). */

@@ -27,6 +27,7 @@ import {
   asciiFieldsText,
   asciiFieldsTextAt,
   type CanonicalFields,
+  fieldJsonLength,
   fieldJsons,
   fieldNames,
   isCanonicalFields,
@@ -51,7 +52,7 @@ import {
   mergeStates,
   type Stamp,
 } from './lww.ts';
-import { decodeUtf8, prefixedUtf8BytesMax, writePrefixedUtf8 } from './utf8.ts';
+import { decodeUtf8, prefixedBytesMaxOfUnits, prefixedUtf8BytesMax, writePrefixedUtf8 } from './utf8.ts';
 
 /** Version byte at the start of {@link canonicalEncodeState}'s output. */
 export const STATE_FORMAT_VERSION = 2;
@@ -216,10 +217,9 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
   assert(isCanonicalFields(fields), 'fresh state of fields not made by canonicalFields');
   stamp = checkStamp(stamp, 'stamp');
   const names = fieldNames(fields);
-  const jsons = fieldJsons(fields);
   let room = 1 + 1 + AUTHOR_BYTES + 1 + HLC_BYTES + 1 + 1 + 2 + varintLength(names.length);
   for (let i = 0; i < names.length; i++)
-    room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedUtf8BytesMax(jsons[i]!);
+    room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedBytesMaxOfUnits(fieldJsonLength(fields, i));
   const out = stateScratch.take(room);
   // writtenAt, and for a put clearedAt, both the stamp.
   let at = writeSoleStampHead(out, stamp, kind === 'put' ? FLAG_WRITTEN | FLAG_CLEARED : FLAG_WRITTEN);
@@ -229,6 +229,7 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
   const copied = ascii === undefined ? -1 : copyAsciiRegisters(fields, ascii, out, at);
   if (copied >= 0) at = copied;
   else {
+    const jsons = fieldJsons(fields);
     for (let i = 0; i < names.length; i++) {
       at = writePrefixedUtf8(names[i]!, out, at);
       out[at++] = 0; // the stamp's index
@@ -252,7 +253,6 @@ const COLON = 0x3a;
  */
 function copyAsciiRegisters(fields: CanonicalFields, bytes: Uint8Array, out: Uint8Array, at: number): number {
   const names = fieldNames(fields);
-  const jsons = fieldJsons(fields);
   let p = asciiFieldsTextAt(fields) + 1; // past the opening brace
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
@@ -265,7 +265,7 @@ function copyAsciiRegisters(fields: CanonicalFields, bytes: Uint8Array, out: Uin
     at += nl;
     out[at++] = 0; // the stamp's index
     out[at++] = 1; // a value
-    const jl = jsons[i]!.length;
+    const jl = fieldJsonLength(fields, i);
     const q = p + 3 + nl;
     at = writeVarint(out, at, jl);
     if (jl <= COPY_LOOP_BYTES_MAX) for (let j = 0; j < jl; j++) out[at + j] = bytes[q + j]!;

@@ -106,7 +106,12 @@ function varintBytes(v: number): number {
 
 /** Room {@link writePrefixedUtf8} may need for `s`: a varint and three bytes per UTF-16 unit. */
 export function prefixedUtf8BytesMax(s: string): number {
-  return varintBytes(3 * s.length) + 3 * s.length;
+  return prefixedBytesMaxOfUnits(s.length);
+}
+
+/** {@link prefixedUtf8BytesMax} of a string of `units` UTF-16 units. */
+export function prefixedBytesMaxOfUnits(units: number): number {
+  return varintBytes(3 * units) + 3 * units;
 }
 
 /**

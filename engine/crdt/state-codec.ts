@@ -20,7 +20,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { copyPrefix } from '../bytes.ts';
+import { commitBytes, copyPrefix, reserveBytes, reservedStart } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import {
@@ -154,15 +154,16 @@ const FLAG_CLEARED = 2;
 const FLAG_DELETED = 4;
 
 /**
- * Writes the start of a state whose every part holds `stamp`, at the start of `out`: the
+ * Writes the start of a state whose every part holds `stamp`, at `start` in `out`: the
  * version, the one author and the one stamp, and `flags` with stamp index 0 for each flag set.
  * Returns the end (where the registers follow).
  */
-function writeSoleStampHead(out: Uint8Array, stamp: Stamp, flags: number): number {
-  out[0] = STATE_FORMAT_VERSION;
-  out[1] = 1; // one author
-  out.set(stamp.author, 2);
-  let at = 2 + AUTHOR_BYTES;
+function writeSoleStampHead(out: Uint8Array, start: number, stamp: Stamp, flags: number): number {
+  out[start] = STATE_FORMAT_VERSION;
+  out[start + 1] = 1; // one author
+  const author = stamp.author;
+  for (let i = 0; i < AUTHOR_BYTES; i++) out[start + 2 + i] = author[i]!;
+  let at = start + 2 + AUTHOR_BYTES;
   out[at++] = 1; // one stamp
   at = writeHlc(out, at, stamp);
   out[at++] = 0; // its author's index
@@ -191,7 +192,7 @@ function encodeSoleStamp(state: DocState, sole: Stamp): Uint8Array {
   const out = stateScratch.take(room);
   const flags =
     (writtenAt ? FLAG_WRITTEN : 0) | (clearedAt ? FLAG_CLEARED : 0) | (deleted ? FLAG_DELETED : 0);
-  let at = writeSoleStampHead(out, sole, flags);
+  let at = writeSoleStampHead(out, 0, sole, flags);
   at = writeVarint(out, at, names.length);
   for (const name of names) {
     const reg = fields.get(name)!;
@@ -220,9 +221,11 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
   let room = 1 + 1 + AUTHOR_BYTES + 1 + HLC_BYTES + 1 + 1 + 2 + varintLength(names.length);
   for (let i = 0; i < names.length; i++)
     room += prefixedUtf8BytesMax(names[i]!) + 2 + prefixedBytesMaxOfUnits(fieldJsonLength(fields, i));
-  const out = stateScratch.take(room);
+  // Written where it stays (a slab's free bytes), then kept at its exact length.
+  const out = reserveBytes(room);
+  const base = reservedStart();
   // writtenAt, and for a put clearedAt, both the stamp.
-  let at = writeSoleStampHead(out, stamp, kind === 'put' ? FLAG_WRITTEN | FLAG_CLEARED : FLAG_WRITTEN);
+  let at = writeSoleStampHead(out, base, stamp, kind === 'put' ? FLAG_WRITTEN | FLAG_CLEARED : FLAG_WRITTEN);
   // Canonical fields are in UTF-8 byte order already, as the registers must be.
   at = writeVarint(out, at, names.length);
   const ascii = asciiFieldsText(fields);
@@ -237,8 +240,8 @@ export function encodeFreshState(kind: 'put' | 'patch', fields: CanonicalFields,
       at = writePrefixedUtf8(jsons[i]!, out, at);
     }
   }
-  assert(at <= room, `state room ${room}, wrote ${at}`);
-  return copyPrefix(out, at);
+  assert(at - base <= room, `state room ${room}, wrote ${at - base}`);
+  return commitBytes(out, at);
 }
 
 const QUOTE = 0x22;

@@ -18,6 +18,7 @@ import { materializeEncoded } from '../crdt/state-codec.ts';
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
 import type { Clock } from '../io/clock.ts';
 import type { FileSystem } from '../io/fs.ts';
+import { BODY_HEADER_BYTES } from '../log/entry.ts';
 import { FeedStore, SIGNED_RANGE_ENTRIES_MAX } from '../log/feed-store.ts';
 import { checkIdentity, type Identity } from '../log/identity.ts';
 import { nobleSigner, type Signer } from '../log/signer.ts';
@@ -286,7 +287,8 @@ export class Database {
   }
 
   private writeLocal(ops: readonly PreparedOp[], commit: boolean): WriteReceipt {
-    const payload = encodePreparedPayload(ops);
+    // The payload is encoded where the entry's body will hold it, after room for its header.
+    const body = encodePreparedPayload(ops, BODY_HEADER_BYTES);
     const hlc = this.hlc.now();
     const views = new ViewWriter(this.readRow);
     views.applyPrepared(ops, ownedStamp(hlc, this.author));
@@ -298,7 +300,7 @@ export class Database {
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
     const entry = this.feeds.appendLocal(
       this.identity,
-      { hlc: encodeHlc(hlc), payload },
+      { hlc: encodeHlc(hlc), body },
       { sign, batch, sync: commit },
     );
     this.unsigned = sign ? 0 : this.unsigned + 1;

@@ -200,12 +200,16 @@ describe('the fields text bytes a payload records', () => {
       { maxKeys: 4 },
     ) as fc.Arbitrary<JsonObject>,
     fc.boolean(),
+    fc.constantFrom(0, 1, 87),
   ])(
     'are recorded where the text lies when it is ASCII, by the encoder and the decoder',
-    (fields, decoded) => {
+    (fields, decoded, headBytes) => {
       const op = { kind: 'put' as const, collection: 'c', id: 'x', fields };
       let prepared = prepareOp(op);
-      const payload = encodePreparedPayload([prepared]);
+      // With head room, the payload follows it in the same array (an entry body's layout).
+      const withHead = encodePreparedPayload([prepared], headBytes);
+      const payload = withHead.subarray(headBytes);
+      expect(Array.from(payload)).toEqual(Array.from(encodePayload([op])));
       if (decoded) prepared = decodePreparedPayload(payload, false)[0]!;
       const text = canonicalJson(fields);
       const bytes = asciiFieldsText(prepared.fields!);

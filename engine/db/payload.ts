@@ -10,7 +10,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { copyPrefix } from '../bytes.ts';
+import { commitBytes, reserveBytes, reservedStart } from '../bytes.ts';
 import {
   fieldsTextBytesMax,
   fieldsTextLength,
@@ -33,7 +33,7 @@ import {
   writePrefixedUtf8,
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
-import { ByteReader, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
+import { ByteReader, DecodeError, varintLength } from '../lsm/coding.ts';
 import { docKeyIdAt, viewKeyOf, writeKeyHead } from './doc-key.ts';
 
 /** Payload format version. */
@@ -237,16 +237,17 @@ function writeIdOfKey(out: Uint8Array, at: number, p: PreparedOp): number {
   return at;
 }
 
-/** Where {@link encodePreparedPayload} writes before copying out the exact bytes. */
-const payloadScratch = new ScratchBuffer();
-
 /**
- * Encodes the operations of one entry: every byte written once into a scratch buffer sized for
- * the longest possible text, with the fields' canonical text encoded straight into it, then
- * copied out exactly.
+ * Encodes the operations of one entry: every byte written once, into room reserved for the
+ * longest possible text (`reserveBytes`: for most payloads the free bytes of a slab, where
+ * they stay), with the fields' canonical text encoded straight into it, then kept at its exact
+ * length. With `headBytes`, the returned array starts with that many bytes left for the caller
+ * to write, every one of them (their contents are unspecified): an entry's body header, so that
+ * the payload is written once, where the entry keeps it. The payload follows them.
  */
-export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
+export function encodePreparedPayload(ops: readonly PreparedOp[], headBytes = 0): Uint8Array {
   checkOpCount(ops.length);
+  assert(Number.isSafeInteger(headBytes) && headBytes >= 0, 'payload head room is a count of bytes');
   let room = 1 + varintLength(ops.length);
   for (const p of ops) {
     room += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;
@@ -258,9 +259,12 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
       for (const n of p.op.names) room += prefixedUtf8BytesMax(n);
     }
   }
-  const out = payloadScratch.take(room);
-  out[0] = PAYLOAD_VERSION;
-  let at = writeVarint(out, 1, ops.length);
+  // Written where it stays (a slab's free bytes), then kept at its exact length.
+  const out = reserveBytes(headBytes + room);
+  const head = reservedStart();
+  const base = head + headBytes;
+  out[base] = PAYLOAD_VERSION;
+  let at = writeVarint(out, base + 1, ops.length);
   textEnds.length = 0;
   for (const p of ops) {
     out[at++] = KIND[p.op.kind];
@@ -275,15 +279,16 @@ export function encodePreparedPayload(ops: readonly PreparedOp[]): Uint8Array {
       for (const n of p.op.names) at = writePrefixedUtf8(n, out, at);
     }
   }
-  assert(at <= room, `payload room ${room}, wrote ${at}`);
-  const payload = copyPrefix(out, at);
+  assert(at - base <= room, `payload room ${room}, wrote ${at - base}`);
+  // The head bytes hold whatever the slab held there: the caller writes every one of them.
+  const payload = commitBytes(out, at);
   // Where a text is all ASCII, its bytes here serve the document state too (noteFieldsTextBytes).
   // A text's UTF-8 is as long as its prefix leaves; it is as many bytes as the text has
   // characters exactly when it is all ASCII (then its prefix is as long as that count's).
   let k = 0;
   for (const p of ops) {
     if (p.fields === undefined) continue;
-    const end = textEnds[k++]!;
+    const end = textEnds[k++]! - head;
     const bytes = textEnds[k++]! - varintLength(fieldsTextLength(p.fields));
     noteFieldsTextBytes(p.fields, payload, end - bytes, bytes);
   }

@@ -4,6 +4,7 @@ import { AregulaError, InvalidArgumentError, LimitExceededError } from '../error
 import {
   BODY_HEADER_BYTES,
   createEntry,
+  createEntryInBody,
   decodeBody,
   decodeEntry,
   decodeEntryAt,
@@ -166,6 +167,44 @@ describe('createEntry validation', () => {
     );
     expect(err).toBeInstanceOf(LimitExceededError);
     expect((err as LimitExceededError).limit).toBe('MAX_PAYLOAD_BYTES');
+  });
+});
+
+describe('createEntryInBody', () => {
+  it('gives the entry createEntry gives, writing the header over whatever the body held', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), fc.integer({ min: 1, max: 2 ** 40 }), (payload, seq) => {
+        const f = { ...fields(), seq, payload };
+        const body = new Uint8Array(BODY_HEADER_BYTES + payload.length).fill(0xa5);
+        body.set(payload, BODY_HEADER_BYTES);
+        const made = createEntryInBody({ author: f.author, seq, prev: f.prev, hlc: f.hlc }, body);
+        const want = createEntry(f);
+        expect(Array.from(made.body)).toEqual(Array.from(want.body));
+        expect(made.body).toBe(body);
+        expect([made.seq, made.payload.length]).toEqual([want.seq, want.payload.length]);
+      }),
+    );
+  });
+
+  it('refuses a malformed field, a body shorter than a header and an oversized payload', () => {
+    const { payload: _, ...head } = fields();
+    const body = () => new Uint8Array(BODY_HEADER_BYTES + 3);
+    expect(() => createEntryInBody({ ...head, author: new Uint8Array(31) }, body())).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => createEntryInBody({ ...head, seq: 0 }, body())).toThrow(InvalidArgumentError);
+    expect(() => createEntryInBody({ ...head, hlc: new Uint8Array(9) }, body())).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => createEntryInBody(head, new Uint8Array(BODY_HEADER_BYTES - 1))).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => createEntryInBody(head, [1, 2] as never)).toThrow(InvalidArgumentError);
+    const err = catchError(() =>
+      createEntryInBody(head, new Uint8Array(BODY_HEADER_BYTES + MAX_PAYLOAD_BYTES + 1)),
+    );
+    expect((err as LimitExceededError).limit).toBe('MAX_PAYLOAD_BYTES');
+    expect(createEntryInBody(head, new Uint8Array(BODY_HEADER_BYTES)).payload.length).toBe(0);
   });
 });
 

@@ -33,6 +33,7 @@ import type { Lsm } from '../lsm/lsm.ts';
 import { WriteBatch } from '../lsm/write-batch.ts';
 import {
   createEntry,
+  createEntryInBody,
   decodeBody,
   Entry,
   encodeEntry,
@@ -74,6 +75,15 @@ export { SIGNED_RANGE_BYTES_MAX, SIGNED_RANGE_ENTRIES_MAX, signedRangeEnds } fro
  * {@link FeedStore.head}). One fewer key per write, for a bounded scan at open.
  */
 export const HEAD_RECORD_INTERVAL_ENTRIES = 256;
+
+/**
+ * What {@link FeedStore.appendLocal} appends: the entry's timestamp and its payload, either as
+ * an array or already in place after the first `BODY_HEADER_BYTES` of `body` (entry.ts,
+ * `createEntryInBody`), which the store then takes over.
+ */
+export type AppendInput =
+  | { hlc: Uint8Array; payload: Uint8Array; body?: undefined }
+  | { hlc: Uint8Array; body: Uint8Array; payload?: undefined };
 
 /** Options of {@link FeedStore.appendLocal}. */
 export interface AppendOptions {
@@ -217,23 +227,17 @@ export class FeedStore {
    * Unsigned entries are stored at once but are not offered to peers (see
    * {@link stateVector}) until a later signature covers them.
    */
-  appendLocal(
-    identity: Identity,
-    input: { hlc: Uint8Array; payload: Uint8Array },
-    options: AppendOptions,
-  ): Entry {
+  appendLocal(identity: Identity, input: AppendInput, options: AppendOptions): Entry {
     checkIdentity(identity);
     checkBytes(input.hlc, HLC_BYTES, 'hlc');
     const author = identity.publicKey;
     const id = this.localIdOf(author);
     const head = this.headOf(author, id);
-    let entry = createEntry({
-      author,
-      seq: (head?.seq ?? 0) + 1,
-      prev: head?.hash ?? ZERO_HASH,
-      hlc: input.hlc,
-      payload: input.payload,
-    });
+    const fields = { author, seq: (head?.seq ?? 0) + 1, prev: head?.hash ?? ZERO_HASH, hlc: input.hlc };
+    let entry =
+      input.body !== undefined
+        ? createEntryInBody(fields, input.body)
+        : createEntry({ ...fields, payload: input.payload });
     if (options.sign) entry = signEntry(entry, identity, this.signer);
     const next: StoredHead = {
       seq: entry.seq,

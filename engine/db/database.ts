@@ -12,7 +12,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { decodeHlc, encodeHlc, type Hlc, HlcClock } from '../crdt/hlc.ts';
+import { decodeHlc, encodeHlcInto, HLC_BYTES, type Hlc, HlcClock } from '../crdt/hlc.ts';
 import { type JsonObject, ownedStamp } from '../crdt/lww.ts';
 import { materializeEncoded } from '../crdt/state-codec.ts';
 import { ClosedError, InvalidArgumentError } from '../errors.ts';
@@ -207,6 +207,8 @@ export class Database {
   private unsynced = false;
   /** The batch of the last local write, free for the next one. */
   private readonly spareBatch = new SpareBatch(SPARE_BATCH_BYTES_MAX);
+  /** A local write's encoded timestamp: the feed store copies it into the entry, so one array serves every write. */
+  private readonly hlcBytes = new Uint8Array(HLC_BYTES);
   private closed = false;
   /** Reads a live view row (a one-argument reader: the views' sign of a live write). */
   private readonly readRow = (key: Uint8Array): Uint8Array | undefined => this.lsm.get(key);
@@ -281,9 +283,9 @@ export class Database {
   }
 
   /** @internal A transaction of one operation on a collection whose name is already checked. */
-  writeOne(op: DbOp, nameBytes: Uint8Array, options: DbWriteOptions = {}): WriteReceipt {
+  writeOne(op: DbOp, nameBytes: Uint8Array, options?: DbWriteOptions): WriteReceipt {
     this.checkOpen();
-    return this.writeLocal([prepareOp(op, nameBytes)], options.commit === true);
+    return this.writeLocal([prepareOp(op, nameBytes)], options?.commit === true);
   }
 
   private writeLocal(ops: readonly PreparedOp[], commit: boolean): WriteReceipt {
@@ -300,7 +302,7 @@ export class Database {
     const sign = commit || this.unsigned + 1 >= this.groupCommitEntries;
     const entry = this.feeds.appendLocal(
       this.identity,
-      { hlc: encodeHlc(hlc), body },
+      { hlc: this.hlcBytesOf(hlc), body },
       { sign, batch, sync: commit },
     );
     this.unsigned = sign ? 0 : this.unsigned + 1;
@@ -308,6 +310,12 @@ export class Database {
     this.spareBatch.giveBack(batch);
     this.afterCommit(changes, 'local');
     return { seq: entry.seq, hlc };
+  }
+
+  /** `hlc` encoded into {@link hlcBytes}, valid until the next write. */
+  private hlcBytesOf(hlc: Hlc): Uint8Array {
+    encodeHlcInto(hlc, this.hlcBytes, 0);
+    return this.hlcBytes;
   }
 
   /**

@@ -66,9 +66,16 @@ export function authorKey(prefix: number, author: Uint8Array): Uint8Array {
 
 /** `prefix ‖ author ‖ u64 BE seq`. */
 export function seqKey(prefix: number, author: Uint8Array, seq: number): Uint8Array {
-  const key = new Uint8Array(1 + PUBLIC_KEY_BYTES + 8);
+  return seqKeyInto(new Uint8Array(SEQ_KEY_BYTES), prefix, author, seq);
+}
+
+/** Bytes of a {@link seqKey}. */
+export const SEQ_KEY_BYTES = 1 + PUBLIC_KEY_BYTES + 8;
+
+/** Writes {@link seqKey}(prefix, author, seq) into `key` ({@link SEQ_KEY_BYTES} long) and returns it. */
+export function seqKeyInto(key: Uint8Array, prefix: number, author: Uint8Array, seq: number): Uint8Array {
   key[0] = prefix;
-  key.set(author, 1);
+  for (let i = 0; i < PUBLIC_KEY_BYTES; i++) key[1 + i] = author[i]!;
   writeU64BE(key, 1 + PUBLIC_KEY_BYTES, seq);
   return key;
 }

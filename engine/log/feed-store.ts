@@ -54,9 +54,11 @@ import {
   FORK_PREFIX,
   type ForkRecord,
   HEAD_PREFIX,
+  SEQ_KEY_BYTES,
   SIGNATURE_PREFIX,
   type StoredHead,
   seqKey,
+  seqKeyInto,
   seqOfKey,
 } from './feed-records.ts';
 import { checkBytes, checkIdentity, type Identity, PUBLIC_KEY_BYTES } from './identity.ts';
@@ -155,6 +157,8 @@ export class FeedStore {
   private authorsSorted: [string, Uint8Array][] | undefined;
   /** Fork seq of each quarantined author. */
   private readonly forked = new Map<string, number>();
+  /** The feed entry key of a local append, rewritten by each (see {@link appendLocal}). */
+  private readonly appendKey = new Uint8Array(SEQ_KEY_BYTES);
   /** The author of the last local append and its id (see {@link localIdOf}). */
   private localAuthor: { bytes: Uint8Array; id: string } | undefined;
 
@@ -245,7 +249,8 @@ export class FeedStore {
       signedSeq: options.sign ? entry.seq : (head?.signedSeq ?? 0),
     };
     const batch = options.batch ?? new WriteBatch();
-    batch.put(seqKey(FEED_PREFIX, author, entry.seq), entry.body);
+    // The batch copies the key, so one array serves every append.
+    batch.put(seqKeyInto(this.appendKey, FEED_PREFIX, author, entry.seq), entry.body);
     if (entry.signature !== undefined)
       batch.put(seqKey(SIGNATURE_PREFIX, author, entry.seq), entry.signature);
     // A signature always moves the record with it, so no signature is ever past the record.

@@ -6,6 +6,7 @@ import { AssertionError } from './assert.ts';
 import {
   allocBytes,
   commitBytes,
+  copyBytes,
   copyPrefix,
   copyRange,
   reserveBytes,
@@ -132,4 +133,20 @@ describe('reserveBytes and commitBytes', () => {
     const again = reserveBytes(16);
     expect(() => commitBytes(again, reservedStart() + 17 + again.length)).toThrow(AssertionError);
   });
+});
+
+describe('copyBytes', () => {
+  // Each way it copies (a loop, set of the whole source, set of a view) around its thresholds.
+  test.prop([fc.uint8Array({ maxLength: 80 }), fc.nat(), fc.nat(), fc.nat({ max: 16 })], { numRuns: 500 })(
+    'copies exactly src[from, end) to dst at at, and nothing else',
+    (src, a, b, at) => {
+      const from = a % (src.length + 1);
+      const end = b % 2 === 0 ? src.length : from + (b % (src.length - from + 1));
+      const dst = new Uint8Array(at + src.length + 4).fill(0xee);
+      copyBytes(src, from, end, dst, at);
+      const want = new Uint8Array(dst.length).fill(0xee);
+      want.set(src.subarray(from, end), at);
+      expect(Array.from(dst)).toEqual(Array.from(want));
+    },
+  );
 });

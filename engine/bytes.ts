@@ -143,3 +143,30 @@ export function commitBytes(out: Uint8Array, end: number): Uint8Array {
   slabUsed = (end + SLAB_ALIGN - 1) & -SLAB_ALIGN;
   return kept;
 }
+
+/**
+ * Longest copy from a whole array that a loop makes; longer ones are one `set` of the array.
+ * Measured (this machine, Node 20): a byte loop costs about 1.5 ns a byte, `set` of a whole
+ * array about 16 ns, and `set` of a range about 40 ns (the range's view included).
+ */
+const WHOLE_COPY_LOOP_BYTES_MAX = 8;
+/** Longest copy of a range of an array that a loop makes; longer ones go through a view and `set`. */
+const RANGE_COPY_LOOP_BYTES_MAX = 24;
+
+/**
+ * Copies `src[from, end)` into `dst` at `at`, the cheapest way for its length: a loop for short
+ * runs, `set` otherwise (of `src` itself when the run is all of it, else of a view).
+ */
+export function copyBytes(src: Uint8Array, from: number, end: number, dst: Uint8Array, at: number): void {
+  const n = end - from;
+  if (from === 0 && end === src.length) {
+    if (n > WHOLE_COPY_LOOP_BYTES_MAX) {
+      dst.set(src, at);
+      return;
+    }
+  } else if (n > RANGE_COPY_LOOP_BYTES_MAX) {
+    dst.set(src.subarray(from, end), at);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
+}

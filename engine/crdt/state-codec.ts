@@ -20,7 +20,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { commitBytes, copyPrefix, reserveBytes, reservedStart } from '../bytes.ts';
+import { commitBytes, copyBytes, copyPrefix, reserveBytes, reservedStart } from '../bytes.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { bytesEqual, compareBytes, DecodeError, ScratchBuffer, varintLength } from '../lsm/coding.ts';
 import {
@@ -161,8 +161,7 @@ const FLAG_DELETED = 4;
 function writeSoleStampHead(out: Uint8Array, start: number, stamp: Stamp, flags: number): number {
   out[start] = STATE_FORMAT_VERSION;
   out[start + 1] = 1; // one author
-  const author = stamp.author;
-  for (let i = 0; i < AUTHOR_BYTES; i++) out[start + 2 + i] = author[i]!;
+  out.set(stamp.author, start + 2);
   let at = start + 2 + AUTHOR_BYTES;
   out[at++] = 1; // one stamp
   at = writeHlc(out, at, stamp);
@@ -271,16 +270,12 @@ function copyAsciiRegisters(fields: CanonicalFields, bytes: Uint8Array, out: Uin
     const jl = fieldJsonLength(fields, i);
     const q = p + 3 + nl;
     at = writeVarint(out, at, jl);
-    if (jl <= COPY_LOOP_BYTES_MAX) for (let j = 0; j < jl; j++) out[at + j] = bytes[q + j]!;
-    else out.set(bytes.subarray(q, q + jl), at);
+    copyBytes(bytes, q, q + jl, out, at);
     at += jl;
     p = q + jl + 1; // past the comma or the closing brace
   }
   return at;
 }
-
-/** Longest text {@link copyAsciiRegisters} copies with a loop rather than `set` (a native call). */
-const COPY_LOOP_BYTES_MAX = 64;
 
 /** Where {@link canonicalEncodeState} writes before copying out the exact bytes. */
 const stateScratch = new ScratchBuffer();

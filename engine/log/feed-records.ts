@@ -75,7 +75,7 @@ export const SEQ_KEY_BYTES = 1 + PUBLIC_KEY_BYTES + 8;
 /** Writes {@link seqKey}(prefix, author, seq) into `key` ({@link SEQ_KEY_BYTES} long) and returns it. */
 export function seqKeyInto(key: Uint8Array, prefix: number, author: Uint8Array, seq: number): Uint8Array {
   key[0] = prefix;
-  for (let i = 0; i < PUBLIC_KEY_BYTES; i++) key[1 + i] = author[i]!;
+  key.set(author, 1);
   writeU64BE(key, 1 + PUBLIC_KEY_BYTES, seq);
   return key;
 }

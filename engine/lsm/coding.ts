@@ -7,6 +7,7 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyBytes } from '../bytes.ts';
 
 /** A structural decoding failure at `offset` within the buffer being decoded. */
 export class DecodeError extends Error {
@@ -42,9 +43,6 @@ function checkEncodable(v: number): void {
   assert(Number.isSafeInteger(v), 'encoded integer must be a safe integer');
   assert(v >= 0, 'encoded integer must not be negative');
 }
-
-/** Longest run {@link ByteWriter.bytesFrom} copies with a loop instead of `set`. */
-const SHORT_COPY_BYTES_MAX = 48;
 
 /** A growable byte buffer for building encodings. */
 export class ByteWriter {
@@ -112,22 +110,12 @@ export class ByteWriter {
     return this.bytesFrom(b, 0, b.length);
   }
 
-  /**
-   * Appends `b[start, end)` without creating a view of it. Short runs are copied with a loop,
-   * which beats `set` (a native call) below a few dozen bytes: keys are mostly that short.
-   */
+  /** Appends `b[start, end)` (copied the cheapest way for its length: `copyBytes`). */
   bytesFrom(b: Uint8Array, start: number, end: number): this {
     const n = end - start;
     this.ensure(n);
-    const buf = this.buf;
-    const at = this.length;
-    if (n <= SHORT_COPY_BYTES_MAX) {
-      for (let i = 0; i < n; i++) buf[at + i] = b[start + i]!;
-    } else {
-      // The whole of `b` (a batch's values are) needs no view of it.
-      buf.set(start === 0 && end === b.length ? b : b.subarray(start, end), at);
-    }
-    this.length = at + n;
+    copyBytes(b, start, end, this.buf, this.length);
+    this.length += n;
     return this;
   }
 
@@ -176,12 +164,7 @@ export class KeyHolder {
     } else if (n !== this.view.length) {
       this.view = this.buf.subarray(0, n);
     }
-    const buf = this.buf;
-    if (n <= SHORT_COPY_BYTES_MAX) {
-      for (let i = 0; i < n; i++) buf[i] = key[i]!;
-    } else {
-      buf.set(key);
-    }
+    copyBytes(key, 0, n, this.buf, 0);
     return this.view;
   }
 }

@@ -22,6 +22,7 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyBytes } from '../bytes.ts';
 import { EntryKind, encodeInternalKey, TRAILER_BYTES, writeTrailer } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
 import { hashUserKey, type IndexedNodes, NewestVersionIndex } from './memtable-index.ts';
@@ -60,9 +61,6 @@ const CHUNK_BYTES_MAX = 1024 * 1024;
 const INITIAL_NODE_INTS = 1024;
 /** Most Int32s of node rows: node offsets must fit an Int32 link. */
 const NODE_INTS_MAX = 2 ** 30;
-
-/** Entries up to this many bytes are copied with a loop; longer ones with `set` (a native copy). */
-const COPY_LOOP_BYTES_MAX = 64;
 
 /**
  * Word `w` of a user key's start: bytes `[4w, 4w + 4)` of `src[at, at + userKeyLen)` big-endian,
@@ -341,9 +339,9 @@ export class Memtable implements IndexedNodes {
   add(seq: number, kind: EntryKind, userKey: Uint8Array, value: Uint8Array): void {
     const at = this.allocate(userKey.length + TRAILER_BYTES + value.length);
     const buf = this.chunk;
-    copyBytes(userKey, 0, userKey.length, buf, at);
+    copyRun(userKey, 0, userKey.length, buf, at);
     writeTrailer(buf, at + userKey.length, seq, kind);
-    copyBytes(value, 0, value.length, buf, at + userKey.length + TRAILER_BYTES);
+    copyRun(value, 0, value.length, buf, at + userKey.length + TRAILER_BYTES);
     this.insertStored(seq, at, userKey.length + TRAILER_BYTES, value.length);
   }
 
@@ -356,9 +354,9 @@ export class Memtable implements IndexedNodes {
     const ikeyLen = span.keyLen + TRAILER_BYTES;
     const at = this.allocate(ikeyLen + span.valueLen);
     const buf = this.chunk;
-    copyBytes(src, span.keyAt, span.keyLen, buf, at);
+    copyRun(src, span.keyAt, span.keyLen, buf, at);
     writeTrailer(buf, at + span.keyLen, seq, kind);
-    copyBytes(src, span.valueAt, span.valueLen, buf, at + ikeyLen);
+    copyRun(src, span.valueAt, span.valueLen, buf, at + ikeyLen);
     this.insertStored(seq, at, ikeyLen, span.valueLen);
   }
 
@@ -559,7 +557,7 @@ export class Memtable implements IndexedNodes {
       this.probe = new Uint8Array(Math.max(n, 2 * this.probe.length));
       this.probeView = viewOf(this.probe);
     }
-    copyBytes(ikey, 0, n, this.probe, 0);
+    copyRun(ikey, 0, n, this.probe, 0);
     this.setProbeWords(this.probe, this.probeView, 0, n);
     return this.findGreaterOrEqual(this.probe, this.probeView, 0, n, undefined);
   }
@@ -610,12 +608,8 @@ export class Memtable implements IndexedNodes {
 }
 
 /** Copies `src[from, from + length)` to `dst[to, ...)`: a loop for short runs, `set` for long ones. */
-function copyBytes(src: Uint8Array, from: number, length: number, dst: Uint8Array, to: number): void {
-  if (length <= COPY_LOOP_BYTES_MAX) {
-    for (let i = 0; i < length; i++) dst[to + i] = src[from + i]!;
-  } else {
-    dst.set(src.subarray(from, from + length), to);
-  }
+function copyRun(src: Uint8Array, from: number, length: number, dst: Uint8Array, to: number): void {
+  copyBytes(src, from, from + length, dst, to);
 }
 
 class MemtableIterator implements InternalIterator {

@@ -545,26 +545,35 @@ describe('Memtable arena and prefix codes', () => {
     expect(keys.length).toBe(m.entries);
   });
 
-  test.prop([edgeEntriesArb])('addFrom stores the same entries as add', (entries) => {
-    const viaAdd = fill(entries);
-    const viaFrom = new Memtable();
-    for (const e of entries) {
-      const value = e.kind === EntryKind.Value ? e.value : new Uint8Array(0);
-      // The key and value sit at an offset inside a larger, reused source buffer.
-      const src = new Uint8Array(3 + e.key.length + value.length + 5).fill(0xee);
-      src.set(e.key, 3);
-      src.set(value, 3 + e.key.length);
-      viaFrom.addFrom(e.seq, e.kind, src, {
-        keyAt: 3,
-        keyLen: e.key.length,
-        valueAt: 3 + e.key.length,
-        valueLen: value.length,
+  // The value may follow the key with a gap (a batch record has the value's length there: one
+  // copy then takes both), or lie further on or before it (copied apart).
+  test.prop([edgeEntriesArb, fc.array(fc.integer({ min: -4, max: 12 }), { minLength: 1 })])(
+    'addFrom stores the same entries as add, wherever the value lies',
+    (entries, gaps) => {
+      const viaAdd = fill(entries);
+      const viaFrom = new Memtable();
+      entries.forEach((e, i) => {
+        const value = e.kind === EntryKind.Value ? e.value : new Uint8Array(0);
+        const gap = gaps[i % gaps.length]!;
+        // The key and value sit at offsets inside a larger, reused source buffer, the bytes
+        // between and around them garbage.
+        const src = new Uint8Array(16 + e.key.length + value.length + 16).fill(0xee);
+        const keyAt = gap < 0 ? 8 + value.length : 3;
+        const valueAt = gap < 0 ? 8 + value.length + gap - value.length : keyAt + e.key.length + gap;
+        src.set(e.key, keyAt);
+        src.set(value, Math.max(0, valueAt));
+        viaFrom.addFrom(e.seq, e.kind, src, {
+          keyAt,
+          keyLen: e.key.length,
+          valueAt: Math.max(0, valueAt),
+          valueLen: value.length,
+        });
+        src.fill(0);
       });
-      src.fill(0);
-    }
-    expect(drain(viaFrom)).toEqual(drain(viaAdd));
-    expect(viaFrom.approximateBytes).toBe(viaAdd.approximateBytes);
-  });
+      expect(drain(viaFrom)).toEqual(drain(viaAdd));
+      expect(viaFrom.approximateBytes).toBe(viaAdd.approximateBytes);
+    },
+  );
 
   it('keeps entries across many arena chunks, huge values in chunks of their own, and grown node arrays', () => {
     const m = new Memtable();

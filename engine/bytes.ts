@@ -95,7 +95,8 @@ let bigScratch = new Uint8Array(0);
  * replaced by the next one.
  */
 export function reserveBytes(room: number): Uint8Array {
-  assert(Number.isSafeInteger(room) && room >= 0, 'reserveBytes: room is a count of bytes');
+  assert(Number.isSafeInteger(room), 'reserveBytes: room is an integer');
+  assert(room >= 0, 'reserveBytes: room is not negative');
   if (room > SLAB_ITEM_BYTES_MAX) {
     if (bigScratch.length < room) bigScratch = new Uint8Array(room);
     reservedAt = 0;
@@ -124,19 +125,21 @@ export function reservedStart(): number {
 export function commitBytes(out: Uint8Array, end: number): Uint8Array {
   const start = reservedAt;
   assert(start >= 0, 'commitBytes: no reservation is open');
-  assert(end >= start && end <= out.length, 'commitBytes: end within the reservation');
+  assert(end >= start, 'commitBytes: end at or after the reservation start');
+  assert(end <= out.length, 'commitBytes: end within the buffer');
   reservedAt = -1;
   if (reservedSlab === undefined) {
     assert(out === bigScratch, 'commitBytes: the buffer reserveBytes returned');
     return copyRange(out, start, end);
   }
   // Whoever allocated from the slab meanwhile was handed bytes this reservation wrote over.
-  assert(reservedSlab === slab && out === slabView, 'commitBytes: the slab changed under the reservation');
+  assert(reservedSlab === slab, 'commitBytes: the slab changed under the reservation');
+  assert(out === slabView, 'commitBytes: the buffer reserveBytes returned');
   assert(slabUsed === start, 'commitBytes: the slab was allocated from under the reservation');
   const n = end - start;
   if (n <= ON_HEAP_BYTES_MAX) {
     const small = new Uint8Array(n);
-    for (let i = 0; i < n; i++) small[i] = out[start + i]!;
+    copyBytes(out, start, end, small, 0);
     return small;
   }
   const kept = new Uint8Array(slab, start, n);

@@ -51,15 +51,25 @@ function isLowSurrogate(c: number): boolean {
 export function writeUtf8(s: string, out: Uint8Array, at: number): number {
   const n = s.length;
   if (n > UTF8_INLINE_CHARS_MAX) return at + encoder.encodeInto(s, out.subarray(at)).written;
-  // ASCII first, in a loop with one test per character: names, ids and most values are ASCII,
-  // and this loop is about a third faster than the general one below on them.
+  const i = writeAsciiPrefix(s, out, at);
+  return i === n ? at + n : writeUtf8From(s, i, out, at + i);
+}
+
+/**
+ * Writes the characters of `s` up to its first non-ASCII one, a byte each, at `at` in `out`
+ * (room for `s.length` bytes), and returns how many it wrote: `s.length` when `s` is all ASCII.
+ * Names, ids and most values are, and this loop, with one test per character, is about a third
+ * faster on them than the general one.
+ */
+export function writeAsciiPrefix(s: string, out: Uint8Array, at: number): number {
+  const n = s.length;
   let i = 0;
   for (; i < n; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0x80) break;
     out[at + i] = c;
   }
-  return i === n ? at + n : writeUtf8From(s, i, out, at + i);
+  return i;
 }
 
 /** {@link writeUtf8} of `s` from its UTF-16 unit `from` on (the general loop). */

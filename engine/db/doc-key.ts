@@ -4,6 +4,8 @@
  * (which builds a local write's key while checking its id) and the views share it.
  */
 
+import { copyBytes } from '../bytes.ts';
+
 /** First byte of every view row's key. */
 export const VIEW_PREFIX = 0x64;
 
@@ -23,6 +25,6 @@ export function viewKeyOf(collection: Uint8Array, id: Uint8Array): Uint8Array {
 /** Writes `'d' ‖ collection ‖ 0x00` at the start of `key`. */
 export function writeKeyHead(key: Uint8Array, collection: Uint8Array): void {
   key[0] = VIEW_PREFIX;
-  for (let i = 0; i < collection.length; i++) key[1 + i] = collection[i]!;
+  copyBytes(collection, 0, collection.length, key, 1);
   key[1 + collection.length] = 0;
 }

@@ -10,7 +10,7 @@
  */
 
 import { assert } from '../assert.ts';
-import { commitBytes, reserveBytes, reservedStart } from '../bytes.ts';
+import { commitBytes, copyBytes, reserveBytes, reservedStart } from '../bytes.ts';
 import {
   fieldsTextBytesMax,
   fieldsTextLength,
@@ -30,6 +30,7 @@ import {
   prefixedUtf8BytesMax,
   utf8ByteLength,
   utf8Bytes,
+  writeAsciiPrefix,
   writePrefixedUtf8,
 } from '../crdt/utf8.ts';
 import { InvalidArgumentError, LimitExceededError } from '../errors.ts';
@@ -113,13 +114,7 @@ export function docKeyOf(collection: Uint8Array, id: unknown): Uint8Array {
   const head = docKeyIdAt(collection.length);
   if (n > 0 && n <= MAX_ID_BYTES) {
     const key = new Uint8Array(head + n);
-    let i = 0;
-    for (; i < n; i++) {
-      const c = id.charCodeAt(i);
-      if (c >= 0x80) break;
-      key[head + i] = c;
-    }
-    if (i === n) {
+    if (writeAsciiPrefix(id, key, head) === n) {
       writeKeyHead(key, collection);
       return key;
     }
@@ -233,8 +228,8 @@ function writeIdOfKey(out: Uint8Array, at: number, p: PreparedOp): number {
   const key = p.key;
   const from = docKeyIdAt(p.collectionBytes.length);
   at = writeVarint(out, at, key.length - from);
-  for (let i = from; i < key.length; i++) out[at++] = key[i]!;
-  return at;
+  copyBytes(key, from, key.length, out, at);
+  return at + key.length - from;
 }
 
 /**
@@ -247,7 +242,8 @@ function writeIdOfKey(out: Uint8Array, at: number, p: PreparedOp): number {
  */
 export function encodePreparedPayload(ops: readonly PreparedOp[], headBytes = 0): Uint8Array {
   checkOpCount(ops.length);
-  assert(Number.isSafeInteger(headBytes) && headBytes >= 0, 'payload head room is a count of bytes');
+  assert(Number.isSafeInteger(headBytes), 'payload head room is an integer');
+  assert(headBytes >= 0, 'payload head room is not negative');
   let room = 1 + varintLength(ops.length);
   for (const p of ops) {
     room += 1 + varintLength(p.collectionBytes.length) + p.collectionBytes.length;

@@ -161,17 +161,13 @@ export function checkPayloadBytes(bytes: number): void {
 
 /** Builds an unsigned entry from its fields, validating each. */
 export function createEntry(fields: EntryFields): Entry {
-  checkBytes(fields.author, PUBLIC_KEY_BYTES, 'entry author');
-  checkSeq(fields.seq);
-  checkBytes(fields.prev, HASH_BYTES, 'entry prev');
-  checkBytes(fields.hlc, HLC_BYTES, 'entry hlc');
+  // The payload is checked before its body is allocated; createEntryInBody checks the rest.
   if (!(fields.payload instanceof Uint8Array))
     throw new InvalidArgumentError('entry payload must be a Uint8Array');
   checkPayloadBytes(fields.payload.length);
   const body = allocBytes(BODY_HEADER_BYTES + fields.payload.length);
-  writeHeader(body, fields, fields.payload.length);
   body.set(fields.payload, BODY_HEADER_BYTES);
-  return new Entry(body, undefined);
+  return createEntryInBody(fields, body);
 }
 
 /**

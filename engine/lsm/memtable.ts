@@ -273,21 +273,20 @@ export class Memtable implements IndexedNodes {
    */
   private compareNode(n: number, key: Uint8Array, keyView: DataView, at: number, len: number): number {
     const nodes = this.nodes;
-    const row = n;
-    let d = nodes[row + F_WORDS]! - this.w0;
+    let d = nodes[n + F_WORDS]! - this.w0;
     if (d !== 0) return d;
-    d = nodes[row + F_WORDS + 1]! - this.w1;
+    d = nodes[n + F_WORDS + 1]! - this.w1;
     if (d !== 0) return d;
-    d = nodes[row + F_WORDS + 2]! - this.w2;
+    d = nodes[n + F_WORDS + 2]! - this.w2;
     if (d !== 0) return d;
-    d = nodes[row + F_WORDS + 3]! - this.w3;
+    d = nodes[n + F_WORDS + 3]! - this.w3;
     if (d !== 0) return d;
-    const c = nodes[row + F_CHUNK]!;
+    const c = nodes[n + F_CHUNK]!;
     return compareKeysAt(
       this.chunks[c]!,
       this.chunkViews[c]!,
-      nodes[row + F_OFFSET]!,
-      nodes[row + F_KEY_LEN]!,
+      nodes[n + F_OFFSET]!,
+      nodes[n + F_KEY_LEN]!,
       key,
       keyView,
       at,
@@ -326,10 +325,9 @@ export class Memtable implements IndexedNodes {
     // Cheapest first: the row's length and words (the probe's are the key's, set by the
     // insert), then the sequence, and the arena's key bytes only when all of those agree.
     const nodes = this.nodes;
-    const row = n;
-    if (nodes[row + F_KEY_LEN] !== len) return false;
-    if (nodes[row + F_WORDS] !== this.w0 || nodes[row + F_WORDS + 1] !== this.w1) return false;
-    if (nodes[row + F_WORDS + 2] !== this.w2 || nodes[row + F_WORDS + 3] !== this.w3) return false;
+    if (nodes[n + F_KEY_LEN] !== len) return false;
+    if (nodes[n + F_WORDS] !== this.w0 || nodes[n + F_WORDS + 1] !== this.w1) return false;
+    if (nodes[n + F_WORDS + 2] !== this.w2 || nodes[n + F_WORDS + 3] !== this.w3) return false;
     const ul = len - TRAILER_BYTES;
     if (this.nodeSeq(n) !== trailerSeq(key, at + ul)) return false;
     return this.nodeHasUserKey(n, key, at, ul);
@@ -339,9 +337,9 @@ export class Memtable implements IndexedNodes {
   add(seq: number, kind: EntryKind, userKey: Uint8Array, value: Uint8Array): void {
     const at = this.allocate(userKey.length + TRAILER_BYTES + value.length);
     const buf = this.chunk;
-    copyRun(userKey, 0, userKey.length, buf, at);
+    copyBytes(userKey, 0, userKey.length, buf, at);
     writeTrailer(buf, at + userKey.length, seq, kind);
-    copyRun(value, 0, value.length, buf, at + userKey.length + TRAILER_BYTES);
+    copyBytes(value, 0, value.length, buf, at + userKey.length + TRAILER_BYTES);
     this.insertStored(seq, at, userKey.length + TRAILER_BYTES, value.length);
   }
 
@@ -363,8 +361,8 @@ export class Memtable implements IndexedNodes {
       const from = at + span.keyLen + gap;
       buf.copyWithin(at + ikeyLen, from, from + span.valueLen);
     } else {
-      copyRun(src, span.keyAt, span.keyLen, buf, at);
-      copyRun(src, span.valueAt, span.valueLen, buf, at + ikeyLen);
+      copyBytes(src, span.keyAt, span.keyAt + span.keyLen, buf, at);
+      copyBytes(src, span.valueAt, span.valueAt + span.valueLen, buf, at + ikeyLen);
     }
     writeTrailer(buf, at + span.keyLen, seq, kind);
     this.insertStored(seq, at, ikeyLen, span.valueLen);
@@ -527,32 +525,29 @@ export class Memtable implements IndexedNodes {
 
   /** The kind and value of node `n`. */
   private entryOf(n: number): { kind: EntryKind; value: Uint8Array } {
-    const row = n;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    const at = this.nodes[row + F_OFFSET]!;
-    const len = this.nodes[row + F_KEY_LEN]!;
+    const buf = this.chunks[this.nodes[n + F_CHUNK]!]!;
+    const at = this.nodes[n + F_OFFSET]!;
+    const len = this.nodes[n + F_KEY_LEN]!;
     const valueAt = at + len;
     return {
       kind: buf[at + len - TRAILER_BYTES] as EntryKind,
-      value: buf.subarray(valueAt, valueAt + this.nodes[row + F_VALUE_LEN]!),
+      value: buf.subarray(valueAt, valueAt + this.nodes[n + F_VALUE_LEN]!),
     };
   }
 
   /** @internal Whether node `n` holds the user key at `key[at, at + len)` (for the index). */
   nodeHasUserKey(n: number, key: Uint8Array, at: number, len: number): boolean {
-    const row = n;
-    if (this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES !== len) return false;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    const nodeAt = this.nodes[row + F_OFFSET]!;
+    if (this.nodes[n + F_KEY_LEN]! - TRAILER_BYTES !== len) return false;
+    const buf = this.chunks[this.nodes[n + F_CHUNK]!]!;
+    const nodeAt = this.nodes[n + F_OFFSET]!;
     for (let i = 0; i < len; i++) if (buf[nodeAt + i] !== key[at + i]) return false;
     return true;
   }
 
   /** @internal The sequence number of node `n`. */
   nodeSeq(n: number): number {
-    const row = n;
-    const buf = this.chunks[this.nodes[row + F_CHUNK]!]!;
-    return trailerSeq(buf, this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]! - TRAILER_BYTES);
+    const buf = this.chunks[this.nodes[n + F_CHUNK]!]!;
+    return trailerSeq(buf, this.nodes[n + F_OFFSET]! + this.nodes[n + F_KEY_LEN]! - TRAILER_BYTES);
   }
 
   /** @internal The first node >= `ikey` (0 when none), for the iterator's seek. */
@@ -567,7 +562,7 @@ export class Memtable implements IndexedNodes {
       this.probe = new Uint8Array(Math.max(n, 2 * this.probe.length));
       this.probeView = viewOf(this.probe);
     }
-    copyRun(ikey, 0, n, this.probe, 0);
+    copyBytes(ikey, 0, n, this.probe, 0);
     this.setProbeWords(this.probe, this.probeView, 0, n);
     return this.findGreaterOrEqual(this.probe, this.probeView, 0, n, undefined);
   }
@@ -604,22 +599,15 @@ export class Memtable implements IndexedNodes {
 
   /** @internal The internal key of node `n` (a view of the arena). */
   nodeKey(n: number): Uint8Array {
-    const row = n;
-    const at = this.nodes[row + F_OFFSET]!;
-    return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_KEY_LEN]!);
+    const at = this.nodes[n + F_OFFSET]!;
+    return this.chunks[this.nodes[n + F_CHUNK]!]!.subarray(at, at + this.nodes[n + F_KEY_LEN]!);
   }
 
   /** @internal The value of node `n` (a view of the arena). */
   nodeValue(n: number): Uint8Array {
-    const row = n;
-    const at = this.nodes[row + F_OFFSET]! + this.nodes[row + F_KEY_LEN]!;
-    return this.chunks[this.nodes[row + F_CHUNK]!]!.subarray(at, at + this.nodes[row + F_VALUE_LEN]!);
+    const at = this.nodes[n + F_OFFSET]! + this.nodes[n + F_KEY_LEN]!;
+    return this.chunks[this.nodes[n + F_CHUNK]!]!.subarray(at, at + this.nodes[n + F_VALUE_LEN]!);
   }
-}
-
-/** Copies `src[from, from + length)` to `dst[to, ...)`: a loop for short runs, `set` for long ones. */
-function copyRun(src: Uint8Array, from: number, length: number, dst: Uint8Array, to: number): void {
-  copyBytes(src, from, from + length, dst, to);
 }
 
 class MemtableIterator implements InternalIterator {

@@ -110,7 +110,92 @@ describe('hub client, in process', () => {
     await until(() => t.hub.stateHash() === a.db.stateHash(), 'the hub gets the writes after its restart');
     expect(ca.stats.authentications).toBeGreaterThanOrEqual(2);
   });
+
+  test('a session the hub forgot is renewed at once, with no error or offline status', async () => {
+    const t = openTestHub(owner);
+    hubs.push(t);
+    const a = makeDevice(owner, 10);
+    const refusing = new RefusingFetch(t.fetch);
+    const statuses: HubClientStatus[] = [];
+    const ca = client(a, {
+      url: 'http://hub.local',
+      fetch: refusing.fetch,
+      onStatus: (s) => statuses.push(s),
+    });
+    ca.start();
+    await ca.synced();
+    expect(ca.stats.authentications).toBe(1);
+    // The hub forgets every session issued so far, as it does when it restarts.
+    refusing.forgetSessions();
+    const since = statuses.length;
+    writeDocs(a, 'after', 10);
+    ca.pushLocal();
+    await until(() => t.hub.stateHash() === a.db.stateHash(), 'the hub gets the writes under a new session');
+    await ca.synced();
+    expect(refusing.refused).toBeGreaterThanOrEqual(1);
+    expect(ca.stats.authentications).toBe(2);
+    expect(statuses.slice(since)).not.toContain('error');
+    expect(statuses.slice(since)).not.toContain('offline');
+    expect(ca.stats.failures).toBe(0);
+  });
+
+  test('a 401 that a fresh login does not cure is an error, retried with backoff, not in a loop', async () => {
+    const t = openTestHub(owner);
+    hubs.push(t);
+    const a = makeDevice(owner, 10);
+    const refusing = new RefusingFetch(t.fetch);
+    const events: { status: HubClientStatus; code: string | undefined }[] = [];
+    const ca = client(a, {
+      url: 'http://hub.local',
+      fetch: refusing.fetch,
+      onStatus: (status, err) => events.push({ status, code: err?.code }),
+    });
+    ca.start();
+    await ca.synced();
+    refusing.refuseAllSyncs = true;
+    writeDocs(a, 'refused', 3);
+    ca.pushLocal();
+    await until(() => ca.stats.failures >= 3, 'three failed rounds');
+    expect(events).toContainEqual({ status: 'error', code: 'bad_token' });
+    // One login per failed round (plus the first): a refused session is not retried in a loop.
+    expect(ca.stats.authentications).toBeLessThanOrEqual(ca.stats.failures + 2);
+    refusing.refuseAllSyncs = false;
+    await until(() => t.hub.stateHash() === a.db.stateHash(), 'the writes land once the hub accepts again');
+  });
 });
+
+/**
+ * An in-process hub's `fetch` behind a gate that answers `401 bad_token` (the hub's own answer
+ * for a session it does not know) to chosen requests, before the hub sees them.
+ */
+class RefusingFetch {
+  private readonly seen = new Set<string>();
+  private readonly forgotten = new Set<string>();
+  /** Every `POST /v1/sync` is refused, whatever its token. */
+  refuseAllSyncs = false;
+  /** Requests answered 401 so far. */
+  refused = 0;
+  readonly fetch: typeof fetch;
+
+  constructor(inner: typeof fetch) {
+    this.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const request = new Request(input, init);
+      const token = request.headers.get('authorization')?.replace(/^Bearer /, '');
+      if (token !== undefined) this.seen.add(token);
+      const sync = request.method === 'POST' && new URL(request.url).pathname === '/v1/sync';
+      if ((token !== undefined && this.forgotten.has(token)) || (sync && this.refuseAllSyncs)) {
+        this.refused++;
+        return Response.json({ error: 'bad_token', message: 'unknown session token' }, { status: 401 });
+      }
+      return inner(request);
+    }) as typeof fetch;
+  }
+
+  /** Refuses, from now on, every token presented so far. */
+  forgetSessions(): void {
+    for (const token of this.seen) this.forgotten.add(token);
+  }
+}
 
 // ---- msw: a misbehaving relay in front of a real (in-process) hub ------------------------------
 

@@ -77,10 +77,14 @@ describe('the SDK and a hub process', () => {
     await until('convergence', () => a.db.stateHash() === b.db.stateHash(), 60_000);
     expect(a.db.collection('notes').get('b-off-699')).toEqual({ by: 'b-off', i: 699 });
     expect(b.db.collection('notes').get('a-off-599')).toEqual({ by: 'a-off', i: 599 });
-    const statuses = a.events.map((e) => e.status);
-    const offline = statuses.indexOf('offline');
+    // Equal state hashes can come a moment before a's last answer is done: wait for synced.
+    const offline = a.events.findIndex((e) => e.status === 'offline');
     expect(offline).toBeGreaterThan(2);
-    expect(statuses.slice(offline + 1)).toEqual(expect.arrayContaining(['online', 'synced']));
+    await until('a synced again', () => a.events.slice(offline + 1).some((e) => e.status === 'synced'));
+    const statuses = a.events.slice(offline + 1).map((e) => e.status);
+    expect(statuses).toEqual(expect.arrayContaining(['online', 'synced']));
+    // The restarted hub forgot a's session: logging in again is routine, not an error.
+    expect(statuses).not.toContain('error');
     expect(a.events[offline]!.detail?.code).toMatch(/network|http_503|timeout/);
 
     // reconnect() starts a fresh client at once; disconnect() says offline/closed.

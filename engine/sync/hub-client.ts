@@ -4,7 +4,10 @@
  *
  * - Authentication: the device answers a hub challenge with its key and presents its owner's
  *   certificate (pairing.ts); the session token it gets back goes in `Authorization` headers.
- *   A 401 drops the token and authenticates again; a 403 `revoked` stops the client.
+ *   A 401 drops the token and authenticates again at once, without reporting an error: a hub
+ *   forgets its sessions when it restarts or when they expire, and logging in again is the
+ *   routine answer. Only a 401 that a fresh login does not cure is a failure. A 403 `revoked`
+ *   stops the client.
  * - Sync: a {@link SyncConnection} whose link turns each protocol message into a
  *   `POST /v1/sync` and feeds the hub's answer back, each of its messages as soon as it has
  *   arrived (the hub streams a pull answer while it reads it, so the two overlap). Requests go
@@ -321,12 +324,13 @@ export class HubClient {
    * before stays applied (applying is idempotent, and the next `hello` asks for the rest).
    */
   private async post(message: Uint8Array, current: () => boolean): Promise<void> {
-    const token = await this.ensureToken();
-    const res = await this.request('/v1/sync', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-aregula-sync' },
-      body: message as Uint8Array<ArrayBuffer>,
-    });
+    const res = await this.withSession((token) =>
+      this.request('/v1/sync', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-aregula-sync' },
+        body: message as Uint8Array<ArrayBuffer>,
+      }),
+    );
     await readFrames(res, ANSWER_BYTES_MAX, (frame) => {
       if (!current()) return false;
       if (this.connection.receive(frame)) return true;
@@ -369,6 +373,29 @@ export class HubClient {
         throw new HubRequestError(0, 'timeout', `${path} took longer than ${timeoutMs} ms`);
       throw new HubRequestError(0, 'network', `${path}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Runs `send` with the session token. A 401 on a token the client already held (the hub
+   * restarted, or the session expired) drops it and runs `send` once more with a fresh login;
+   * the hub refuses a request without acting on it, so sending it again is safe. A 401 on a
+   * token just obtained is thrown: logging in again would not cure it.
+   */
+  private async withSession(send: (token: string) => Promise<Response>): Promise<Response> {
+    const held = this.token !== undefined;
+    const token = await this.ensureToken();
+    try {
+      return await send(token);
+    } catch (err) {
+      if (!held || !(err instanceof HubRequestError) || err.status !== 401) throw err;
+      this.dropToken(token);
+      return send(await this.ensureToken());
+    }
+  }
+
+  /** Forgets `token` unless another request already replaced it with a fresh one. */
+  private dropToken(token: string | undefined): void {
+    if (this.token === token) this.token = undefined;
   }
 
   private ensureToken(): Promise<string> {
@@ -417,25 +444,18 @@ export class HubClient {
   }
 
   private async streamOnce(): Promise<void> {
-    const token = await this.ensureToken();
     const abort = new AbortController();
     this.streamAbort = abort;
-    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
-    if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
     const idleMs = this.o.streamIdleMsMax ?? 45_000;
-    let idle = this.timers.setTimeout(() => abort.abort(), idleMs);
+    let idle: TimerHandle | undefined;
     let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
     try {
-      let res: Response;
-      try {
-        res = await (this.o.fetch ?? globalThis.fetch)(`${this.base}/v1/events`, {
-          headers,
-          signal: abort.signal,
-        });
-      } catch (err) {
-        throw new HubRequestError(0, abort.signal.aborted ? 'timeout' : 'network', (err as Error).message);
-      }
-      if (!res.ok) throw await responseError(res);
+      // The idle limit starts with the stream's request: logging in has its own timeouts.
+      const res = await this.withSession((token) => {
+        if (idle !== undefined) this.timers.clearTimeout(idle);
+        idle = this.timers.setTimeout(() => abort.abort(), idleMs);
+        return this.openStream(token, abort.signal);
+      });
       if (res.body === null) throw new HubRequestError(res.status, 'protocol', 'event stream without a body');
       this.stats.streamsOpened++;
       reader = res.body.getReader();
@@ -456,12 +476,26 @@ export class HubClient {
         }
       }
     } finally {
-      this.timers.clearTimeout(idle);
+      if (idle !== undefined) this.timers.clearTimeout(idle);
       abort.abort();
       // Cancelling tells the server (or an in-process stream) that nobody reads any more.
       this.streamReader = undefined;
       void reader?.cancel().catch(() => undefined);
     }
+  }
+
+  /** Opens `GET /v1/events` from the last applied event; a non-2xx answer throws. */
+  private async openStream(token: string, signal: AbortSignal): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: 'text/event-stream' };
+    if (this.lastEventId !== undefined) headers['last-event-id'] = this.lastEventId;
+    let res: Response;
+    try {
+      res = await (this.o.fetch ?? globalThis.fetch)(`${this.base}/v1/events`, { headers, signal });
+    } catch (err) {
+      throw new HubRequestError(0, signal.aborted ? 'timeout' : 'network', (err as Error).message);
+    }
+    if (!res.ok) throw await responseError(res);
+    return res;
   }
 
   /** Handles one event; false to drop the stream and reconnect (from the last applied id). */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { runWorkloads } from './harness.ts';
+import { runWorkloads, WARMUP_SAMPLES_MAX, warmupSamplesFor } from './harness.ts';
 import type { Progress } from './progress.ts';
 import type { RssJob, RssProbe } from './rss.ts';
 import type { Sampler } from './sampler.ts';
@@ -107,6 +107,36 @@ describe('runWorkloads', () => {
     expect(a).toMatchObject({ unit: 'thing', half: 500 });
     expect(a).not.toHaveProperty('rss_peak_bytes'); // no probe given: memory not measured
     expect(progress).toMatchObject({ total: 8, done: 8, groups: ['lsm.fake n=1000'], stopped: true });
+  });
+
+  it('takes more warm-up samples when they are small, up to warmupOpsMin operations, never fewer than warmupSamples', async () => {
+    const log: string[] = [];
+    // 100 ops per sample: 250 warm-up ops are three samples (ignored: 999), then two timed.
+    const sampler = new ScriptedSampler({ a: [999, 999, 999, 10, 30], b: [999, 999, 999, 40, 20] });
+    const progress = new RecordingProgress();
+    const rows = await runWorkloads([fakeWorkload(log, ['a', 'b'])], {
+      sizes: [1000],
+      warmupSamples: 1,
+      warmupOpsMin: 250,
+      samples: 2,
+      sampler,
+      progress,
+    });
+    expect(rows[0]!.median_ms_per_op).toBeCloseTo(0.2, 12);
+    expect(rows[1]!.median_ms_per_op).toBeCloseTo(0.3, 12);
+    expect(progress).toMatchObject({ total: 10, done: 10 });
+    expect(warmupSamplesFor({ sizes: [1], warmupSamples: 2, warmupOpsMin: 50, samples: 1 }, 100)).toBe(2);
+    expect(warmupSamplesFor({ sizes: [1], warmupSamples: 0, warmupOpsMin: 10 ** 9, samples: 1 }, 1)).toBe(
+      WARMUP_SAMPLES_MAX,
+    );
+    expect(warmupSamplesFor({ sizes: [1], warmupSamples: 0, samples: 1 }, 1)).toBe(0);
+    const w = [fakeWorkload([], ['a'])];
+    await expect(
+      runWorkloads(w, { sizes: [1], warmupSamples: 0, warmupOpsMin: -1, samples: 1, sampler }),
+    ).rejects.toThrow(/warmupOpsMin/);
+    await expect(
+      runWorkloads(w, { sizes: [1], warmupSamples: 0, warmupOpsMin: 0.5, samples: 1, sampler }),
+    ).rejects.toThrow(/warmupOpsMin/);
   });
 
   it('sets every system up before the first sample and tears every one down after', async () => {

@@ -22,8 +22,16 @@ import type { BenchCase, BenchRow, CaseEnv, Workload } from './types.ts';
 export interface HarnessOptions {
   /** Sizes (`n`) to run every workload at. */
   sizes: readonly number[];
-  /** Untimed samples per system before the timed ones. */
+  /** Untimed samples per system before the timed ones (at least; see {@link warmupOpsMin}). */
   warmupSamples: number;
+  /**
+   * Untimed operations per system before the timed samples, at least: a group whose samples
+   * are smaller takes more warm-up samples (`ceil(warmupOpsMin / opsPerSample)`, at most
+   * {@link WARMUP_SAMPLES_MAX}). A JIT-compiled system runs its first few thousand operations
+   * in slower tiers, and one warm-up sample of a small size ends before that; the figures are
+   * steady-state rates, as a long-running app sees them. Default 0 (only `warmupSamples`).
+   */
+  warmupOpsMin?: number | undefined;
   /** Timed samples per system. */
   samples: number;
   /** When given, only these systems are measured (others are skipped silently). */
@@ -52,6 +60,15 @@ export interface RssOptions {
   scope: 'all' | 'quick';
 }
 
+/** Most warm-up samples {@link HarnessOptions.warmupOpsMin} adds to a group (a tiny size would take thousands). */
+export const WARMUP_SAMPLES_MAX = 32;
+
+/** The warm-up samples a group of `opsPerSample`-operation samples takes (see {@link HarnessOptions.warmupOpsMin}). */
+export function warmupSamplesFor(options: HarnessOptions, opsPerSample: number): number {
+  const byOps = Math.ceil((options.warmupOpsMin ?? 0) / Math.max(1, opsPerSample));
+  return Math.max(options.warmupSamples, Math.min(WARMUP_SAMPLES_MAX, byOps));
+}
+
 /** A workload at one size, as scheduled. */
 interface Group {
   workload: Workload;
@@ -73,9 +90,11 @@ export async function runWorkloads(
   for (const n of options.sizes)
     assert(Number.isSafeInteger(n) && n > 0, `size must be a positive integer: ${n}`);
   const progress = options.progress ?? new SilentProgress();
+  const warmupOpsMin = options.warmupOpsMin ?? 0;
+  assert(Number.isSafeInteger(warmupOpsMin), 'warmupOpsMin must be an integer');
+  assert(warmupOpsMin >= 0, `warmupOpsMin must be non-negative, got ${warmupOpsMin}`);
   const groups = planGroups(workloads, options, (note) => progress.note(note));
-  const rounds = options.warmupSamples + options.samples;
-  progress.start(groups.reduce((sum, g) => sum + g.systems.length * rounds, 0));
+  progress.start(groups.reduce((sum, g) => sum + g.systems.length * roundsOf(g, options), 0));
   const root = mkdtempSync(join(options.tempRoot ?? tmpdir(), 'aregula-bench-'));
   const memory = new Map<string, RssFigures>();
   try {
@@ -114,6 +133,11 @@ function planGroups(
     }
   }
   return groups;
+}
+
+/** Rounds a group runs: its warm-up samples, then the timed ones. */
+function roundsOf(group: Group, options: HarnessOptions): number {
+  return warmupSamplesFor(options, group.workload.opsPerSample(group.n)) + options.samples;
 }
 
 /** A {@link CaseEnv} whose directories all live under `root` (also used by the RSS child). */
@@ -198,12 +222,13 @@ async function runGroup(
       await benchCase.setup();
       tallies.set(system, { samplesMs: [] });
     }
-    const rounds = options.warmupSamples + options.samples;
+    const warmups = warmupSamplesFor(options, workload.opsPerSample(n));
+    const rounds = warmups + options.samples;
     for (let round = 0; round < rounds; round++) {
       for (const system of roundOrder(systems, round)) {
         const ms = await sampler.time(cases.get(system)!, `${workload.name} n=${n} ${system}`);
         const tally = tallies.get(system)!;
-        if (round >= options.warmupSamples) tally.samplesMs.push(ms);
+        if (round >= warmups) tally.samplesMs.push(ms);
         progress.sampleDone();
       }
     }

@@ -58,6 +58,7 @@ export async function runBench(options: BenchRunOptions): Promise<BenchReport> {
       ...(await runWorkloads(opened.workloads, {
         sizes: options.sizes ?? profile.sizes,
         warmupSamples: profile.warmupSamples,
+        warmupOpsMin: profile.warmupOpsMin,
         samples: options.samples ?? profile.samples,
         systems: options.systems,
         sampler: options.sampler,

@@ -134,6 +134,8 @@ export interface SuiteProfile {
   sizes: readonly number[];
   /** Untimed samples per system before the timed ones. */
   warmupSamples: number;
+  /** Untimed operations per system before the timed ones, at least (see `HarnessOptions.warmupOpsMin`). */
+  warmupOpsMin?: number;
   /** Timed samples per system. */
   samples: number;
 }

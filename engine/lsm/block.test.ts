@@ -392,3 +392,32 @@ describe('compareInternalKeyAt', () => {
     },
   );
 });
+
+describe('Block.decode checks key order from the shared prefix on', () => {
+  /** An internal key over the small alphabet, with a small sequence so that equal user keys meet. */
+  const keyArb = fc
+    .tuple(userKeyArb, fc.integer({ min: 0, max: 3 }), fc.constantFrom(EntryKind.Delete, EntryKind.Value))
+    .map(([user, seq, kind]) => encodeInternalKey(user, seq, kind));
+
+  test.prop([keyArb, keyArb, fc.nat()])(
+    'accepts two keys exactly when the first sorts before the second, whatever prefix they share',
+    (first, second, pick) => {
+      let common = 0;
+      while (common < first.length && common < second.length && first[common] === second[common]) common++;
+      // Any shared length up to the true common prefix is a valid encoding of the second key.
+      const shared = pick % (common + 1);
+      const bytes = rawBlock(
+        [
+          [0, first, new Uint8Array(0)],
+          [shared, second.subarray(shared), new Uint8Array(0)],
+        ],
+        [0],
+      );
+      if (compareInternalKeys(first, second) < 0) {
+        const block = Block.decode(bytes);
+        expect(block.entries).toBe(2);
+        expect(block.lastKey).toEqual(second);
+      } else expect(() => Block.decode(bytes)).toThrow(/keys out of order/);
+    },
+  );
+});

@@ -189,15 +189,43 @@ export class BloomFilter {
 
   /** False only when `key` was certainly never added. */
   mayContain(key: Uint8Array): boolean {
+    return this.mayContainHashed(murmur3x86_32(key, BLOOM_SEED_1), murmur3x86_32(key, BLOOM_SEED_2));
+  }
+
+  /** {@link mayContain} of the key whose hashes a {@link BloomProbe} holds. */
+  mayContainProbe(probe: BloomProbe): boolean {
+    return this.mayContainHashed(probe.h1, probe.h2);
+  }
+
+  private mayContainHashed(h1: number, h2: number): boolean {
     const bits = this.bits;
     // The same probe sequence as the builder's (see there).
-    let bit = murmur3x86_32(key, BLOOM_SEED_1) % bits;
-    const step = murmur3x86_32(key, BLOOM_SEED_2) % bits;
+    let bit = h1 % bits;
+    const step = h2 % bits;
     for (let p = 0; p < this.probes; p++) {
       if ((this.data[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
       bit += step;
       if (bit >= bits) bit -= bits;
     }
     return true;
+  }
+}
+
+/**
+ * A key's two filter hashes, computed once for a lookup that asks several filters (one per
+ * table it passes): every filter probes the same two hashes, reduced by its own bit count.
+ * A point lookup in a store of four tables hashed its key eight times, about a third of a
+ * write's cost in a 300K-document store (each write reads its document first).
+ */
+export class BloomProbe {
+  /** The key's hash under {@link BLOOM_SEED_1}. */
+  h1 = 0;
+  /** The key's hash under {@link BLOOM_SEED_2}. */
+  h2 = 0;
+
+  /** Hashes `key`; the probe then stands for it until the next call. */
+  set(key: Uint8Array): void {
+    this.h1 = murmur3x86_32(key, BLOOM_SEED_1);
+    this.h2 = murmur3x86_32(key, BLOOM_SEED_2);
   }
 }

@@ -22,6 +22,7 @@ import { ClosedError, InvalidArgumentError, LockedError } from '../errors.ts';
 import type { FileSystem } from '../io/fs.ts';
 import type { BackgroundMerger } from './background.ts';
 import { BlockCache } from './block-cache.ts';
+import { BloomProbe } from './bloom.ts';
 import { pickTieredCompaction, type TieredPolicy } from './compaction.ts';
 import { EntryKind, MAX_SEQUENCE } from './internal-key.ts';
 import type { InternalIterator } from './iterator.ts';
@@ -106,6 +107,8 @@ export class Lsm {
   private readonly cache: BlockCache;
   private readonly table: SsTableOptions;
   private readonly memtableBytes: number;
+  /** The key a {@link get} looks for, hashed once for every table's filter. */
+  private readonly probe = new BloomProbe();
   private readonly workPerOp: number;
   private readonly policy: TieredPolicy;
   private readonly background: BackgroundMerger | undefined;
@@ -253,9 +256,14 @@ export class Lsm {
     const seq = options?.snapshot?.seq ?? this.lastSeq;
     const hit = this.mem.find(key, seq) ?? this.imm?.find(key, seq);
     if (hit) return hit.kind === EntryKind.Value ? hit.value.slice() : undefined;
+    let hashed = false;
     for (const t of this.versions.current.tables) {
       if (t.minSeq > seq || !tableCovers(t, key)) continue;
-      const found = this.readers.mustGet(t.number).find(key, seq);
+      if (!hashed) {
+        this.probe.set(key);
+        hashed = true;
+      }
+      const found = this.readers.mustGet(t.number).find(key, seq, this.probe);
       if (found) return found.kind === EntryKind.Value ? found.value.slice() : undefined;
     }
     return undefined;

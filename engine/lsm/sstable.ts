@@ -31,7 +31,7 @@ import {
   indexSuccessor,
 } from './block.ts';
 import type { BlockCache } from './block-cache.ts';
-import { BloomFilter, BloomFilterBuilder } from './bloom.ts';
+import { BloomFilter, BloomFilterBuilder, type BloomProbe } from './bloom.ts';
 import {
   ByteReader,
   ByteWriter,
@@ -558,9 +558,17 @@ export class SsTableReader {
     return this.parts.filter === undefined || this.parts.filter.mayContain(userKey);
   }
 
-  /** The newest version of `userKey` with sequence <= `seq`, or undefined. */
-  find(userKey: Uint8Array, seq: number): FoundEntry | undefined {
-    if (!this.mayContain(userKey)) return undefined;
+  /**
+   * The newest version of `userKey` with sequence <= `seq`, or undefined. `probe`, when given,
+   * holds `userKey`'s filter hashes (a lookup across tables hashes the key once).
+   */
+  find(userKey: Uint8Array, seq: number, probe?: BloomProbe): FoundEntry | undefined {
+    if (probe === undefined) {
+      if (!this.mayContain(userKey)) return undefined;
+    } else {
+      this.checkOpen();
+      if (this.parts.filter !== undefined && !this.parts.filter.mayContainProbe(probe)) return undefined;
+    }
     const target = seekKey(userKey, seq);
     const i = this.findBlock(target);
     if (i === this.parts.handles.length) return undefined;

@@ -21,6 +21,7 @@
  */
 
 import { assert } from '../assert.ts';
+import { copyBytes } from '../bytes.ts';
 import { ByteReader, ByteWriter, DecodeError, getU32, KeyHolder } from './coding.ts';
 import {
   compareInternalKeys,
@@ -166,30 +167,27 @@ function parseEntry(data: Uint8Array, at: number, limit: number): EntryHeader {
   return scratch;
 }
 
-/** Below this many bytes a plain loop beats allocating a subarray for `set`. */
-const SHORT_COPY_BYTES = 32;
-
-/** Copies `src[from, from + n)` to `dst` at `to`. */
-function copyBytes(src: Uint8Array, from: number, dst: Uint8Array, to: number, n: number): void {
-  if (n < SHORT_COPY_BYTES) {
-    for (let i = 0; i < n; i++) dst[to + i] = src[from + i]!;
-  } else {
-    dst.set(src.subarray(from, from + n), to);
-  }
-}
-
 /** The key of a cursor that has decoded no entry yet. */
 const NO_KEY = new Uint8Array(0);
 
 /**
- * `compareInternalKeys(data[start, start + length), b)` without a view: user keys bytewise,
- * then sequence descending, then kind descending.
+ * `compareInternalKeys(data[start, start + length), b[0, bLength))` without views: user keys
+ * bytewise, then sequence descending, then kind descending. When the keys' first `same` bytes
+ * are known to be equal (a block key and the previous one share a prefix), the user keys are
+ * compared from there.
  */
-export function compareInternalKeyAt(data: Uint8Array, start: number, length: number, b: Uint8Array): number {
+export function compareInternalKeyAt(
+  data: Uint8Array,
+  start: number,
+  length: number,
+  b: Uint8Array,
+  bLength = b.length,
+  same = 0,
+): number {
   const al = length - TRAILER_BYTES;
-  const bl = b.length - TRAILER_BYTES;
+  const bl = bLength - TRAILER_BYTES;
   const n = Math.min(al, bl);
-  for (let i = 0; i < n; i++) {
+  for (let i = Math.min(same, n); i < n; i++) {
     const d = data[start + i]! - b[i]!;
     if (d !== 0) return d;
   }
@@ -270,33 +268,6 @@ function checkInternalKey(buf: Uint8Array, len: number, at: number): void {
   if (buf[len - 1]! > MAX_SEQ_TOP_BYTE) throw new DecodeError('sequence number above 2^53 - 1', at);
 }
 
-/**
- * `compareInternalKeys(a[0, aLen), b[0, bLen))` for two checked internal keys whose first
- * `same` bytes are known to be equal, without views: the user keys from there, then the
- * trailers (sequence descending, then kind descending).
- */
-function compareInternalKeysFrom(
-  a: Uint8Array,
-  aLen: number,
-  b: Uint8Array,
-  bLen: number,
-  same: number,
-): number {
-  const al = aLen - TRAILER_BYTES;
-  const bl = bLen - TRAILER_BYTES;
-  const n = Math.min(al, bl);
-  for (let i = Math.min(same, n); i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  if (al !== bl) return al - bl;
-  for (let i = TRAILER_BYTES - 1; i >= 1; i--) {
-    const d = b[bl + i]! - a[al + i]!;
-    if (d !== 0) return d;
-  }
-  return b[bl]! - a[al]!;
-}
-
 /** Grows `buf` to hold at least `n` bytes, keeping its first `keep` bytes. */
 function ensureCapacity(buf: Uint8Array, n: number, keep: number): Uint8Array {
   if (buf.length >= n) return buf;
@@ -339,11 +310,11 @@ function walkEntries(
     if (e.shared > prevLen) throw new DecodeError('entry shares more than the previous key', at);
     const len = e.shared + e.unshared;
     curBuf = ensureCapacity(curBuf, len, 0);
-    copyBytes(prevBuf, 0, curBuf, 0, e.shared);
-    copyBytes(data, e.keyStart, curBuf, e.shared, e.unshared);
+    copyBytes(prevBuf, 0, e.shared, curBuf, 0);
+    copyBytes(data, e.keyStart, e.keyStart + e.unshared, curBuf, e.shared);
     checkInternalKey(curBuf, len, at);
     if (entries === 0) firstKey = curBuf.slice(0, len);
-    else if (compareInternalKeysFrom(prevBuf, prevLen, curBuf, len, e.shared) >= 0)
+    else if (compareInternalKeyAt(prevBuf, 0, prevLen, curBuf, len, e.shared) >= 0)
       throw new DecodeError('keys out of order', at);
     const swap = prevBuf;
     prevBuf = curBuf;
@@ -444,10 +415,10 @@ export class BlockCursor implements InternalIterator {
     if (length !== this.keyBuf.length) {
       // Decoding checked that an entry shares no more than the previous key holds.
       const fresh = new Uint8Array(length);
-      copyBytes(this.keyBuf, 0, fresh, 0, e.shared);
+      copyBytes(this.keyBuf, 0, e.shared, fresh, 0);
       this.keyBuf = fresh;
     }
-    copyBytes(b.data, e.keyStart, this.keyBuf, e.shared, e.unshared);
+    copyBytes(b.data, e.keyStart, e.keyStart + e.unshared, this.keyBuf, e.shared);
     this.valueStart = e.keyStart + e.unshared;
     this.valueEnd = e.valueEnd;
     this.nextAt = e.valueEnd;

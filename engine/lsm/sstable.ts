@@ -552,23 +552,20 @@ export class SsTableReader {
     return this.parts.handles.length;
   }
 
-  /** False only when the table certainly holds no version of `userKey`. */
-  mayContain(userKey: Uint8Array): boolean {
-    this.checkOpen();
-    return this.parts.filter === undefined || this.parts.filter.mayContain(userKey);
-  }
-
   /**
-   * The newest version of `userKey` with sequence <= `seq`, or undefined. `probe`, when given,
+   * False only when the table certainly holds no version of `userKey`. `probe`, when given,
    * holds `userKey`'s filter hashes (a lookup across tables hashes the key once).
    */
+  mayContain(userKey: Uint8Array, probe?: BloomProbe): boolean {
+    this.checkOpen();
+    const filter = this.parts.filter;
+    if (filter === undefined) return true;
+    return probe === undefined ? filter.mayContain(userKey) : filter.mayContainProbe(probe);
+  }
+
+  /** The newest version of `userKey` with sequence <= `seq`, or undefined (`probe`: see {@link mayContain}). */
   find(userKey: Uint8Array, seq: number, probe?: BloomProbe): FoundEntry | undefined {
-    if (probe === undefined) {
-      if (!this.mayContain(userKey)) return undefined;
-    } else {
-      this.checkOpen();
-      if (this.parts.filter !== undefined && !this.parts.filter.mayContainProbe(probe)) return undefined;
-    }
+    if (!this.mayContain(userKey, probe)) return undefined;
     const target = seekKey(userKey, seq);
     const i = this.findBlock(target);
     if (i === this.parts.handles.length) return undefined;
